@@ -1,0 +1,79 @@
+// The contract between the lab's network builder (lab:up) and the simulated API server.
+// lab:up writes this as .lab/topology.json; the API server serves Kubernetes objects built from
+// it; tests read it to know which namespaces and addresses exist. Every node-level fact the tool
+// reports still comes from the kernel, never from this file.
+
+export type LabCni = 'calico' | 'flannel';
+
+export interface LabNode {
+  name: string; // Kubernetes node name, e.g. "lab-node-1"
+  netns: string; // `ip netns` name holding this node's network namespace
+  initPid: number; // long-lived process in the node's netns and mount view: the node's "PID 1"
+  internalIP: string; // address on the node NIC (underlay)
+  nicName: string; // the node NIC as seen inside the node, e.g. "eth0"
+  podCIDR: string;
+  cni: LabCni;
+  kubeProxyMode: 'iptables' | 'nftables' | 'none';
+  labels: Record<string, string>;
+}
+
+export interface LabContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+}
+
+export interface LabPod {
+  name: string;
+  namespace: string;
+  uid: string;
+  nodeName: string;
+  hostNetwork: boolean;
+  netns: string | null; // null for hostNetwork pods
+  ip: string; // pod IP (node IP for hostNetwork pods)
+  containerName: string;
+  containerId: string; // 64 hex chars; the process below lives in a cgroup named after it
+  pid: number; // the "container" process
+  image: string;
+  labels: Record<string, string>;
+  ready: boolean;
+  ports: LabContainerPort[];
+  dnsPolicy: 'ClusterFirst' | 'Default' | 'None' | 'ClusterFirstWithHostNet';
+}
+
+export interface LabServicePort {
+  name?: string;
+  port: number;
+  targetPort: number | string;
+  protocol: 'TCP' | 'UDP';
+  nodePort?: number;
+}
+
+export interface LabService {
+  name: string;
+  namespace: string;
+  type: 'ClusterIP' | 'NodePort';
+  clusterIP: string;
+  ports: LabServicePort[];
+  selector: Record<string, string> | null;
+}
+
+export interface LabConfigMap {
+  name: string;
+  namespace: string;
+  data: Record<string, string>;
+}
+
+export interface LabState {
+  createdAt: string; // ISO time
+  serviceCIDR: string;
+  clusterCIDR: string;
+  clusterDomain: string; // "cluster.local"
+  dnsServiceIP: string;
+  upstreamDnsIP: string; // the lab's "internet" resolver CoreDNS forwards to
+  nodes: LabNode[];
+  pods: LabPod[];
+  services: LabService[];
+  configMaps: LabConfigMap[];
+  namespaces: string[];
+}

@@ -1,0 +1,184 @@
+// The command line: flags -> GlobalOptions -> one command; the single place errors become text.
+import yargs, { type Argv } from 'yargs';
+import type { Deps } from './deps.js';
+import { addGlobalOptions, assertDnsSubdomain, normaliseArgv, readGlobalOptions } from './global-options.js';
+import { EXIT, InterruptedError, UserError, type ExitCode } from './errors.js';
+import type { CommandContext } from './command-runner.js';
+import { runCommand } from './command-runner.js';
+import { runCleanup } from './commands/cleanup.js';
+import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
+import { VERSION } from '../version.js';
+
+const EXIT_CODES_HELP = `Exit codes:
+  0    ran; no finding at or above --fail-on
+  1    findings at or above --fail-on (default: error)
+  2    usage error or bad input (unknown pod, bad flag)
+  3    could not diagnose (API server, RBAC, probe pod failure)
+  130  interrupted (probe pods are still deleted)`;
+
+type Handler = (args: Record<string, unknown>) => Promise<ExitCode>;
+
+export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.ok;
+  let verbose = rawArgv.includes('-v') || rawArgv.includes('--verbose');
+  const context = (args: Record<string, unknown>): CommandContext => {
+    const options = readGlobalOptions(args);
+    verbose = options.verbose;
+    return { deps, options };
+  };
+  const run = (handler: Handler) => async (args: Record<string, unknown>) => {
+    exitCode = await handler(args);
+  };
+
+  const parser = addGlobalOptions(
+    yargs()
+      .scriptName('kubectl netdiag')
+      .usage('kubectl netdiag <command> [flags]\n\nDiagnoses pod networking from the nodes\' own kernel facts, with a short-lived privileged probe pod per node.')
+      .parserConfiguration({ 'boolean-negation': false })
+      .exitProcess(false)
+      .strict()
+      .strictCommands()
+      .wrap(Math.min(110, 200))
+      .epilogue(EXIT_CODES_HELP),
+  )
+    .command(
+      'veth-peer [pod]',
+      "map a pod's interfaces to their host-side veth and the path to the node NIC",
+      (y: Argv) =>
+        y
+          .positional('pod', { type: 'string', describe: 'pod name' })
+          .option('selector', { alias: 'l', type: 'string', describe: 'pods matching this label selector' })
+          .option('node', { type: 'string', describe: 'every pod on this node, from one probe pod' })
+          .example('kubectl netdiag veth-peer web-1', "the host interface of pod web-1's eth0, and its path")
+          .example('kubectl netdiag veth-peer -n kube-system -l k8s-app=kube-dns -o wide', 'every CoreDNS pod, with per-interface sysctls')
+          .example('kubectl netdiag veth-peer --node worker-3', 'every pod on node worker-3')
+          .example('kubectl netdiag veth-peer web-1 -o dot | dot -Tpng > path.png', 'a picture of the path'),
+      run(async (args) => runCommand(vethPeerCommand(readVethPeerTarget(args)), context(args))),
+    )
+    .command(
+      'trace-svc <service>',
+      "walk a Service's kube-proxy rules on the nodes and cross-check them with its EndpointSlices",
+      (y: Argv) =>
+        y
+          .positional('service', { type: 'string' })
+          .example('kubectl netdiag trace-svc web', 'the iptables/IPVS/nftables chain of Service web on the nodes')
+          .example('kubectl netdiag trace-svc kube-dns -n kube-system -o json', 'the same as JSON for CI'),
+      run(async () => notAvailable('trace-svc')),
+    )
+    .command(
+      'arp-check <pod>',
+      'neighbour tables, proxy_arp and arp_ignore on both sides of a pod\'s veth',
+      (y: Argv) =>
+        y
+          .positional('pod', { type: 'string' })
+          .example('kubectl netdiag arp-check web-1', 'why web-1 does not answer ARP or cannot reach its gateway'),
+      run(async () => notAvailable('arp-check')),
+    )
+    .command(
+      'mtu-probe <pod>',
+      'the MTU of every hop and the path MTU found with don\'t-fragment pings',
+      (y: Argv) =>
+        y
+          .positional('pod', { type: 'string' })
+          .example('kubectl netdiag mtu-probe web-1', 'path MTU from web-1 to a pod on another node'),
+      run(async () => notAvailable('mtu-probe')),
+    )
+    .command(
+      'dns-check <pod>',
+      "the pod's resolver setup, CoreDNS health and a query matrix",
+      (y: Argv) =>
+        y
+          .positional('pod', { type: 'string' })
+          .example('kubectl netdiag dns-check web-1', 'where name resolution breaks for web-1'),
+      run(async () => notAvailable('dns-check')),
+    )
+    .command(
+      'cleanup',
+      'delete every probe pod this tool left behind (all namespaces)',
+      (y: Argv) =>
+        y
+          .option('dry-run', { type: 'boolean', default: false, describe: 'list them only' })
+          .example('kubectl netdiag cleanup', 'delete leftover probe pods')
+          .example('kubectl netdiag cleanup --dry-run', 'list them without deleting'),
+      run(async (args) => runCleanup(context(args), Boolean(args['dry-run']))),
+    )
+    .command('version', 'print the plugin version', (y: Argv) => y, run(async () => {
+      deps.stdout.write(`kubectl-netdiag ${VERSION}\n`);
+      return EXIT.ok;
+    }))
+    .demandCommand(1, 'name a command: veth-peer, trace-svc, arp-check, mtu-probe, dns-check or cleanup')
+    .help()
+    .alias('help', 'h')
+    .version(false)
+    .fail((message: string | null, err: Error | undefined) => {
+      throw err ?? new UsageError(message ?? 'invalid arguments');
+    });
+
+  try {
+    let helpText = '';
+    await parser.parseAsync(normaliseArgv(rawArgv), {}, (_err: unknown, _argv: unknown, output: string) => {
+      helpText = output;
+    });
+    if (helpText) deps.stdout.write(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+    return exitCode;
+  } catch (err) {
+    return printError(err, deps, verbose);
+  }
+}
+
+class UsageError extends Error {}
+
+function notAvailable(command: string): never {
+  throw new UserError(`${command} is not available in this build yet`, {
+    hint: 'veth-peer and cleanup work today; see the README for the roadmap',
+    exitCode: EXIT.usage,
+  });
+}
+
+function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
+  const pod = args.pod === undefined ? undefined : String(args.pod);
+  const selector = args.selector === undefined ? undefined : String(args.selector);
+  const node = args.node === undefined ? undefined : String(args.node);
+  const given = [pod, selector, node].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw new UserError('veth-peer needs exactly one of: a POD name, -l SELECTOR, or --node NODE', {
+      hint: 'kubectl netdiag veth-peer --help',
+    });
+  }
+  if (pod !== undefined) assertDnsSubdomain(pod, 'pod name');
+  if (node !== undefined) assertDnsSubdomain(node, 'node name');
+  if (selector !== undefined && !/^[A-Za-z0-9_./\-=!,() ]+$/.test(selector)) {
+    throw new UserError(`invalid label selector ${JSON.stringify(selector)}`);
+  }
+  if (pod !== undefined) return { kind: 'pod', name: pod };
+  if (selector !== undefined) return { kind: 'selector', selector };
+  return { kind: 'node', name: node! };
+}
+
+/** The one place an error becomes text: `error: ...`, an optional `hint: ...`, causes only with -v. */
+export function printError(err: unknown, deps: Deps, verbose: boolean): ExitCode {
+  if (err instanceof InterruptedError) {
+    deps.stderr.write('error: interrupted; probe pods were deleted\n');
+    return EXIT.interrupted;
+  }
+  if (err instanceof UsageError) {
+    deps.stderr.write(`error: ${err.message}\nhint: see kubectl netdiag --help\n`);
+    return EXIT.usage;
+  }
+  if (err instanceof UserError) {
+    deps.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) deps.stderr.write(`hint: ${err.hint}\n`);
+    if (verbose && err.cause) deps.stderr.write(`cause: ${causeText(err.cause)}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  deps.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
+  if (verbose && e?.stack) deps.stderr.write(`${e.stack}\n`);
+  else deps.stderr.write('hint: run again with -v for details, and report it\n');
+  return EXIT.cannotDiagnose;
+}
+
+function causeText(cause: unknown): string {
+  const c = cause as { message?: string; body?: unknown };
+  return [c?.message, typeof c?.body === 'string' ? c.body : ''].filter(Boolean).join(' ');
+}

@@ -1,0 +1,82 @@
+// veth-peer: resolve pods through the API, plan one probe per node, analyse, render.
+import type { ClusterApi, Pod } from '../../kube/cluster-api.js';
+import type { CommandSpec } from '../command-runner.js';
+import type { GlobalOptions } from '../global-options.js';
+import type { NodeRequest } from '../../node-script/node-script.js';
+import type { ProbeTarget } from '../../probe/probe-run.js';
+import { diagnoseVethPeer, type PodTarget, type VethPeerApi, type VethPeerReport } from '../../analyze/veth-peer.js';
+import { renderVethPeer } from '../../render/veth-peer.js';
+import { EXIT, UserError } from '../errors.js';
+import { resolvePod, assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf } from '../../kube/resolve.js';
+
+export type VethPeerTarget =
+  | { kind: 'pod'; name: string }
+  | { kind: 'selector'; selector: string }
+  | { kind: 'node'; name: string };
+
+export function vethPeerCommand(target: VethPeerTarget): CommandSpec<VethPeerApi, VethPeerReport> {
+  return {
+    name: 'veth-peer',
+    plan: async (api, options) => {
+      const pods = await podsFor(target, api, options);
+      const nodes = await api.listNodes();
+      const nodeIPs: Record<string, string> = {};
+      for (const n of nodes) {
+        const ip = nodeInternalIP(n);
+        if (n.metadata?.name && ip) nodeIPs[n.metadata.name] = ip;
+      }
+      const podTargets: PodTarget[] = pods.map((p, i) => ({
+        key: `p${i}`,
+        namespace: p.metadata?.namespace ?? '',
+        name: p.metadata?.name ?? '',
+        nodeName: p.spec?.nodeName ?? '',
+        podIPs: podIPsOf(p),
+        hostNetwork: p.spec?.hostNetwork === true,
+        containerId: containerIdOf(p),
+      }));
+      const nodeNames = [...new Set(podTargets.filter((p) => !p.hostNetwork).map((p) => p.nodeName))];
+      for (const name of nodeNames) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
+      const targets: ProbeTarget[] = nodeNames.map((nodeName) => {
+        const requests: NodeRequest[] = [{ kind: 'host' }];
+        const other = Object.entries(nodeIPs).find(([name]) => name !== nodeName)?.[1];
+        if (other) requests.push({ kind: 'route-get', address: other });
+        for (const p of podTargets.filter((x) => x.nodeName === nodeName && !x.hostNetwork)) {
+          const ip = p.podIPs.find((a) => a.includes('.')) ?? p.podIPs[0];
+          if (ip) requests.push({ kind: 'pod', key: p.key, containerId: p.containerId, podIP: ip });
+        }
+        return { nodeName, requests };
+      });
+      return { api: { pods: podTargets, nodeIPs }, targets };
+    },
+    analyze: (collected) => diagnoseVethPeer(collected.api, collected.nodes),
+    render: (report, options, colour) => renderVethPeer(report, options, colour),
+  };
+}
+
+async function podsFor(target: VethPeerTarget, api: ClusterApi, options: GlobalOptions): Promise<Pod[]> {
+  const namespace = options.namespace ?? api.defaultNamespace;
+  if (target.kind === 'pod') {
+    const pod = await resolvePod(api, namespace, target.name);
+    return [pod];
+  }
+  if (target.kind === 'selector') {
+    const pods = await api.listPods({ namespace: options.allNamespaces ? undefined : namespace, labelSelector: target.selector });
+    const running = pods.filter((p) => p.status?.phase === 'Running');
+    if (running.length === 0) {
+      throw new UserError(`no running pods match ${target.selector}${options.allNamespaces ? '' : ` in namespace "${namespace}"`}`, {
+        hint: options.allNamespaces ? undefined : 'add -A to search every namespace',
+      });
+    }
+    return running;
+  }
+  const node = await api.readNode(target.name);
+  assertLinuxNode(node, target.name);
+  const pods = await api.listPods({ namespace: undefined, fieldSelector: `spec.nodeName=${target.name}` });
+  const running = pods.filter((p) => p.status?.phase === 'Running' && !isProbePod(p));
+  if (running.length === 0) throw new UserError(`node ${target.name} runs no pods`, { exitCode: EXIT.usage });
+  return running;
+}
+
+function isProbePod(p: Pod): boolean {
+  return p.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-netdiag';
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Entry point: the only module that touches process.*. Builds Deps, wires signals, exits.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleepTimer } from 'node:timers/promises';
+import type { Deps } from './deps.js';
+import { EXIT } from './errors.js';
+import { runCli } from './cli.js';
+
+const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // kubectl's suffix alphabet: no vowels, no look-alikes
+
+function randomSuffix(): string {
+  const bytes = randomBytes(5);
+  return [...bytes].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+}
+
+const controller = new AbortController();
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  signals += 1;
+  if (signals === 1) {
+    process.stderr.write(`\n${signal}: stopping and deleting probe pods...\n`);
+    controller.abort(new Error(signal));
+  } else if (signals === 2) {
+    // A second Ctrl-C must not strand a privileged pod: keep cleaning up.
+    process.stderr.write('still deleting probe pods; press Ctrl-C once more to quit without cleanup\n');
+  } else {
+    process.exit(EXIT.interrupted);
+  }
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const deps: Deps = {
+  stdout: { write: (t) => void process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
+  stderr: { write: (t) => void process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) },
+  env: process.env,
+  now: () => Date.now(),
+  randomSuffix,
+  randomToken: () => randomBytes(12).toString('hex'),
+  signal: controller.signal,
+  sleep: async (ms, signal) => {
+    await sleepTimer(ms, undefined, { signal }).catch(() => undefined);
+  },
+  connect: async (options) => {
+    // Imported lazily: client-node takes half a second to load, --help should not wait for it.
+    const [{ loadKubeConfig }, { createClusterApi }] = await Promise.all([
+      import('../kube/kubeconfig.js'),
+      import('../kube/cluster-api.js'),
+    ]);
+    const kc = loadKubeConfig(options, process.env);
+    return createClusterApi(kc, { requestTimeoutMs: options.requestTimeoutMs });
+  },
+  readFile: (path) => readFile(path, 'utf8'),
+  writeFile: (path, text) => writeFile(path, text),
+  mkdir: async (path) => {
+    await mkdir(path, { recursive: true });
+  },
+};
+
+const code = await runCli(process.argv.slice(2), deps);
+const finalCode = controller.signal.aborted ? EXIT.interrupted : code;
+// Let stdout drain before exiting (large -o json documents into a pipe).
+process.stdout.write('', () => process.exit(finalCode));

@@ -1,0 +1,225 @@
+// Every Kubernetes API call the plugin makes goes through ClusterApi. Commands and the probe
+// lifecycle see only this interface, so they never touch client-node or raw HTTP.
+import { Writable } from 'node:stream';
+import * as k8s from '@kubernetes/client-node';
+import { toApiUserError, type ApiCallSite } from './api-error.js';
+import { UserError, EXIT } from '../cli/errors.js';
+
+export type Pod = k8s.V1Pod;
+export type Node = k8s.V1Node;
+export type Service = k8s.V1Service;
+export type EndpointSlice = k8s.V1EndpointSlice;
+export type ConfigMap = k8s.V1ConfigMap;
+export type Namespace = k8s.V1Namespace;
+
+export interface ListOptions {
+  namespace?: string | undefined; // undefined = all namespaces
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: number;
+}
+
+export interface ClusterApi {
+  readonly server: string;
+  readonly contextName: string;
+  readonly defaultNamespace: string;
+  readPod(namespace: string, name: string): Promise<Pod>;
+  listPods(options: ListOptions): Promise<Pod[]>;
+  readNode(name: string): Promise<Node>;
+  listNodes(labelSelector?: string): Promise<Node[]>;
+  readService(namespace: string, name: string): Promise<Service>;
+  listServices(options: ListOptions): Promise<Service[]>;
+  listEndpointSlices(namespace: string, serviceName: string): Promise<EndpointSlice[]>;
+  readConfigMap(namespace: string, name: string): Promise<ConfigMap>;
+  readNamespace(name: string): Promise<Namespace>;
+  createPod(namespace: string, pod: Pod): Promise<Pod>;
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
+  /** Runs argv in the pod's container; resolves when the command has ended and the stream closed. */
+  exec(namespace: string, pod: string, container: string, argv: string[], signal?: AbortSignal): Promise<ExecResult>;
+}
+
+export interface ClusterApiOptions {
+  requestTimeoutMs: number | null; // --request-timeout; null = no limit
+}
+
+export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions): ClusterApi {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+  const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
+  const contextName = kc.getCurrentContext();
+  const defaultNamespace = kc.getContextObject(contextName)?.namespace ?? 'default';
+
+  // client-node has no request timeout of its own: a per-call middleware sets an abort signal.
+  const callOptions = (): k8s.ConfigurationOptions | undefined => {
+    const ms = options.requestTimeoutMs;
+    if (ms === null) return undefined;
+    return {
+      middleware: [
+        {
+          pre: (ctx) => {
+            ctx.setSignal(AbortSignal.timeout(ms));
+            return new k8s.Observable(Promise.resolve(ctx));
+          },
+          post: (res) => new k8s.Observable(Promise.resolve(res)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+  };
+
+  async function call<T>(site: ApiCallSite, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      throw toApiUserError(err, site, server);
+    }
+  }
+
+  return {
+    server,
+    contextName,
+    defaultNamespace,
+    readPod: (namespace, name) =>
+      call({ verb: 'get', resource: 'pods', namespace, name }, () =>
+        core.readNamespacedPod({ name, namespace }, callOptions()),
+      ),
+    listPods: async ({ namespace, labelSelector, fieldSelector }) => {
+      const site: ApiCallSite = { verb: 'list', resource: 'pods', namespace };
+      const list = await call(site, () =>
+        namespace === undefined
+          ? core.listPodForAllNamespaces({ labelSelector, fieldSelector }, callOptions())
+          : core.listNamespacedPod({ namespace, labelSelector, fieldSelector }, callOptions()),
+      );
+      return list.items;
+    },
+    readNode: (name) => call({ verb: 'get', resource: 'nodes', name }, () => core.readNode({ name }, callOptions())),
+    listNodes: async (labelSelector) =>
+      (await call({ verb: 'list', resource: 'nodes' }, () => core.listNode({ labelSelector }, callOptions()))).items,
+    readService: (namespace, name) =>
+      call({ verb: 'get', resource: 'services', namespace, name }, () =>
+        core.readNamespacedService({ name, namespace }, callOptions()),
+      ),
+    listServices: async ({ namespace, labelSelector }) => {
+      const site: ApiCallSite = { verb: 'list', resource: 'services', namespace };
+      const list = await call(site, () =>
+        namespace === undefined
+          ? core.listServiceForAllNamespaces({ labelSelector }, callOptions())
+          : core.listNamespacedService({ namespace, labelSelector }, callOptions()),
+      );
+      return list.items;
+    },
+    listEndpointSlices: async (namespace, serviceName) => {
+      const site: ApiCallSite = { verb: 'list', resource: 'endpointslices', namespace };
+      const list = await call(site, () =>
+        discovery.listNamespacedEndpointSlice(
+          { namespace, labelSelector: `kubernetes.io/service-name=${serviceName}` },
+          callOptions(),
+        ),
+      );
+      return list.items;
+    },
+    readConfigMap: (namespace, name) =>
+      call({ verb: 'get', resource: 'configmaps', namespace, name }, () =>
+        core.readNamespacedConfigMap({ name, namespace }, callOptions()),
+      ),
+    readNamespace: (name) =>
+      call({ verb: 'get', resource: 'namespaces', name }, () => core.readNamespace({ name }, callOptions())),
+    createPod: (namespace, pod) =>
+      call({ verb: 'create', resource: 'pods', namespace }, () =>
+        core.createNamespacedPod({ namespace, body: pod }, callOptions()),
+      ),
+    deletePod: async (namespace, name, gracePeriodSeconds) => {
+      try {
+        await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds }, callOptions());
+      } catch (err) {
+        // Already gone is what we wanted.
+        if ((err as { code?: unknown }).code === 404) return;
+        throw toApiUserError(err, { verb: 'delete', resource: 'pods', namespace, name }, server);
+      }
+    },
+    exec: (namespace, pod, container, argv, signal) => execInPod(kc, server, { namespace, pod, container, argv, signal }),
+  };
+}
+
+interface ExecRequest {
+  namespace: string;
+  pod: string;
+  container: string;
+  argv: string[];
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * client-node's Exec resolves when the websocket opens, not when the command ends: wait for the
+ * status frame (the exit code) and for the socket to close, whichever order they come in.
+ */
+async function execInPod(kc: k8s.KubeConfig, server: string, req: ExecRequest): Promise<ExecResult> {
+  const site: ApiCallSite = { verb: 'create', resource: 'pods/exec', namespace: req.namespace, name: req.pod };
+  const stdoutChunks: Buffer[] = [];
+  const stderrChunks: Buffer[] = [];
+  let stdoutBytes = 0;
+  const sink = (chunks: Buffer[], count: boolean) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        if (count) stdoutBytes += chunk.length;
+        done();
+      },
+    });
+  let status: k8s.V1Status | null = null;
+  const exec = new k8s.Exec(kc);
+  let socket: Awaited<ReturnType<k8s.Exec['exec']>>;
+  try {
+    socket = await exec.exec(
+      req.namespace,
+      req.pod,
+      req.container,
+      req.argv,
+      sink(stdoutChunks, true),
+      sink(stderrChunks, false),
+      null,
+      false,
+      (s) => {
+        status = s;
+      },
+    );
+  } catch (err) {
+    throw toApiUserError(err, site, server);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      socket.close();
+      reject(req.signal?.reason ?? new Error('aborted'));
+    };
+    if (req.signal?.aborted) return onAbort();
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('close', () => {
+      req.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    socket.on('error', (err: Error) => reject(err));
+  });
+  const result = {
+    stdout: Buffer.concat(stdoutChunks).toString('utf8'),
+    stderr: Buffer.concat(stderrChunks).toString('utf8'),
+    stdoutBytes,
+  };
+  const finalStatus = status as k8s.V1Status | null;
+  if (finalStatus === null) {
+    throw new UserError(`the exec stream to pod ${req.namespace}/${req.pod} closed before the command ended`, {
+      exitCode: EXIT.cannotDiagnose,
+    });
+  }
+  if (finalStatus.status === 'Success') return { exitCode: 0, ...result };
+  const code = finalStatus.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
+  if (code !== undefined) return { exitCode: Number.parseInt(code, 10), ...result };
+  throw new UserError(`exec in pod ${req.namespace}/${req.pod} failed: ${finalStatus.message ?? 'unknown error'}`, {
+    exitCode: EXIT.cannotDiagnose,
+  });
+}

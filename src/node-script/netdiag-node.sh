@@ -1,0 +1,185 @@
+#!/bin/sh
+# kubectl-netdiag node script: runs inside the probe pod (hostNetwork, hostPID, privileged) and only
+# gathers raw facts. Every input arrives as a positional argument, is checked against a closed
+# pattern below, and is only ever used as a command argument, never as script text.
+#
+# usage: netdiag-node.sh TOKEN REQUEST...
+#   TOKEN                   random per run; frames every section so output cannot forge a marker
+#   host                    links, addresses, routes, neighbours, bridge ports, sysctls, uname
+#   host-kube-proxy         iptables-save (legacy and nft), nft kube-proxy table, ipvsadm, kube-ipvs0
+#   host-files              node resolv.conf, CNI config, conntrack usage
+#   route-get:IP            the node's route toward IP
+#   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else by IP): links, routes,
+#                           neighbours, sysctls, ethtool -S of each interface, resolv.conf
+# env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
+#
+# Output: for each section
+#   @@NETDIAG TOKEN BEGIN NAME
+#   <stdout of the command, byte for byte>
+#   (newline)@@NETDIAG TOKEN END NAME rc=N
+# with stderr, when there is any, as a section NAME#stderr after it.
+
+TOKEN=$1
+shift 2>/dev/null || true
+case $TOKEN in
+  '' | *[!A-Za-z0-9]*) echo "netdiag-node: bad token" >&2; exit 2 ;;
+esac
+HOST_PID=${NETDIAG_HOST_PID:-1}
+case $HOST_PID in
+  '' | *[!0-9]*) echo "netdiag-node: bad NETDIAG_HOST_PID" >&2; exit 2 ;;
+esac
+SECTION_TIMEOUT=${NETDIAG_SECTION_TIMEOUT:-30}
+case $SECTION_TIMEOUT in
+  '' | *[!0-9]*) SECTION_TIMEOUT=30 ;;
+esac
+
+ERRF=$(mktemp 2>/dev/null || echo "/tmp/netdiag-$$.err")
+trap 'rm -f "$ERRF"' EXIT
+
+# A section runs under `timeout` when the image has it, so one hung command cannot hold the pod.
+if command -v timeout >/dev/null 2>&1; then BOUND="timeout $SECTION_TIMEOUT"; else BOUND=""; fi
+
+section() {
+  name=$1
+  shift
+  printf '@@NETDIAG %s BEGIN %s\n' "$TOKEN" "$name"
+  # Shell functions cannot run under `timeout`; everything else is bounded.
+  # shellcheck disable=SC2086 # BOUND is our own fixed words
+  case $(command -v "$1") in
+    /*) $BOUND "$@" 2>"$ERRF" ;;
+    *) "$@" 2>"$ERRF" ;;
+  esac
+  rc=$?
+  printf '\n@@NETDIAG %s END %s rc=%d\n' "$TOKEN" "$name" "$rc"
+  if [ -s "$ERRF" ]; then
+    printf '@@NETDIAG %s BEGIN %s#stderr\n' "$TOKEN" "$name"
+    cat "$ERRF"
+    printf '\n@@NETDIAG %s END %s#stderr rc=0\n' "$TOKEN" "$name"
+  fi
+  : >"$ERRF"
+}
+
+# Prefixes (fixed words and a checked number, so word splitting is safe): the node's network
+# namespace with the probe's own binaries, and the node's own binaries and files too (iptables
+# must be the one kube-proxy wrote with).
+IN_HOST_NET="nsenter -t $HOST_PID -n --"
+IN_HOST="nsenter -t $HOST_PID -m -n --"
+
+SYSCTL_SCRIPT='for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding \
+  /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables \
+  /proc/sys/net/ipv4/conf/*/arp_ignore /proc/sys/net/ipv4/conf/*/arp_announce \
+  /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/proxy_arp \
+  /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/route_localnet \
+  /proc/sys/net/netfilter/nf_conntrack_count /proc/sys/net/netfilter/nf_conntrack_max; do
+  [ -r "$f" ] && printf "%s:%s\n" "$f" "$(cat "$f")"; done; exit 0'
+
+# ethtool -S for every interface but lo; names come from the kernel, framed one per block.
+ETHTOOL_SCRIPT='for d in $(ip -o link show | sed -n "s/^[0-9]*: \([^:@]*\)[:@].*/\1/p"); do
+  [ "$d" = lo ] && continue; printf "### %s\n" "$d"; ethtool -S "$d" 2>&1; ethtool -i "$d" 2>&1; done; exit 0'
+
+emit_meta() {
+  printf 'script=netdiag-node/1\nhostPid=%s\nhostname=%s\nkernel=%s\ndate=%s\n' \
+    "$HOST_PID" "$($IN_HOST_NET hostname 2>/dev/null || hostname)" "$(uname -r)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  for tool in ip ethtool iptables-save iptables-legacy-save iptables-nft-save nft ipvsadm conntrack ping arping dig bridge; do
+    if command -v "$tool" >/dev/null 2>&1; then printf 'tool.%s=yes\n' "$tool"; else printf 'tool.%s=no\n' "$tool"; fi
+  done
+}
+
+gather_host() {
+  section meta emit_meta
+  section host/addr $IN_HOST_NET ip -j -d addr show
+  section host/route $IN_HOST_NET ip -j -d route show table all
+  section host/neigh $IN_HOST_NET ip -j neigh show
+  section host/bridge $IN_HOST_NET bridge -j -d link show
+  section host/sysctl $IN_HOST_NET sh -c "$SYSCTL_SCRIPT"
+}
+
+gather_kube_proxy() {
+  # Both iptables backends: kube-proxy may have written either, and a node holding KUBE-* chains
+  # in both is itself a finding.
+  section host/iptables-legacy $IN_HOST iptables-legacy-save -c
+  section host/iptables-nft $IN_HOST iptables-nft-save -c
+  section host/iptables $IN_HOST iptables-save -c
+  section host/nft-kube-proxy $IN_HOST nft list table ip kube-proxy
+  section host/ipvsadm $IN_HOST ipvsadm -Ln
+  section host/kube-ipvs0 $IN_HOST_NET ip -j addr show dev kube-ipvs0
+}
+
+gather_host_files() {
+  section host/resolv.conf cat "/proc/$HOST_PID/root/etc/resolv.conf"
+  section host/cni-conf sh -c 'cd "$1" 2>/dev/null || exit 1; for f in *; do [ -f "$f" ] || continue; printf "### %s\n" "$f"; cat "$f"; echo; done' cni "/proc/$HOST_PID/root/etc/cni/net.d"
+  section host/conntrack $IN_HOST_NET conntrack -S
+}
+
+# The PID of a pod's container: a process whose cgroup path names the container id.
+pid_by_container_id() {
+  f=$(grep -l -- "$1" /proc/[0-9]*/cgroup 2>/dev/null | head -n 1)
+  [ -n "$f" ] || return 1
+  f=${f#/proc/}
+  echo "${f%/cgroup}"
+}
+
+# Fallback: the first process whose network namespace holds the pod IP (one check per namespace).
+pid_by_ip() {
+  seen=" "
+  host_ns=$(readlink "/proc/$HOST_PID/ns/net" 2>/dev/null)
+  for d in /proc/[0-9]*; do
+    ns=$(readlink "$d/ns/net" 2>/dev/null) || continue
+    [ "$ns" = "$host_ns" ] && continue
+    case $seen in *" $ns "*) continue ;; esac
+    seen="$seen$ns "
+    p=${d#/proc/}
+    if nsenter -t "$p" -n -- ip -o addr show 2>/dev/null | grep -q -F -- " $1/"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+gather_pod() {
+  key=$1 cid=$2 ip=$3
+  how=container-id pid=""
+  [ "$cid" = none ] || pid=$(pid_by_container_id "$cid") || pid=""
+  if [ -z "$pid" ]; then how=pod-ip; pid=$(pid_by_ip "$ip") || pid=""; fi
+  if [ -z "$pid" ]; then
+    section "pod/$key/pid" sh -c 'echo "method=none"; exit 1'
+    return
+  fi
+  section "pod/$key/pid" printf 'pid=%s\nmethod=%s\nnetns=%s\n' "$pid" "$how" "$(readlink "/proc/$pid/ns/net")"
+  section "pod/$key/addr" nsenter -t "$pid" -n -- ip -j -d addr show
+  section "pod/$key/route" nsenter -t "$pid" -n -- ip -j -d route show table all
+  section "pod/$key/neigh" nsenter -t "$pid" -n -- ip -j neigh show
+  section "pod/$key/sysctl" nsenter -t "$pid" -n -- sh -c "$SYSCTL_SCRIPT"
+  section "pod/$key/ethtool" nsenter -t "$pid" -n -- sh -c "$ETHTOOL_SCRIPT"
+  section "pod/$key/resolv.conf" cat "/proc/$pid/root/etc/resolv.conf"
+}
+
+valid_ip() {
+  case $1 in '' | *[!0-9A-Fa-f.:]*) return 1 ;; esac
+  return 0
+}
+
+for request in "$@"; do
+  case $request in
+    host) gather_host ;;
+    host-kube-proxy) gather_kube_proxy ;;
+    host-files) gather_host_files ;;
+    route-get:*)
+      ip=${request#route-get:}
+      if valid_ip "$ip"; then section "route-get/$ip" $IN_HOST_NET ip -j -d route get "$ip"; else echo "netdiag-node: bad address in request" >&2; exit 2; fi
+      ;;
+    pod:*)
+      rest=${request#pod:}
+      key=${rest%%:*}; rest=${rest#*:}
+      cid=${rest%%:*}; ip=${rest#*:}
+      case $key in '' | *[!a-z0-9]*) echo "netdiag-node: bad pod key" >&2; exit 2 ;; esac
+      case $cid in '' | *[!0-9a-f]*) cid=none ;; esac
+      valid_ip "$ip" || { echo "netdiag-node: bad pod address" >&2; exit 2; }
+      gather_pod "$key" "$cid" "$ip"
+      ;;
+    *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
+  esac
+done
+printf '@@NETDIAG %s DONE\n' "$TOKEN"
+exit 0

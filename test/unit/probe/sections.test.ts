@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
+import { buildNodeScriptArgv, loadNodeScript } from '../../../src/node-script/node-script.js';
+
+describe('parseNodeScriptOutput', () => {
+  const T = 'abc123';
+  it('splits sections with their exit codes and stderr', () => {
+    const text = [
+      `@@NETDIAG ${T} BEGIN host/addr`,
+      '[{"ifindex":1}]',
+      '', // the script always prints a newline before END, so output keeps its own final newline
+      `@@NETDIAG ${T} END host/addr rc=0`,
+      `@@NETDIAG ${T} BEGIN host/ipvsadm`,
+      '',
+      `@@NETDIAG ${T} END host/ipvsadm rc=127`,
+      `@@NETDIAG ${T} BEGIN host/ipvsadm#stderr`,
+      'sh: ipvsadm: not found',
+      `@@NETDIAG ${T} END host/ipvsadm#stderr rc=0`,
+      `@@NETDIAG ${T} DONE`,
+      '',
+    ].join('\n');
+    const out = parseNodeScriptOutput(text, T);
+    expect(out.complete).to.equal(true);
+    expect(out.problems).to.deep.equal([]);
+    expect(out.sections.get('host/addr')).to.deep.include({ exitCode: 0, stdout: '[{"ifindex":1}]\n' });
+    expect(out.sections.get('host/ipvsadm')).to.deep.include({ exitCode: 127, stdout: '', stderr: 'sh: ipvsadm: not found' });
+  });
+
+  it('keeps output that lacks a final newline byte for byte', () => {
+    const text = `@@NETDIAG ${T} BEGIN x\nno newline\n@@NETDIAG ${T} END x rc=0\n@@NETDIAG ${T} DONE\n`;
+    expect(parseNodeScriptOutput(text, T).sections.get('x')!.stdout).to.equal('no newline');
+  });
+
+  it('ignores markers carrying another token (output cannot forge a section end)', () => {
+    const text = `@@NETDIAG ${T} BEGIN x\n@@NETDIAG other END x rc=0\nstill x\n@@NETDIAG ${T} END x rc=0\n@@NETDIAG ${T} DONE\n`;
+    expect(parseNodeScriptOutput(text, T).sections.get('x')!.stdout).to.equal('@@NETDIAG other END x rc=0\nstill x');
+  });
+
+  it('reports truncated output instead of throwing', () => {
+    const out = parseNodeScriptOutput(`@@NETDIAG ${T} BEGIN host/iptables\n*nat\n:KUBE-SERVICES`, T);
+    expect(out.complete).to.equal(false);
+    expect(out.problems[0]).to.match(/host\/iptables has no end marker/);
+  });
+
+  it('reports empty output as incomplete', () => {
+    const out = parseNodeScriptOutput('', T);
+    expect(out.complete).to.equal(false);
+    expect(out.sections.size).to.equal(0);
+  });
+});
+
+describe('node script', () => {
+  it('passes inputs as arguments, never as script text', () => {
+    const argv = buildNodeScriptArgv('tok', [{ kind: 'route-get', address: '10.0.0.1' }, { kind: 'pod', key: 'p0', containerId: 'abc', podIP: '10.0.0.2' }]);
+    expect(argv.slice(0, 2)).to.deep.equal(['sh', '-c']);
+    expect(argv[2]).to.equal(loadNodeScript());
+    expect(argv.slice(3)).to.deep.equal(['netdiag-node', 'tok', 'route-get:10.0.0.1', 'pod:p0:abc:10.0.0.2']);
+  });
+
+  it('rejects requests that do not fit its closed vocabulary, running nothing', () => {
+    const run = (...args: string[]) => {
+      try {
+        execFileSync('sh', ['-c', loadNodeScript(), 'netdiag-node', ...args], { stdio: 'pipe' });
+        return 0;
+      } catch (err) {
+        return (err as { status: number }).status;
+      }
+    };
+    expect(run('tok', 'route-get:$(touch /tmp/netdiag-pwned)')).to.equal(2);
+    expect(run('tok', 'pod:p0:abc:1.2.3.4;rm')).to.equal(2);
+    expect(run('bad token!', 'host')).to.equal(2);
+    expect(run('tok', 'whatever')).to.equal(2);
+  });
+});
