@@ -48,8 +48,8 @@ function renderVethPeerText(report: VethPeerReport, wide: boolean, noHeaders: bo
         cells.push(
           pair.podInterface.macAddress,
           h?.macAddress ?? null,
-          h?.proxyArp ?? null,
-          h?.forwarding ?? null,
+          onOff(h?.proxyArp),
+          onOff(h?.forwarding),
           h?.rpFilter ?? null,
           row.overlays.filter((o) => o.carriesRoutes.length > 0).map(overlayText).join(',') || null,
           row.nic ? `${row.nic.ifname} ${row.nic.address ?? ''} mtu ${row.nic.mtuBytes ?? '?'}`.replace('  ', ' ') : null,
@@ -64,6 +64,10 @@ function renderVethPeerText(report: VethPeerReport, wide: boolean, noHeaders: bo
   if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
   out += `\n${renderFindings(report.findings, colour)}`;
   return out;
+}
+
+function onOff(value: boolean | null | undefined): string | null {
+  return value === null || value === undefined ? null : value ? '1' : '0';
 }
 
 function viaText(pair: VethPair): string {

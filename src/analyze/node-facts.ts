@@ -1,0 +1,89 @@
+// Turns one node's raw script output into typed facts, shared by every command. A section that is
+// missing or does not parse becomes a named problem ("could not parse ip -j -d addr show from node
+// X"), never an exception, so the other nodes and sections still count.
+import type { NodeCollection } from '../probe/probe-run.js';
+import { parseNodeScriptOutput, type RawSection } from '../probe/sections.js';
+import { parseIpAddrJson, type NetLink } from '../parse/ip-addr.js';
+import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../parse/ip-route.js';
+import type { ParseResult } from '../parse/json-input.js';
+import { parseSysctlGrep, type NodeSysctls } from '../parse/sysctl.js';
+import { parseEthtoolStats } from '../parse/ethtool-stats.js';
+
+export interface NamespaceFacts {
+  links: NetLink[] | null;
+  routes: RouteEntry[] | null;
+  sysctl: NodeSysctls | null;
+}
+
+export interface PodNetnsFacts extends NamespaceFacts {
+  key: string;
+  pid: number | null;
+  pidMethod: 'container-id' | 'pod-ip' | 'none';
+  ethtoolPeerIfindex: Map<string, number>; // iface -> peer_ifindex from ethtool -S
+}
+
+export interface NodeFacts {
+  nodeName: string;
+  host: NamespaceFacts;
+  pods: Map<string, PodNetnsFacts>;
+  routeGets: Map<string, RouteEntry>;
+  sections: Map<string, RawSection>;
+  problems: string[]; // each names the section and the node
+}
+
+export function readNodeFacts(node: Extract<NodeCollection, { ok: true }>): NodeFacts {
+  const out = parseNodeScriptOutput(node.raw, node.token);
+  const problems = out.problems.map((p) => `node ${node.nodeName}: ${p}`);
+  const section = (name: string) => out.sections.get(name);
+  const parse = <T>(name: string, parser: (s: RawSection) => ParseResult<T>): T | null => {
+    const s = section(name);
+    if (!s) return null;
+    const r = parser(s);
+    if (r.ok) return r.value;
+    problems.push(`could not parse ${r.error.source} (section ${name}) from node ${node.nodeName}: ${r.error.message}${s.stderr ? ` (${s.stderr.trim().split('\n')[0]})` : ''}`);
+    return null;
+  };
+  const namespace = (prefix: string): NamespaceFacts => ({
+    links: parse(`${prefix}/addr`, (s) => parseIpAddrJson(s.stdout)),
+    routes: parse(`${prefix}/route`, (s) => parseIpRouteJson(s.stdout)),
+    sysctl: parse(`${prefix}/sysctl`, (s) => parseSysctlGrep(s.stdout)),
+  });
+
+  const pods = new Map<string, PodNetnsFacts>();
+  const routeGets = new Map<string, RouteEntry>();
+  for (const name of out.sections.keys()) {
+    const pod = /^pod\/([a-z0-9]+)\/pid$/.exec(name);
+    if (pod) {
+      const key = pod[1]!;
+      const pidText = section(name)!.stdout;
+      const pid = Number(/^pid=(\d+)$/m.exec(pidText)?.[1] ?? NaN);
+      const method = /^method=(.*)$/m.exec(pidText)?.[1];
+      pods.set(key, {
+        key,
+        pid: Number.isFinite(pid) ? pid : null,
+        pidMethod: method === 'container-id' || method === 'pod-ip' ? method : 'none',
+        ...(Number.isFinite(pid) ? namespace(`pod/${key}`) : { links: null, routes: null, sysctl: null }),
+        ethtoolPeerIfindex: parseEthtoolPeers(section(`pod/${key}/ethtool`)?.stdout ?? ''),
+      });
+    }
+    const get = /^route-get\/(.+)$/.exec(name);
+    if (get && !name.endsWith('#stderr')) {
+      const s = section(name)!;
+      const r = parseIpRouteGetJson(s.stdout, s.stderr);
+      if (r.ok) routeGets.set(get[1]!, r.value);
+    }
+  }
+  return { nodeName: node.nodeName, host: namespace('host'), pods, routeGets, sections: out.sections, problems };
+}
+
+/** The ethtool section frames each interface as "### NAME" followed by `ethtool -S` and `-i`. */
+export function parseEthtoolPeers(text: string): Map<string, number> {
+  const peers = new Map<string, number>();
+  for (const block of text.split(/^### /m).slice(1)) {
+    const newline = block.indexOf('\n');
+    const iface = block.slice(0, newline === -1 ? block.length : newline).trim();
+    const stats = parseEthtoolStats(newline === -1 ? '' : block.slice(newline + 1));
+    if (stats.ok && stats.value.peerIfindex !== null) peers.set(iface, stats.value.peerIfindex);
+  }
+  return peers;
+}

@@ -1,0 +1,82 @@
+// veth-peer through the real kubectl binary against the lab: every pod's host peer must be the
+// interface whose ifindex equals the pod eth0's iflink, as the kernel reports it in that node's
+// namespace.
+import { expect } from 'chai';
+import { kernelLinks, labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
+
+interface PairJson {
+  podInterface: { ifname: string; ifindex: number; iflink: number | null };
+  hostPeer: { ifname: string; ifindex: number } | null;
+  cni: string;
+}
+interface RowJson {
+  kind: string;
+  namespace: string;
+  name: string;
+  nodeName: string;
+  pairs?: PairJson[];
+  note?: string;
+}
+
+describe('e2e: kubectl netdiag veth-peer', function () {
+  this.timeout(120_000);
+  beforeEach(function () {
+    skipUnlessLab(this);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'pending') return;
+    expect(probePodsLeft(), 'probe pods left behind').to.deep.equal([]);
+  });
+
+  it('names, for every pod of every node, the host interface the kernel pairs with its eth0', async () => {
+    const state = labState();
+    for (const node of state.nodes) {
+      const run = await runPlugin(['veth-peer', '--node', node.name, '-o', 'json']);
+      expect(run.code, run.stderr).to.equal(0);
+      const report = JSON.parse(run.stdout) as { kind: string; pods: RowJson[] };
+      expect(report.kind).to.equal('VethPeerReport');
+      const nodeLinks = kernelLinks(node.netns);
+      const labPods = state.pods.filter((p) => p.nodeName === node.name);
+      expect(report.pods.map((r) => `${r.namespace}/${r.name}`).sort()).to.deep.equal(labPods.map((p) => `${p.namespace}/${p.name}`).sort());
+      for (const pod of labPods) {
+        const row = report.pods.find((r) => r.namespace === pod.namespace && r.name === pod.name)!;
+        if (pod.hostNetwork) {
+          expect(row.kind).to.equal('host-network');
+          continue;
+        }
+        const eth0 = kernelLinks(pod.netns!).find((l) => l.ifname === 'eth0')!;
+        const expected = nodeLinks.find((l) => l.ifindex === eth0.link_index)!;
+        const pair = row.pairs!.find((p) => p.podInterface.ifname === 'eth0')!;
+        expect(pair.podInterface.iflink).to.equal(eth0.link_index);
+        expect(pair.hostPeer, `${pod.name}`).to.deep.include({ ifname: expected.ifname, ifindex: expected.ifindex });
+        expect(pair.cni).to.equal(node.cni === 'calico' ? 'calico' : 'flannel');
+      }
+    }
+  });
+
+  it('prints the table, the path line and the tcpdump line for one pod', async () => {
+    const state = labState();
+    const web1 = state.pods.find((p) => p.name === 'web-1')!;
+    const run = await runPlugin(['veth-peer', 'web-1']);
+    expect(run.code, run.stderr).to.equal(0);
+    const eth0 = kernelLinks(web1.netns!).find((l) => l.ifname === 'eth0')!;
+    const node = state.nodes.find((n) => n.name === web1.nodeName)!;
+    const peer = kernelLinks(node.netns).find((l) => l.ifindex === eth0.link_index)!;
+    expect(run.stdout).to.match(/^NAMESPACE\s+POD\s+NODE\s+IFACE/m);
+    expect(run.stdout).to.contain(`tcpdump -i ${peer.ifname} -nn host ${web1.ip}`);
+    expect(run.stdout).to.match(new RegExp(`eth0\\(${web1.ip.replace(/\./g, '\\.')}/32.*-> ${peer.ifname}\\(if${peer.ifindex}.*-> route ${web1.ip.replace(/\./g, '\\.')} dev ${peer.ifname}`));
+    expect(run.stderr).to.match(/probe pod \S+ created on node lab-node-1/);
+    expect(run.stderr).to.match(/probe pod \S+ deleted/);
+  });
+
+  it('answers a hostNetwork pod without a probe and a missing pod with exit 2 and the namespace hint', async () => {
+    const kubeProxy = labState().pods.find((p) => p.hostNetwork)!;
+    const host = await runPlugin(['veth-peer', kubeProxy.name, '-n', kubeProxy.namespace, '-o', 'json']);
+    expect(host.code, host.stderr).to.equal(0);
+    expect(JSON.parse(host.stdout).pods[0]).to.deep.include({ kind: 'host-network', note: "uses the node's network namespace; no veth" });
+
+    const missing = await runPlugin(['veth-peer', 'api-1']);
+    expect(missing.code).to.equal(2);
+    expect(missing.stderr).to.equal('error: pod "api-1" not found in namespace "default"\nhint: it exists in namespace "team-a": add -n team-a\n');
+  });
+});
