@@ -17,6 +17,7 @@ declare -A PACKAGES=(
   [iproute2]=ip [iptables]=iptables-legacy-save [nftables]=nft [ethtool]=ethtool [dnsutils]=dig
   [dnsmasq-base]=dnsmasq [iputils-ping]=ping [iputils-arping]=arping [conntrack]=conntrack
   [ipvsadm]=ipvsadm [procps]=sysctl [util-linux]=nsenter [openssl]=openssl [tcpdump]=tcpdump
+  [netcat-openbsd]=nc
 )
 missing=()
 for pkg in "${!PACKAGES[@]}"; do

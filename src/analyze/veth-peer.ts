@@ -159,7 +159,8 @@ function diagnosePod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, api:
     // The peer's ifindex: ip's link_index, else ethtool's peer_ifindex (older iproute2).
     const iflink = link.peer?.ifindex ?? podNs.ethtoolPeerIfindex.get(link.ifname) ?? null;
     const host = iflink === null ? undefined : hostLinks.find((h) => h.ifindex === iflink && (h.peer?.ifindex == null || h.peer.ifindex === link.ifindex));
-    const addresses = link.addresses.map((a) => `${a.address}/${a.prefixLength}`);
+    // Link-local IPv6 (fe80::) is on every interface and says nothing about the pod.
+    const addresses = link.addresses.filter((a) => a.scope !== 'link').map((a) => `${a.address}/${a.prefixLength}`);
     const podInterface = {
       ifname: link.ifname,
       ifindex: link.ifindex,

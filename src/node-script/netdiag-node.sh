@@ -11,6 +11,12 @@
 #   route-get:IP            the node's route toward IP
 #   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else by IP): links, routes,
 #                           neighbours, sysctls, ethtool -S of each interface, resolv.conf
+#   podpid:KEY:CONTAINERID:IP  only find the pod's namespace (for the actions below)
+# Actions run from WHERE = "host" (the node's namespace) or a pod KEY named earlier in the call:
+#   ping:WHERE:DST:SIZE:COUNT        ping -M do -s SIZE -c COUNT DST (stdout and stderr together)
+#   dig:WHERE:SERVER:PROTO:NAME      dig @SERVER NAME over udp|tcp, one try, 2 s
+#   arping:WHERE:IFACE:TARGET        arping -c 2 -w 2 -I IFACE TARGET
+#   tcp:WHERE:IP:PORT                a TCP connect within 2 s (nc -z)
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -137,16 +143,32 @@ pid_by_ip() {
   return 1
 }
 
-gather_pod() {
+# key=pid pairs of the pods found so far in this call, for the actions that name them.
+POD_PIDS=" "
+
+find_pod() {
   key=$1 cid=$2 ip=$3
   how=container-id pid=""
   [ "$cid" = none ] || pid=$(pid_by_container_id "$cid") || pid=""
   if [ -z "$pid" ]; then how=pod-ip; pid=$(pid_by_ip "$ip") || pid=""; fi
   if [ -z "$pid" ]; then
     section "pod/$key/pid" sh -c 'echo "method=none"; exit 1'
-    return
+    return 1
   fi
+  POD_PIDS="$POD_PIDS$key=$pid "
   section "pod/$key/pid" printf 'pid=%s\nmethod=%s\nnetns=%s\n' "$pid" "$how" "$(readlink "/proc/$pid/ns/net")"
+}
+
+# The nsenter prefix for WHERE: the node ("host") or a pod found earlier in this call.
+netns_of() {
+  if [ "$1" = host ]; then echo "$HOST_PID"; return 0; fi
+  p=${POD_PIDS#* "$1"=}
+  [ "$p" = "$POD_PIDS" ] && return 1
+  echo "${p%% *}"
+}
+
+gather_pod() {
+  find_pod "$1" "$2" "$3" || return
   section "pod/$key/addr" nsenter -t "$pid" -n -- ip -j -d addr show
   section "pod/$key/route" nsenter -t "$pid" -n -- ip -j -d route show table all
   section "pod/$key/neigh" nsenter -t "$pid" -n -- ip -j neigh show
@@ -158,6 +180,50 @@ gather_pod() {
 valid_ip() {
   case $1 in '' | *[!0-9A-Fa-f.:]*) return 1 ;; esac
   return 0
+}
+valid_number() {
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 6 ]
+}
+valid_where() {
+  case $1 in '' | *[!a-z0-9]*) return 1 ;; esac
+  return 0
+}
+valid_name() {
+  case $1 in '' | -* | *[!A-Za-z0-9._-]*) return 1 ;; esac
+  return 0
+}
+bad_request() {
+  echo "netdiag-node: bad $1 in request" >&2
+  exit 2
+}
+
+# Splits "a:b:c" into $F1 $F2 ... (IPv6 addresses are not accepted in colon-separated actions).
+split_fields() {
+  rest=$1 F1="" F2="" F3="" F4=""
+  F1=${rest%%:*}; rest=${rest#"$F1"}; rest=${rest#:}
+  F2=${rest%%:*}; rest=${rest#"$F2"}; rest=${rest#:}
+  F3=${rest%%:*}; rest=${rest#"$F3"}; rest=${rest#:}
+  F4=$rest
+}
+
+run_action() {
+  kind=$1 where=$2
+  shift 2
+  valid_where "$where" || bad_request place
+  if ! pid=$(netns_of "$where"); then
+    section "$kind/$where/$(IFS=/; echo "$*")" sh -c 'echo "no namespace for this pod"; exit 1'
+    return
+  fi
+  case $kind in
+    ping) section "ping/$where/$1/$2" nsenter -t "$pid" -n -- sh -c 'ping -n -M do -s "$1" -c "$2" -i 0.2 -W 1 "$0" 2>&1' "$1" "$2" "$3" ;;
+    dig)
+      if [ "$2" = tcp ]; then section "dig/$where/$1/tcp/$3" nsenter -t "$pid" -n -- dig +tcp +tries=1 +time=2 "@$1" "$3"
+      else section "dig/$where/$1/udp/$3" nsenter -t "$pid" -n -- dig +notcp +tries=1 +time=2 "@$1" "$3"; fi
+      ;;
+    arping) section "arping/$where/$1/$2" nsenter -t "$pid" -n -- arping -c 2 -w 2 -I "$1" "$2" ;;
+    tcp) section "tcp/$where/$1/$2" nsenter -t "$pid" -n -- nc -z -w 2 "$1" "$2" ;;
+  esac
 }
 
 for request in "$@"; do
@@ -177,6 +243,34 @@ for request in "$@"; do
       case $cid in '' | *[!0-9a-f]*) cid=none ;; esac
       valid_ip "$ip" || { echo "netdiag-node: bad pod address" >&2; exit 2; }
       gather_pod "$key" "$cid" "$ip"
+      ;;
+    podpid:*)
+      split_fields "${request#podpid:}"
+      valid_where "$F1" || bad_request "pod key"
+      case $F2 in '' | *[!0-9a-f]*) F2=none ;; esac
+      valid_ip "$F3" || bad_request "pod address"
+      find_pod "$F1" "$F2" "$F3" || true
+      ;;
+    ping:*)
+      split_fields "${request#ping:}"
+      valid_ip "$F2" && valid_number "$F3" && valid_number "$F4" || bad_request "ping argument"
+      run_action ping "$F1" "$F2" "$F3" "$F4"
+      ;;
+    dig:*)
+      split_fields "${request#dig:}"
+      valid_ip "$F2" && valid_name "$F4" || bad_request "dig argument"
+      case $F3 in udp | tcp) ;; *) bad_request "dig protocol" ;; esac
+      run_action dig "$F1" "$F2" "$F3" "$F4"
+      ;;
+    arping:*)
+      split_fields "${request#arping:}"
+      valid_name "$F2" && valid_ip "$F3" || bad_request "arping argument"
+      run_action arping "$F1" "$F2" "$F3"
+      ;;
+    tcp:*)
+      split_fields "${request#tcp:}"
+      valid_ip "$F2" && valid_number "$F3" || bad_request "tcp argument"
+      run_action tcp "$F1" "$F2" "$F3"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac

@@ -13,7 +13,13 @@ export type NodeRequest =
   | { kind: 'host-kube-proxy' }
   | { kind: 'host-files' }
   | { kind: 'route-get'; address: string }
-  | { kind: 'pod'; key: string; containerId: string | null; podIP: string };
+  | { kind: 'pod'; key: string; containerId: string | null; podIP: string }
+  | { kind: 'podpid'; key: string; containerId: string | null; podIP: string }
+  // Actions run from `where`: "host" (the node's namespace) or a pod key named earlier in the call.
+  | { kind: 'ping'; where: string; destination: string; payloadBytes: number; count: number }
+  | { kind: 'dig'; where: string; server: string; protocol: 'udp' | 'tcp'; name: string }
+  | { kind: 'arping'; where: string; iface: string; target: string }
+  | { kind: 'tcp'; where: string; address: string; port: number };
 
 export function encodeNodeRequest(request: NodeRequest): string {
   switch (request.kind) {
@@ -24,7 +30,30 @@ export function encodeNodeRequest(request: NodeRequest): string {
     case 'route-get':
       return `route-get:${request.address}`;
     case 'pod':
-      return `pod:${request.key}:${request.containerId ?? 'none'}:${request.podIP}`;
+    case 'podpid':
+      return `${request.kind}:${request.key}:${request.containerId ?? 'none'}:${request.podIP}`;
+    case 'ping':
+      return `ping:${request.where}:${request.destination}:${request.payloadBytes}:${request.count}`;
+    case 'dig':
+      return `dig:${request.where}:${request.server}:${request.protocol}:${request.name}`;
+    case 'arping':
+      return `arping:${request.where}:${request.iface}:${request.target}`;
+    case 'tcp':
+      return `tcp:${request.where}:${request.address}:${request.port}`;
+  }
+}
+
+/** The section name the script gives an action's output (see netdiag-node.sh). */
+export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' }>): string {
+  switch (request.kind) {
+    case 'ping':
+      return `ping/${request.where}/${request.destination}/${request.payloadBytes}`;
+    case 'dig':
+      return `dig/${request.where}/${request.server}/${request.protocol}/${request.name}`;
+    case 'arping':
+      return `arping/${request.where}/${request.iface}/${request.target}`;
+    case 'tcp':
+      return `tcp/${request.where}/${request.address}/${request.port}`;
   }
 }
 

@@ -3,6 +3,7 @@
 // error, and when the run is interrupted.
 import type { ClusterApi, Pod } from '../kube/cluster-api.js';
 import { buildNodeScriptArgv, type NodeRequest } from '../node-script/node-script.js';
+import { parseNodeScriptOutput, type NodeScriptOutput } from './sections.js';
 import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROBE_CONTAINER, RUN_ID_LABEL } from './probe-pod.js';
 import { EXIT, InterruptedError, UserError } from '../cli/errors.js';
 import type { Progress } from '../render/progress.js';
@@ -20,7 +21,21 @@ export interface ProbeSettings {
 export interface ProbeTarget {
   nodeName: string;
   requests: NodeRequest[];
+  /**
+   * Further calls to the same probe pod after the first, each deciding on what came back so far
+   * (mtu-probe's binary search). Every call's output is appended to the node's raw output, so a
+   * snapshot replays the whole conversation.
+   */
+  followUp?: FollowUp;
 }
+
+export interface FollowUpContext {
+  nodeName: string;
+  /** Everything the node has answered so far in this run. */
+  output(): NodeScriptOutput;
+  run(requests: NodeRequest[]): Promise<NodeScriptOutput>;
+}
+export type FollowUp = (ctx: FollowUpContext) => Promise<void>;
 
 /** The raw output of one node, or why there is none. Serialisable: this is what snapshots hold. */
 export type NodeCollection =
@@ -101,10 +116,19 @@ async function probeOneNode(
     await waitUntilRunning(target.nodeName, settings, podName, deps, started);
     deps.progress.nodeState(target.nodeName, 'collecting');
     const token = deps.randomToken();
-    const argv = buildNodeScriptArgv(token, target.requests);
-    const result = await execWithRetry(deps, settings.namespace, podName, argv);
+    let raw = (await execWithRetry(deps, settings.namespace, podName, buildNodeScriptArgv(token, target.requests))).stdout;
+    if (target.followUp) {
+      await target.followUp({
+        nodeName: target.nodeName,
+        output: () => parseNodeScriptOutput(raw, token),
+        run: async (requests) => {
+          raw += (await execWithRetry(deps, settings.namespace, podName, buildNodeScriptArgv(token, requests))).stdout;
+          return parseNodeScriptOutput(raw, token);
+        },
+      });
+    }
     deps.progress.nodeState(target.nodeName, 'done');
-    return { nodeName: target.nodeName, ok: true, token, raw: result.stdout, podName, durationMs: deps.now() - started };
+    return { nodeName: target.nodeName, ok: true, token, raw, podName, durationMs: deps.now() - started };
   } catch (err) {
     if (err instanceof InterruptedError || deps.signal.aborted) throw new InterruptedError('signal');
     // A node that fails becomes a row and a finding; the other nodes still report.

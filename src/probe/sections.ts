@@ -26,14 +26,17 @@ export function parseNodeScriptOutput(text: string, token: string): NodeScriptOu
     const lineEnd = text.indexOf('\n', pos);
     const line = text.slice(pos, lineEnd === -1 ? text.length : lineEnd);
     if (line === done) {
+      // Follow-up calls to the same node append their own framed output after a DONE.
       complete = true;
-      break;
+      pos = lineEnd === -1 ? text.length : lineEnd + 1;
+      continue;
     }
     if (!line.startsWith(begin)) {
       // Noise outside any section (a shell warning, say): skip the line.
       pos = lineEnd === -1 ? text.length : lineEnd + 1;
       continue;
     }
+    complete = false;
     const name = line.slice(begin.length);
     const bodyStart = lineEnd === -1 ? text.length : lineEnd + 1;
     const endMarker = `${endPrefix}${name} rc=`;
