@@ -1,0 +1,151 @@
+// pods/exec over websocket (the channel.k8s.io family of subprotocols): runs the argv in the
+// node's namespaces with nsenter and streams its output as channel-prefixed binary frames, with
+// backpressure so a 50 MB iptables dump never sits whole in memory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { WebSocket } from 'ws';
+
+export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'] as const;
+export type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+const ERROR = 3;
+const RESIZE = 4;
+const CLOSE = 255;
+
+// Pause the child's pipes while this much is queued on the socket.
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const LOW_WATER_BYTES = 1024 * 1024;
+
+export interface ExecRequest {
+  argv: string[];
+  stdin: boolean;
+  initPid: number; // node's "PID 1"; 0 = test-only path: run directly on the host
+  protocol: ExecProtocol;
+  dropAfterBytes: number | null;
+}
+
+// nsenter into the node's network and mount namespaces; the probe script reads
+// NETDIAG_HOST_PID as its stand-in for PID 1.
+export function buildExecCommand(argv: readonly string[], initPid: number): { file: string; args: string[]; env: Record<string, string> } {
+  const [first = '', ...rest] = argv;
+  if (initPid > 0) return { file: 'nsenter', args: ['-t', String(initPid), '-n', '-m', '--', ...argv], env: { NETDIAG_HOST_PID: String(initPid) } };
+  return { file: first, args: rest, env: { NETDIAG_HOST_PID: '1' } };
+}
+
+export function buildExitStatus(argv: readonly string[], exitCode: number | null, signal: NodeJS.Signals | null): Record<string, unknown> {
+  if (exitCode === 0) return { metadata: {}, status: 'Success' };
+  const code = exitCode ?? 128 + (signal === 'SIGKILL' ? 9 : 15);
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `command terminated with non-zero exit code: error executing command [${argv.join(' ')}], exit code ${code}`,
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+  };
+}
+
+function frame(channel: number, data: Buffer | string): Buffer {
+  const payload = typeof data === 'string' ? Buffer.from(data) : data;
+  const out = Buffer.allocUnsafe(payload.length + 1);
+  out[0] = channel;
+  payload.copy(out, 1);
+  return out;
+}
+
+export function runExecSession(ws: WebSocket, request: ExecRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const { file, args, env } = buildExecCommand(request.argv, request.initPid);
+    let child: ChildProcess;
+    let queued = 0;
+    let sent = 0;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      resolve();
+    };
+    const killChild = (): void => {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL'); // the whole group: a shell's children too
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }
+    };
+    const sendStatus = (status: Record<string, unknown>): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      const body = request.protocol === 'channel.k8s.io' ? (status.status === 'Success' ? '' : String(status.message)) : JSON.stringify(status);
+      if (body !== '') ws.send(frame(ERROR, body));
+      ws.close(1000);
+    };
+
+    try {
+      child = spawn(file, args, { env: { ...process.env, ...env }, stdio: [request.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+    } catch (err) {
+      sendStatus({ metadata: {}, status: 'Failure', message: `failed to start command: ${(err as Error).message}`, reason: 'InternalError' });
+      finish();
+      return;
+    }
+
+    const forward = (channel: number) => (chunk: Buffer): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      let data = chunk;
+      if (request.dropAfterBytes !== null && sent + data.length > request.dropAfterBytes) {
+        // Fault: the connection dies mid-stream, as when an apiserver or kubelet restarts.
+        data = data.subarray(0, Math.max(0, request.dropAfterBytes - sent));
+        if (data.length > 0) ws.send(frame(channel, data));
+        ws.terminate();
+        killChild();
+        return;
+      }
+      sent += data.length;
+      queued += data.length;
+      ws.send(frame(channel, data), () => {
+        queued -= data.length;
+        if (queued < LOW_WATER_BYTES) {
+          child.stdout?.resume();
+          child.stderr?.resume();
+        }
+      });
+      if (queued > HIGH_WATER_BYTES) {
+        child.stdout?.pause();
+        child.stderr?.pause();
+      }
+    };
+    child.stdout?.on('data', forward(STDOUT));
+    child.stderr?.on('data', forward(STDERR));
+    child.stdin?.on('error', () => undefined); // the command may exit without reading stdin
+
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // spawn failure (ENOENT): the real kubelet reports it as a failed exec, not an exit code.
+      sendStatus({
+        metadata: {}, status: 'Failure', reason: 'InternalError',
+        message: `Internal error occurred: error executing command in container: failed to exec in container: starting container process caused: exec: "${request.argv[0] ?? ''}": ${err.code === 'ENOENT' ? 'executable file not found in $PATH' : err.message}`,
+      });
+      finish();
+    });
+    // 'close' fires after the pipes are drained, so every output frame precedes the status.
+    child.on('close', (code, signal) => {
+      sendStatus(buildExitStatus(request.argv, code, signal));
+      finish();
+    });
+
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const buf = isBinary ? data : Buffer.from(data);
+      if (buf.length === 0) return;
+      const channel = buf[0];
+      if (channel === STDIN) child.stdin?.write(buf.subarray(1));
+      else if (channel === CLOSE && buf[1] === STDIN) child.stdin?.end();
+      else if (channel === RESIZE) return; // no TTY in the lab
+    });
+    ws.on('close', () => {
+      killChild();
+      finish();
+    });
+    ws.on('error', () => killChild());
+  });
+}

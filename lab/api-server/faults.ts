@@ -1,0 +1,130 @@
+// Faults the tests inject through /_lab/faults. PUT replaces the whole set (missing keys take
+// their defaults), so a test can always return to a clean server with `PUT {}`.
+
+export interface ForbidRule {
+  verb: string; // "create", "get", "list", "watch", "delete", "*"
+  resource: string; // "pods", "pods/exec", "nodes", "*"
+  namespace?: string;
+}
+
+export interface LabFaults {
+  podStartDelayMs: number;
+  imagePullFailure: boolean;
+  rejectPodCreate: string | null; // reason after `pods "x" is forbidden: `; "" = default PSA text
+  forbid: ForbidRule[];
+  nodeNotReady: string[];
+  unschedulable: string[];
+  windowsNodes: string[];
+  dropExecAfterBytes: number | null;
+  execFailOnce: boolean;
+  apiDelayMs: number;
+  namespaceLabels: Record<string, Record<string, string>>;
+  podLogs: Record<string, string[]>; // "namespace/pod" -> log lines
+  corednsLogLines: string[] | null; // log lines of every pod labelled k8s-app=kube-dns
+}
+
+export function defaultFaults(): LabFaults {
+  return {
+    podStartDelayMs: 200,
+    imagePullFailure: false,
+    rejectPodCreate: null,
+    forbid: [],
+    nodeNotReady: [],
+    unschedulable: [],
+    windowsNodes: [],
+    dropExecAfterBytes: null,
+    execFailOnce: false,
+    apiDelayMs: 0,
+    namespaceLabels: {},
+    podLogs: {},
+    corednsLogLines: null,
+  };
+}
+
+export class FaultsError extends Error {}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringList(value: unknown, key: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new FaultsError(`${key} must be a list of strings`);
+  return value;
+}
+
+function nonNegative(value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new FaultsError(`${key} must be a number >= 0`);
+  return value;
+}
+
+function stringMap(value: unknown, key: string): Record<string, string> {
+  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) throw new FaultsError(`${key} must map strings to strings`);
+  return value as Record<string, string>;
+}
+
+export function parseFaults(input: unknown): LabFaults {
+  if (!isRecord(input)) throw new FaultsError('faults must be a JSON object');
+  const faults = defaultFaults();
+  for (const [key, value] of Object.entries(input)) {
+    if (value === null && key !== 'rejectPodCreate' && key !== 'dropExecAfterBytes' && key !== 'corednsLogLines') continue;
+    switch (key) {
+      case 'podStartDelayMs':
+      case 'apiDelayMs':
+        faults[key] = nonNegative(value, key);
+        break;
+      case 'imagePullFailure':
+      case 'execFailOnce':
+        if (typeof value !== 'boolean') throw new FaultsError(`${key} must be a boolean`);
+        faults[key] = value;
+        break;
+      case 'rejectPodCreate':
+        if (value === true) faults.rejectPodCreate = '';
+        else if (value === null || value === false) faults.rejectPodCreate = null;
+        else if (typeof value === 'string') faults.rejectPodCreate = value;
+        else throw new FaultsError('rejectPodCreate must be a string, true or null');
+        break;
+      case 'dropExecAfterBytes':
+        faults.dropExecAfterBytes = value === null ? null : nonNegative(value, key);
+        break;
+      case 'nodeNotReady':
+      case 'unschedulable':
+      case 'windowsNodes':
+        faults[key] = stringList(value, key);
+        break;
+      case 'corednsLogLines':
+        faults.corednsLogLines = value === null ? null : stringList(value, key);
+        break;
+      case 'forbid':
+        if (!Array.isArray(value)) throw new FaultsError('forbid must be a list');
+        faults.forbid = value.map((rule, i) => {
+          if (!isRecord(rule) || typeof rule.verb !== 'string' || typeof rule.resource !== 'string') {
+            throw new FaultsError(`forbid[${i}] needs string verb and resource`);
+          }
+          const parsed: ForbidRule = { verb: rule.verb, resource: rule.resource };
+          if (typeof rule.namespace === 'string') parsed.namespace = rule.namespace;
+          return parsed;
+        });
+        break;
+      case 'namespaceLabels':
+        if (!isRecord(value)) throw new FaultsError('namespaceLabels must be an object');
+        faults.namespaceLabels = Object.fromEntries(Object.entries(value).map(([ns, labels]) => [ns, stringMap(labels, `namespaceLabels.${ns}`)]));
+        break;
+      case 'podLogs':
+        if (!isRecord(value)) throw new FaultsError('podLogs must be an object');
+        faults.podLogs = Object.fromEntries(Object.entries(value).map(([k, lines]) => [k, stringList(lines, `podLogs.${k}`)]));
+        break;
+      default:
+        throw new FaultsError(`unknown fault "${key}"`);
+    }
+  }
+  return faults;
+}
+
+export function isForbidden(faults: LabFaults, verb: string, resource: string, namespace: string | null): boolean {
+  return faults.forbid.some(
+    (rule) =>
+      (rule.verb === '*' || rule.verb === verb) &&
+      (rule.resource === '*' || rule.resource === resource) &&
+      (rule.namespace === undefined || rule.namespace === namespace),
+  );
+}

@@ -1,0 +1,33 @@
+// Entry point of the simulated API server:
+//   node --import ./test/ts-node-register.mjs lab/api-server/main.ts --state .lab/topology.json --dir .lab [--port 0]
+// Writes <dir>/kubeconfig, prints `listening https://127.0.0.1:PORT` when ready, runs until
+// SIGTERM/SIGINT.
+
+import { parseArgs } from 'node:util';
+import { startApiServer } from './server.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      state: { type: 'string', default: '.lab/topology.json' },
+      dir: { type: 'string', default: '.lab' },
+      port: { type: 'string', default: '0' },
+      token: { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got "${values.port}"`);
+  const server = await startApiServer({ statePath: values.state, dir: values.dir, port, ...(values.token ? { token: values.token } : {}) });
+  process.stdout.write(`listening ${server.url}\n`);
+  const stop = (): void => {
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+// Pure checks of the lab's rule builders against names real kube-proxy and Calico produced.
+// Expected names come from:
+//  - shared/realdata/iptables/flannel-kubeadm-v1.29-master-full.txt (iptables-save of a kubeadm
+//    v1.29.4 node, source recorded in that file's header);
+//  - kube-proxy's nftables proxier_test.go (TestOverallNFTablesRules: ns1/svc1 p80 -> ULMVA6XW,
+//    endpoint 10.180.0.1:80 -> 5OJB2KTY);
+//  - shared/realdata/iplink/calico-kind-node-ip-addr-calic-veth.txt (tkng kind lab: pod
+//    default/net-tshoot-rg2lp's host veth calic8441ae7134).
+// Runs without root or a lab.
+import { expect } from 'chai';
+import {
+  base32Encode,
+  buildKubeProxyNftRuleset,
+  buildNodeIptablesRestore,
+  buildServiceEndpoints,
+  nftEndpointChainName,
+  nftServiceChainBase,
+  servicePortChainName,
+  servicePortEndpointChainName,
+  servicePortNameString,
+} from '../../../lab/kube-proxy-rules.js';
+import type { LabNode, LabPod, LabState } from '../../../lab/lab-state.js';
+import { calicoVethName, LAB_NODES, LAB_PODS, LAB_SERVICES } from '../../../lab/lab-topology.js';
+
+function fixtureState(mode: LabNode['kubeProxyMode'] = 'iptables'): LabState {
+  const nodes: LabNode[] = LAB_NODES.map((n) => ({
+    name: n.name, netns: n.netns, initPid: 1, internalIP: n.ip, nicName: 'eth0', podCIDR: n.podCIDR, cni: n.cni, kubeProxyMode: mode, labels: n.labels,
+  }));
+  const pods: LabPod[] = LAB_PODS.map((p) => ({
+    name: p.name, namespace: p.namespace, uid: 'u', nodeName: p.nodeName, hostNetwork: p.hostNetwork, netns: null,
+    ip: p.ip ?? nodes.find((n) => n.name === p.nodeName)!.internalIP, containerName: p.containerName, containerId: '0'.repeat(64),
+    pid: 1, image: p.image, labels: p.labels, ready: true, ports: p.ports, dnsPolicy: p.dnsPolicy,
+  }));
+  return {
+    createdAt: '2024-01-01T00:00:00.000Z', serviceCIDR: '10.96.0.0/16', clusterCIDR: '10.244.0.0/16', clusterDomain: 'cluster.local',
+    dnsServiceIP: '10.96.0.10', upstreamDnsIP: '192.168.77.53', nodes, pods, services: [...LAB_SERVICES], configMaps: [], namespaces: [],
+  };
+}
+
+describe('lab kube-proxy rules (pure)', function () {
+  it('base32 matches Go StdEncoding', function () {
+    expect(base32Encode(new TextEncoder().encode('foobar'))).to.equal('MZXW6YTBOI======');
+    expect(base32Encode(new Uint8Array())).to.equal('');
+  });
+
+  it('KUBE-SVC / KUBE-SEP names equal those in a real kubeadm v1.29 dump', function () {
+    expect(servicePortChainName('default/kubernetes:https', 'tcp')).to.equal('KUBE-SVC-NPX46M4PTMTKRN6Y');
+    expect(servicePortChainName('kube-system/kube-dns:dns', 'udp')).to.equal('KUBE-SVC-TCOU7JCQXEZGVUNU');
+    expect(servicePortChainName('kube-system/kube-dns:dns-tcp', 'tcp')).to.equal('KUBE-SVC-ERIFXISQEP7F7OF4');
+    expect(servicePortChainName('kube-system/kube-dns:metrics', 'tcp')).to.equal('KUBE-SVC-JD5MR3NA4I4DYORP');
+    expect(servicePortEndpointChainName('default/kubernetes:https', 'tcp', '192.168.157.133:6443')).to.equal('KUBE-SEP-SAA7F5BCHTGMFCIJ');
+    expect(servicePortEndpointChainName('kube-system/kube-dns:dns', 'udp', '10.244.0.4:53')).to.equal('KUBE-SEP-WXWGHGKZOCNYRYI7');
+  });
+
+  it('nftables chain names equal kube-proxy 1.31 test expectations', function () {
+    const svc = { namespace: 'ns1', name: 'svc1' };
+    const port = { name: 'p80', port: 80, targetPort: 80, protocol: 'TCP' as const };
+    expect(nftServiceChainBase(svc, port)).to.equal('ULMVA6XW-ns1/svc1/tcp/p80');
+    expect(nftEndpointChainName(svc, port, { ip: '10.180.0.1', port: 80, podName: null, nodeName: null, ready: true })).to.equal(
+      'endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80',
+    );
+  });
+
+  it("Calico's host veth name for a real pod", function () {
+    expect(calicoVethName('default', 'net-tshoot-rg2lp')).to.equal('calic8441ae7134');
+  });
+
+  it('service port names follow ServicePortName.String()', function () {
+    expect(servicePortNameString({ namespace: 'default', name: 'web' }, { name: 'http' })).to.equal('default/web:http');
+    expect(servicePortNameString({ namespace: 'default', name: 'web-nodeport' }, {})).to.equal('default/web-nodeport');
+  });
+
+  it('endpoints: selected ready pods sorted by IP; kubernetes -> control plane :6443; empty has none', function () {
+    const eps = buildServiceEndpoints(fixtureState());
+    const of = (ns: string, name: string, portName?: string) =>
+      eps.find((e) => e.service.namespace === ns && e.service.name === name && e.port.name === portName)!.endpoints.map((e) => `${e.ip}:${e.port}`);
+    expect(of('default', 'web', 'http')).to.deep.equal(['10.244.1.1:8080', '10.244.2.1:8080', '10.244.3.2:8080']);
+    expect(of('default', 'kubernetes', 'https')).to.deep.equal(['192.168.77.11:6443']);
+    expect(of('default', 'empty')).to.deep.equal([]);
+    expect(of('kube-system', 'kube-dns', 'dns')).to.deep.equal(['10.244.1.2:53']);
+  });
+
+  it('iptables restore: probability split, hairpin masq, DNAT, no-endpoint REJECT, NodePort last', function () {
+    const state = fixtureState();
+    const text = buildNodeIptablesRestore(state, state.nodes[0]!);
+    const svc = servicePortChainName('default/web:http', 'tcp');
+    const lines = text.split('\n');
+    const svcRules = lines.filter((l) => l.startsWith(`-A ${svc} `));
+    expect(svcRules[0]).to.equal(`-A ${svc} ! -s 10.244.0.0/16 -d 10.96.100.10/32 -p tcp -m comment --comment "default/web:http cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`);
+    expect(svcRules[1]).to.match(/-m comment --comment "default\/web:http -> 10\.244\.1\.1:8080" -m statistic --mode random --probability 0\.3333333333 -j KUBE-SEP-/);
+    expect(svcRules[2]).to.match(/--probability 0\.5000000000 -j KUBE-SEP-/);
+    expect(svcRules[3]).to.not.include('statistic');
+    expect(text).to.include('-A KUBE-SERVICES -d 10.96.100.12/32 -p tcp -m comment --comment "default/empty has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable');
+    const natServices = lines.filter((l) => l.startsWith('-A KUBE-SERVICES ') && !l.includes('REJECT'));
+    expect(natServices[natServices.length - 1]).to.include('-j KUBE-NODEPORTS');
+    expect(text).to.include('-A KUBE-NODEPORTS -p tcp -m comment --comment "default/web-nodeport" -m tcp --dport 30080 -j KUBE-EXT-');
+    expect(text).to.include('cali-nat-outgoing');
+  });
+
+  it('omitting a Service drops all of its chains and nothing else', function () {
+    const state = fixtureState();
+    const text = buildNodeIptablesRestore(state, state.nodes[2]!, ['default/web']);
+    expect(text).to.not.include('default/web:http');
+    expect(text).to.include('default/web-nodeport');
+    expect(text).to.include('FLANNEL-POSTRTG');
+  });
+
+  it('a node in nftables mode gets no KUBE-SVC chains in iptables, and an ip kube-proxy table', function () {
+    const state = fixtureState('nftables');
+    expect(buildNodeIptablesRestore(state, state.nodes[1]!)).to.not.include('KUBE-SVC-');
+    const nft = buildKubeProxyNftRuleset(state, state.nodes[1]!);
+    expect(nft).to.include('add element ip kube-proxy no-endpoint-services { 10.96.100.12 . tcp . 80 comment "default/empty" : goto reject-chain }');
+    expect(nft).to.include('add element ip kube-proxy service-nodeports { tcp . 30080 : goto external-');
+    expect(nft).to.match(/numgen random mod 3 vmap \{ 0 : goto endpoint-\w{8}-default\/web\/tcp\/http__10\.244\.1\.1\/8080 , 1 : goto /);
+    // Every chain a rule jumps to is created before it is used.
+    const created = new Set<string>();
+    for (const line of nft.split('\n')) {
+      const add = /^add chain ip kube-proxy (\S+)/.exec(line);
+      if (add) created.add(add[1]!);
+      for (const m of line.matchAll(/goto (\S+?)(?= |$| })/g)) if (line.startsWith('add rule')) expect(created.has(m[1]!), m[1]).to.equal(true);
+    }
+  });
+});
