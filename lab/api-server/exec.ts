@@ -23,6 +23,7 @@ export interface ExecRequest {
   argv: string[];
   stdin: boolean;
   initPid: number; // node's "PID 1"; 0 = test-only path: run directly on the host
+  containerEnv?: Record<string, string>; // the container's env from the pod spec
   protocol: ExecProtocol;
   dropAfterBytes: number | null;
 }
@@ -57,7 +58,8 @@ function frame(channel: number, data: Buffer | string): Buffer {
 
 export function runExecSession(ws: WebSocket, request: ExecRequest): Promise<void> {
   return new Promise((resolve) => {
-    const { file, args, env } = buildExecCommand(request.argv, request.initPid);
+    const { file, args, env: execEnv } = buildExecCommand(request.argv, request.initPid);
+    const env = { ...request.containerEnv, ...execEnv };
     let child: ChildProcess;
     let queued = 0;
     let sent = 0;

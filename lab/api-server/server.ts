@@ -640,7 +640,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     socket.end(`HTTP/1.1 ${err.body.code} ${STATUS_CODES[err.body.code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   };
 
-  const prepareExec = (req: IncomingMessage): { pod: KubeObject; argv: string[]; stdin: boolean; initPid: number } => {
+  const prepareExec = (req: IncomingMessage): { pod: KubeObject; argv: string[]; stdin: boolean; initPid: number; env: Record<string, string> } => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     if (!authorized(req)) throw unauthorized();
     const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
@@ -664,7 +664,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
       throw internalError('error dialing backend: EOF');
     }
     const nodeName = (pod.spec as { nodeName?: string }).nodeName ?? '';
-    return { pod, argv, stdin: query.get('stdin') === 'true' || query.get('stdin') === '1', initPid: labNode(nodeName)?.initPid ?? 0 };
+    // Like a real kubelet, an exec'd process sees the container's environment (literal values only).
+    const spec = ((pod.spec as { containers?: { name: string; env?: { name: string; value?: string }[] }[] }).containers ?? []).find((c) => c.name === container);
+    const env = Object.fromEntries((spec?.env ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value as string]));
+    return { pod, argv, stdin: query.get('stdin') === 'true' || query.get('stdin') === '1', initPid: labNode(nodeName)?.initPid ?? 0, env };
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -685,6 +688,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
         argv: prepared.argv,
         stdin: prepared.stdin,
         initPid: prepared.initPid,
+        containerEnv: prepared.env,
         protocol: ws.protocol as ExecProtocol,
         dropAfterBytes: faults.dropExecAfterBytes,
       }).finally(() => {

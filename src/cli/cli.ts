@@ -6,7 +6,9 @@ import { EXIT, InterruptedError, UserError, type ExitCode } from './errors.js';
 import type { CommandContext } from './command-runner.js';
 import { runCommand } from './command-runner.js';
 import { runCleanup } from './commands/cleanup.js';
+import { runRbac } from './commands/rbac.js';
 import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
+import { mtuProbeCommand, readMtuProbeTarget } from './commands/mtu-probe.js';
 import { VERSION } from '../version.js';
 
 const EXIT_CODES_HELP = `Exit codes:
@@ -79,9 +81,14 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       'the MTU of every hop and the path MTU found with don\'t-fragment pings',
       (y: Argv) =>
         y
-          .positional('pod', { type: 'string' })
-          .example('kubectl netdiag mtu-probe web-1', 'path MTU from web-1 to a pod on another node'),
-      run(async () => notAvailable('mtu-probe')),
+          .positional('pod', { type: 'string', describe: 'the pod to probe from' })
+          .option('to', { type: 'string', describe: 'target: POD, NAMESPACE/POD, node/NODE or an IPv4 address (default: a pod on another node)' })
+          .option('no-probe', { type: 'boolean', default: false, describe: 'configuration only: no pings' })
+          .example('kubectl netdiag mtu-probe web-1', 'path MTU from web-1 to a pod on another node, both ways')
+          .example('kubectl netdiag mtu-probe web-1 --to node/worker-2', 'path MTU from web-1 to node worker-2')
+          .example('kubectl netdiag mtu-probe web-1 --to 10.0.3.7 -o json', 'to an address, as JSON for CI')
+          .example('kubectl netdiag mtu-probe web-1 --no-probe', 'the MTU and encapsulation overhead of every hop, without pings'),
+      run(async (args) => runCommand(mtuProbeCommand(readMtuProbeTarget(args)), context(args))),
     )
     .command(
       'dns-check <pod>',
@@ -101,6 +108,19 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag cleanup', 'delete leftover probe pods')
           .example('kubectl netdiag cleanup --dry-run', 'list them without deleting'),
       run(async (args) => runCleanup(context(args), Boolean(args['dry-run']))),
+    )
+    .command(
+      'rbac',
+      'print the least-privilege ClusterRole/Role (and bindings) the plugin needs',
+      (y: Argv) =>
+        y
+          .option('subject', { type: 'string', default: 'group:netdiag-users', describe: 'who gets it: user:NAME, group:NAME, serviceaccount:NS/NAME' })
+          .example('kubectl netdiag rbac --subject user:alice | kubectl apply -f -', 'grant alice what the plugin needs')
+          .example('kubectl netdiag rbac --probe-namespace netdiag --subject serviceaccount:ci/netdiag', 'for a CI service account, probes in namespace netdiag'),
+      run(async (args) => {
+        const { options } = context(args);
+        return runRbac((t) => deps.stdout.write(t), options.probeNamespace ?? 'default', String(args.subject), options.output);
+      }),
     )
     .command('version', 'print the plugin version', (y: Argv) => y, run(async () => {
       deps.stdout.write(`kubectl-netdiag ${VERSION}\n`);
@@ -140,6 +160,8 @@ function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
   const selector = args.selector === undefined ? undefined : String(args.selector);
   const node = args.node === undefined ? undefined : String(args.node);
   const given = [pod, selector, node].filter((v) => v !== undefined).length;
+  // A snapshot already names its pods.
+  if (given === 0 && args['from-snapshot'] !== undefined) return { kind: 'snapshot' };
   if (given !== 1) {
     throw new UserError('veth-peer needs exactly one of: a POD name, -l SELECTOR, or --node NODE', {
       hint: 'kubectl netdiag veth-peer --help',

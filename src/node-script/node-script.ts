@@ -57,7 +57,13 @@ export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' |
   }
 }
 
-/** argv for the exec call: the script is fixed text; every input is a positional argument. */
+/**
+ * The script travels in the probe pod's spec (env NETDIAG_SCRIPT), not in the exec URL: API
+ * servers and proxies cap URL and header sizes, and anyone reviewing the pod sees what it runs.
+ */
+export const NODE_SCRIPT_ENV = 'NETDIAG_SCRIPT';
+
+/** argv for the exec call: fixed text that runs the pod's script; every input is a positional argument. */
 export function buildNodeScriptArgv(token: string, requests: readonly NodeRequest[]): string[] {
-  return ['sh', '-c', loadNodeScript(), 'netdiag-node', token, ...requests.map(encodeNodeRequest)];
+  return ['sh', '-c', `eval "$${NODE_SCRIPT_ENV}"`, 'netdiag-node', token, ...requests.map(encodeNodeRequest)];
 }

@@ -1,6 +1,7 @@
 // The probe pod, built as a plain object so tests compare it whole. Its privilege is decided here
 // and only here (docs/security.md explains each field).
 import type { Pod } from '../kube/cluster-api.js';
+import { NODE_SCRIPT_ENV } from '../node-script/node-script.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'kubectl-netdiag';
@@ -21,6 +22,7 @@ export interface ProbePodOptions {
   imagePullSecrets: readonly string[];
   priorityClassName?: string | undefined;
   command: string; // the subcommand, recorded as an annotation for whoever finds the pod
+  nodeScript: string; // the gatherer's text, carried in the spec so the exec URL stays short
 }
 
 export function probePodName(nodeName: string, suffix: string): string {
@@ -63,6 +65,7 @@ export function buildProbePod(o: ProbePodOptions): Pod {
           image: o.image,
           imagePullPolicy: 'IfNotPresent',
           command: ['sleep', String(o.lifetimeSeconds)],
+          env: [{ name: NODE_SCRIPT_ENV, value: o.nodeScript }],
           securityContext: {
             // nsenter into other pods' namespaces needs CAP_SYS_ADMIN and CAP_SYS_PTRACE, iptables
             // needs CAP_NET_ADMIN, and /proc of other containers must be readable: privileged.

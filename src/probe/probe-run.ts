@@ -2,7 +2,7 @@
 // on image pulls and scheduling), run the node script, and delete them always: on success, on
 // error, and when the run is interrupted.
 import type { ClusterApi, Pod } from '../kube/cluster-api.js';
-import { buildNodeScriptArgv, type NodeRequest } from '../node-script/node-script.js';
+import { buildNodeScriptArgv, loadNodeScript, type NodeRequest } from '../node-script/node-script.js';
 import { parseNodeScriptOutput, type NodeScriptOutput } from './sections.js';
 import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROBE_CONTAINER, RUN_ID_LABEL } from './probe-pod.js';
 import { EXIT, InterruptedError, UserError } from '../cli/errors.js';
@@ -52,11 +52,15 @@ export interface ProbeDeps {
   randomToken(): string;
 }
 
+export const PROBE_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+export { RUN_ID_LABEL };
+
 const POLL_MS = 250;
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 const START_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
 export async function runProbes(targets: readonly ProbeTarget[], settings: ProbeSettings, deps: ProbeDeps): Promise<NodeCollection[]> {
+  await checkProbeNamespace(deps.api, settings.namespace, deps.progress);
   const runId = deps.randomSuffix() + deps.randomSuffix();
   const lifetimeSeconds = settings.timeoutSeconds + 60;
   const created = new Map<string, string>(); // node -> pod name
@@ -100,6 +104,7 @@ async function probeOneNode(
     imagePullSecrets: settings.imagePullSecrets,
     priorityClassName: settings.priorityClassName,
     command: settings.command,
+    nodeScript: loadNodeScript(),
   });
   const podName = pod.metadata!.name!;
   throwIfAborted(deps.signal);
@@ -208,12 +213,36 @@ export function classifyProbePod(pod: Pod, image: string): ProbePodVerdict {
   return { kind: 'waiting', state: status?.phase ? `pod ${status.phase.toLowerCase()}` : 'pod created' };
 }
 
+/**
+ * Before creating anything: Pod Security Admission that would reject a privileged pod is named up
+ * front, and probe pods left by earlier runs (a SIGKILLed CLI) are pointed out.
+ */
+async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress): Promise<void> {
+  const ns = await api.readNamespace(namespace).catch((err: unknown) => {
+    if (err instanceof UserError && /not found/.test(err.message)) {
+      throw new UserError(`probe namespace "${namespace}" does not exist`, { hint: 'pick one with --probe-namespace NS' });
+    }
+    return null; // not allowed to read namespaces: the create call will tell
+  });
+  const level = ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
+  if (level === 'baseline' || level === 'restricted') {
+    throw new UserError(`namespace "${namespace}" enforces Pod Security "${level}", which rejects the privileged probe pod`, {
+      hint: `use --probe-namespace with a namespace whose pod-security.kubernetes.io/enforce is privileged (or unset), or: kubectl label ns ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite`,
+      exitCode: EXIT.cannotDiagnose,
+    });
+  }
+  const stale = await api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => []);
+  if (stale.length > 0) {
+    progress.note(`${stale.length} probe pod(s) from earlier runs are still in the cluster (${stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`).join(', ')}${stale.length > 3 ? ', ...' : ''}); kubectl netdiag cleanup removes them`);
+  }
+}
+
 function isPodSecurityRejection(err: unknown): boolean {
   return err instanceof UserError && /violates PodSecurity/i.test(err.message);
 }
 
 function podSecurityError(namespace: string, err: unknown): UserError {
-  return new UserError(`Pod Security Admission in namespace "${namespace}" rejects the privileged probe pod`, {
+  return new UserError(`Pod Security Admission in namespace "${namespace}" rejected the privileged probe pod`, {
     hint: `use --probe-namespace with a namespace labelled pod-security.kubernetes.io/enforce=privileged, or: kubectl label ns ${namespace} pod-security.kubernetes.io/enforce=privileged`,
     exitCode: EXIT.cannotDiagnose,
     cause: err,
@@ -228,8 +257,6 @@ export async function deleteProbePods(api: ClusterApi, namespace: string, names:
   });
 }
 
-export const PROBE_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
-export { RUN_ID_LABEL };
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new InterruptedError('signal');

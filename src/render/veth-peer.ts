@@ -121,7 +121,15 @@ function pathLines(row: Extract<PodPathRow, { kind: 'pod' }>, pair: VethPair): s
 /** -o dot: one cluster per node, one chain per pod interface. */
 export function renderVethPeerDot(report: VethPeerReport): string {
   const lines = ['digraph netdiag_veth_peer {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
-  const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  // Pods on one bridge share its node and edges: each statement once.
+  const seen = new Set<string>();
+  const push = (...statements: string[]) => {
+    for (const st of statements) {
+      if (st.trim() === '}' || !seen.has(st)) lines.push(st);
+      seen.add(st);
+    }
+  };
+  const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
   const byNode = new Map<string, Array<Extract<PodPathRow, { kind: 'pod' }>>>();
   for (const row of report.rows) {
     if (row.kind !== 'pod') continue;
@@ -129,37 +137,37 @@ export function renderVethPeerDot(report: VethPeerReport): string {
   }
   let n = 0;
   for (const [nodeName, rows] of byNode) {
-    lines.push(`  subgraph ${q(`cluster_${nodeName}`)} {`, `    label=${q(`node ${nodeName}`)};`);
+    push(`  subgraph ${q(`cluster_${nodeName}`)} {`, `    label=${q(`node ${nodeName}`)};`);
     const nic = rows[0]?.nic;
     const nicId = q(`${nodeName}/nic`);
-    if (nic) lines.push(`    ${nicId} [label=${q(nicText(nic))}];`);
+    if (nic) push(`    ${nicId} [label=${q(nicText(nic))}];`);
     const overlayIds = new Map<string, string>();
     for (const o of rows[0]?.overlays.filter((x) => x.carriesRoutes.length > 0) ?? []) {
       const id = q(`${nodeName}/${o.ifname}`);
       overlayIds.set(o.ifname, id);
-      lines.push(`    ${id} [label=${q(overlayText(o))}, shape=hexagon];`);
-      if (nic) lines.push(`    ${id} -> ${nicId};`);
+      push(`    ${id} [label=${q(overlayText(o))}, shape=hexagon];`);
+      if (nic) push(`    ${id} -> ${nicId};`);
     }
     for (const row of rows) {
       for (const pair of row.pairs) {
         const podId = q(`p${n++}`);
-        lines.push(`    ${podId} [label=${q(`${row.namespace}/${row.name}\\n${pair.podInterface.ifname} ${pair.podInterface.addresses[0] ?? ''}\\nmtu ${pair.podInterface.mtuBytes ?? '?'}`)}, shape=ellipse];`);
+        push(`    ${podId} [label=${q(`${row.namespace}/${row.name}\n${pair.podInterface.ifname} ${pair.podInterface.addresses[0] ?? ''}\nmtu ${pair.podInterface.mtuBytes ?? '?'}`)}, shape=ellipse];`);
         if (!pair.hostPeer) continue;
         const peerId = q(`${nodeName}/${pair.hostPeer.ifname}`);
-        lines.push(`    ${peerId} [label=${q(`${pair.hostPeer.ifname}\\nif${pair.hostPeer.ifindex} mtu ${pair.hostPeer.mtuBytes ?? '?'}`)}${pair.hostPeer.adminUp && pair.hostPeer.operState !== 'DOWN' ? '' : ', color=red'}];`);
-        lines.push(`    ${podId} -> ${peerId} [label="veth"];`);
+        push(`    ${peerId} [label=${q(`${pair.hostPeer.ifname}\nif${pair.hostPeer.ifindex} mtu ${pair.hostPeer.mtuBytes ?? '?'}`)}${pair.hostPeer.adminUp && pair.hostPeer.operState !== 'DOWN' ? '' : ', color=red'}];`);
+        push(`    ${podId} -> ${peerId} [label="veth"];`);
         let next = peerId;
         if (pair.leaveVia.kind === 'bridge') {
           const bridgeId = q(`${nodeName}/${pair.leaveVia.bridge}`);
-          lines.push(`    ${bridgeId} [label=${q(`bridge ${pair.leaveVia.bridge}`)}, shape=box3d];`, `    ${peerId} -> ${bridgeId};`);
+          push(`    ${bridgeId} [label=${q(`bridge ${pair.leaveVia.bridge}`)}, shape=box3d];`, `    ${peerId} -> ${bridgeId};`);
           next = bridgeId;
         }
         const targets = overlayIds.size > 0 ? [...overlayIds.values()] : nic ? [nicId] : [];
-        for (const t of targets) lines.push(`    ${next} -> ${t}${pair.leaveVia.kind === 'route' ? ` [label=${q('route')}]` : ''};`);
+        for (const t of targets) push(`    ${next} -> ${t}${pair.leaveVia.kind === 'route' ? ` [label=${q('route')}]` : ''};`);
       }
     }
-    lines.push('  }');
+    push('  }');
   }
-  lines.push('}');
+  push('}');
   return `${lines.join('\n')}\n`;
 }

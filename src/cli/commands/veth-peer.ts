@@ -12,7 +12,8 @@ import { resolvePod, assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf } 
 export type VethPeerTarget =
   | { kind: 'pod'; name: string }
   | { kind: 'selector'; selector: string }
-  | { kind: 'node'; name: string };
+  | { kind: 'node'; name: string }
+  | { kind: 'snapshot' }; // --from-snapshot: the pods come from the snapshot
 
 export function vethPeerCommand(target: VethPeerTarget): CommandSpec<VethPeerApi, VethPeerReport> {
   return {
@@ -55,6 +56,7 @@ export function vethPeerCommand(target: VethPeerTarget): CommandSpec<VethPeerApi
 
 async function podsFor(target: VethPeerTarget, api: ClusterApi, options: GlobalOptions): Promise<Pod[]> {
   const namespace = options.namespace ?? api.defaultNamespace;
+  if (target.kind === 'snapshot') throw new UserError('veth-peer needs a POD, -l SELECTOR or --node NODE');
   if (target.kind === 'pod') {
     const pod = await resolvePod(api, namespace, target.name);
     return [pod];

@@ -14,6 +14,7 @@ describe('buildProbePod', () => {
       lifetimeSeconds: 180,
       imagePullSecrets: ['regcred'],
       command: 'veth-peer',
+      nodeScript: '#!/bin/sh\necho gather\n',
     });
     expect(pod).to.deep.equal({
       apiVersion: 'v1',
@@ -46,6 +47,7 @@ describe('buildProbePod', () => {
             image: 'registry.local/netshoot:v0.13',
             imagePullPolicy: 'IfNotPresent',
             command: ['sleep', '180'],
+            env: [{ name: 'NETDIAG_SCRIPT', value: '#!/bin/sh\necho gather\n' }],
             securityContext: { privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 },
             resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
             volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
 import { buildNodeScriptArgv, loadNodeScript } from '../../../src/node-script/node-script.js';
 
@@ -53,9 +53,11 @@ describe('parseNodeScriptOutput', () => {
 describe('node script', () => {
   it('passes inputs as arguments, never as script text', () => {
     const argv = buildNodeScriptArgv('tok', [{ kind: 'route-get', address: '10.0.0.1' }, { kind: 'pod', key: 'p0', containerId: 'abc', podIP: '10.0.0.2' }]);
-    expect(argv.slice(0, 2)).to.deep.equal(['sh', '-c']);
-    expect(argv[2]).to.equal(loadNodeScript());
-    expect(argv.slice(3)).to.deep.equal(['netdiag-node', 'tok', 'route-get:10.0.0.1', 'pod:p0:abc:10.0.0.2']);
+    expect(argv).to.deep.equal(['sh', '-c', 'eval "$NETDIAG_SCRIPT"', 'netdiag-node', 'tok', 'route-get:10.0.0.1', 'pod:p0:abc:10.0.0.2']);
+    // The exec argv the script receives runs it from the environment exactly as the pod will.
+    const run = spawnSync(argv[0]!, [...argv.slice(1, 4), 'tok', 'bogus'], { env: { ...process.env, NETDIAG_SCRIPT: loadNodeScript() }, encoding: 'utf8' });
+    expect(run.status).to.equal(2);
+    expect(run.stderr).to.equal('netdiag-node: unknown request\n');
   });
 
   it('rejects requests that do not fit its closed vocabulary, running nothing', () => {

@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+import { load } from 'js-yaml';
+import { runCli } from '../../../src/cli/cli.js';
+import { fakeDeps } from '../../support/fake-deps.js';
+
+describe('runCli', () => {
+  it('lists every command in --help with the exit codes', async () => {
+    const deps = fakeDeps();
+    expect(await runCli(['--help'], deps)).to.equal(0);
+    for (const cmd of ['veth-peer', 'trace-svc', 'arp-check', 'mtu-probe', 'dns-check', 'cleanup', 'rbac']) expect(deps.out()).to.contain(`kubectl netdiag ${cmd}`);
+    expect(deps.out()).to.contain('130  interrupted');
+  });
+
+  it('shows examples written as kubectl netdiag in each command help', async () => {
+    const deps = fakeDeps();
+    await runCli(['veth-peer', '--help'], deps);
+    expect(deps.out()).to.match(/Examples:\n\s+kubectl netdiag veth-peer web-1/);
+  });
+
+  it('answers usage errors with one error line, a hint and exit 2, never a stack', async () => {
+    for (const argv of [['bogus'], ['veth-peer'], ['veth-peer', 'web', '--node', 'x'], ['veth-peer', 'web', '-o', 'xml'], ['veth-peer', '--no-such-flag', 'x'], ['veth-peer', '$(touch /tmp/x)']]) {
+      const deps = fakeDeps();
+      expect(await runCli(argv, deps), argv.join(' ')).to.equal(2);
+      expect(deps.err(), argv.join(' ')).to.match(/^error: [^\n]+\n(hint: [^\n]+\n)?$/);
+      expect(deps.out()).to.equal('');
+    }
+  });
+
+  it('exits 3 with a clear sentence when the cluster cannot be reached', async () => {
+    const deps = fakeDeps();
+    deps.connect = async () => {
+      const { UserError } = await import('../../../src/cli/errors.js');
+      throw new UserError('cannot reach the API server at https://127.0.0.1:1: connect ECONNREFUSED', { exitCode: 3 });
+    };
+    expect(await runCli(['veth-peer', 'web-1'], deps)).to.equal(3);
+    expect(deps.err()).to.equal('error: cannot reach the API server at https://127.0.0.1:1: connect ECONNREFUSED\n');
+  });
+
+  it('prints least-privilege RBAC that parses as Kubernetes objects', async () => {
+    const deps = fakeDeps();
+    expect(await runCli(['rbac', '--probe-namespace', 'netdiag', '--subject', 'serviceaccount:ci/netdiag'], deps)).to.equal(0);
+    const docs = deps.out().split('---\n').map((d) => load(d) as { kind: string; metadata: { namespace?: string }; rules?: Array<{ resources: string[]; verbs: string[] }> });
+    expect(docs.map((d) => d.kind)).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    expect(docs[2]!.metadata.namespace).to.equal('netdiag');
+    expect(docs[0]!.rules!.flatMap((r) => r.verbs)).to.not.include('create');
+    expect(docs[2]!.rules).to.deep.include({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] });
+  });
+});
