@@ -1,14 +1,19 @@
 // The command line: flags -> GlobalOptions -> one command; the single place errors become text.
 import yargs, { type Argv } from 'yargs';
 import type { Deps } from './deps.js';
-import { addGlobalOptions, assertDnsSubdomain, normaliseArgv, readGlobalOptions } from './global-options.js';
+import { addGlobalOptions, assertDnsLabel, assertDnsSubdomain, normaliseArgv, readGlobalOptions } from './global-options.js';
 import { EXIT, InterruptedError, UserError, type ExitCode } from './errors.js';
 import type { CommandContext } from './command-runner.js';
 import { runCommand } from './command-runner.js';
 import { runCleanup } from './commands/cleanup.js';
 import { runRbac } from './commands/rbac.js';
 import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
+import { traceSvcCommand, type TraceSvcTarget } from './commands/trace-svc.js';
+import { arpCheckCommand, readArpCheckTarget } from './commands/arp-check.js';
 import { mtuProbeCommand, readMtuProbeTarget } from './commands/mtu-probe.js';
+import { DEFAULT_EXTERNAL_NAME, dnsCheckCommand, readDnsCheckTarget } from './commands/dns-check.js';
+import { nodeCheckCommand, readNodeCheckTarget } from './commands/node-check.js';
+import { nodeDiffCommand, readNodeDiffTarget } from './commands/node-diff.js';
 import { VERSION } from '../version.js';
 
 const EXIT_CODES_HELP = `Exit codes:
@@ -58,23 +63,33 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       run(async (args) => runCommand(vethPeerCommand(readVethPeerTarget(args)), context(args))),
     )
     .command(
-      'trace-svc <service>',
+      'trace-svc [service]',
       "walk a Service's kube-proxy rules on the nodes and cross-check them with its EndpointSlices",
       (y: Argv) =>
         y
-          .positional('service', { type: 'string' })
-          .example('kubectl netdiag trace-svc web', 'the iptables/IPVS/nftables chain of Service web on the nodes')
-          .example('kubectl netdiag trace-svc kube-dns -n kube-system -o json', 'the same as JSON for CI'),
-      run(async () => notAvailable('trace-svc')),
+          .positional('service', { type: 'string', describe: 'service name' })
+          .option('port', { type: 'string', describe: 'only this Service port (name or number)' })
+          .option('from', { type: 'string', describe: 'trace from this pod (its node, its address)' })
+          .option('from-node', { type: 'string', describe: 'trace on this node only' })
+          .option('probe', { type: 'boolean', default: false, describe: 'also connect to the ClusterIP and each endpoint (TCP)' })
+          .example('kubectl netdiag trace-svc web', 'the chain on every node with an endpoint, plus one without')
+          .example('kubectl netdiag trace-svc kube-dns -n kube-system --port dns -o wide', 'one port, with every rule and why it matched')
+          .example('kubectl netdiag trace-svc web --from client-1 --probe', 'from pod client-1, and test the connections')
+          .example('kubectl netdiag trace-svc web -o json --fail-on warn', 'for CI'),
+      run(async (args) => runCommand(traceSvcCommand(readTraceSvcTarget(args)), context(args))),
     )
     .command(
-      'arp-check <pod>',
+      'arp-check [pod]',
       'neighbour tables, proxy_arp and arp_ignore on both sides of a pod\'s veth',
       (y: Argv) =>
         y
-          .positional('pod', { type: 'string' })
-          .example('kubectl netdiag arp-check web-1', 'why web-1 does not answer ARP or cannot reach its gateway'),
-      run(async () => notAvailable('arp-check')),
+          .positional('pod', { type: 'string', describe: 'pod name' })
+          .option('node', { type: 'string', describe: 'every pod on this node, from one probe pod' })
+          .option('probe', { type: 'boolean', default: false, describe: 'send ARP for real: arping from the node to the pod and from the pod to its gateway' })
+          .example('kubectl netdiag arp-check web-1', 'why web-1 does not answer ARP or cannot reach its gateway')
+          .example('kubectl netdiag arp-check web-1 --probe', 'also arping both ways and say who answered with which MAC')
+          .example('kubectl netdiag arp-check --node worker-3 -o wide', 'every pod on node worker-3, with raw sysctls and MACs'),
+      run(async (args) => runCommand(arpCheckCommand(readArpCheckTarget(args)), context(args))),
     )
     .command(
       'mtu-probe <pod>',
@@ -95,9 +110,13 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       "the pod's resolver setup, CoreDNS health and a query matrix",
       (y: Argv) =>
         y
-          .positional('pod', { type: 'string' })
-          .example('kubectl netdiag dns-check web-1', 'where name resolution breaks for web-1'),
-      run(async () => notAvailable('dns-check')),
+          .positional('pod', { type: 'string', describe: 'pod whose name resolution to check' })
+          .option('name', { type: 'string', array: true, default: [] as string[], describe: `names to resolve (repeatable; default: kubernetes.default and --external-name)` })
+          .option('external-name', { type: 'string', default: DEFAULT_EXTERNAL_NAME, describe: 'the external-style default name; pass one your upstream serves' })
+          .example('kubectl netdiag dns-check web-1', 'where name resolution breaks for web-1')
+          .example('kubectl netdiag dns-check client-1 -n team-b --name api --name www.google.com', 'why "api" does not resolve from team-b, and an external name')
+          .example('kubectl netdiag dns-check web-1 -o json', 'the query matrix and findings as JSON for CI'),
+      run(async (args) => runCommand(dnsCheckCommand(readDnsCheckTarget(args)), context(args))),
     )
     .command(
       'cleanup',
@@ -108,6 +127,30 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag cleanup', 'delete leftover probe pods')
           .example('kubectl netdiag cleanup --dry-run', 'list them without deleting'),
       run(async (args) => runCleanup(context(args), Boolean(args['dry-run']))),
+    )
+    .command(
+      'node-check [node..]',
+      "a node's network health: forwarding sysctls, pod CIDR routes, CIDR overlaps, kube-proxy and CNI agent, conntrack",
+      (y: Argv) =>
+        y
+          .positional('node', { type: 'string', array: true, describe: 'node names' })
+          .option('all', { type: 'boolean', default: false, describe: 'every Linux node, one probe pod each, in parallel' })
+          .option('service-cidr', { type: 'string', describe: 'the Service CIDR (default: inferred from the ClusterIPs and kube-proxy rules)' })
+          .example('kubectl netdiag node-check worker-3', 'why pods on worker-3 cannot reach Services or other nodes')
+          .example('kubectl netdiag node-check --all -o json', 'every node, as JSON for CI')
+          .example('kubectl netdiag node-check worker-3 worker-4 --service-cidr 10.96.0.0/12', 'two nodes, with the Service CIDR given'),
+      run(async (args) => runCommand(nodeCheckCommand(readNodeCheckTarget(args)), context(args))),
+    )
+    .command(
+      'node-diff [good] [bad]',
+      'what differs between a healthy node and a broken one, most likely culprit first',
+      (y: Argv) =>
+        y
+          .positional('good', { type: 'string', describe: 'a node where pod networking works' })
+          .positional('bad', { type: 'string', describe: 'the node where it does not' })
+          .example('kubectl netdiag node-diff worker-1 worker-3', 'sysctls, MTUs, routes, kube-proxy rules and CNI config that differ')
+          .example('kubectl netdiag node-diff worker-1 worker-3 -o json', 'the differences as JSON for CI'),
+      run(async (args) => runCommand(nodeDiffCommand(readNodeDiffTarget(args)), context(args))),
     )
     .command(
       'rbac',
@@ -175,6 +218,23 @@ function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
   if (pod !== undefined) return { kind: 'pod', name: pod };
   if (selector !== undefined) return { kind: 'selector', selector };
   return { kind: 'node', name: node! };
+}
+
+function readTraceSvcTarget(args: Record<string, unknown>): TraceSvcTarget {
+  const opt = (k: string) => (args[k] === undefined ? undefined : String(args[k]));
+  const service = opt('service');
+  if (service === undefined && args['from-snapshot'] === undefined) {
+    throw new UserError('trace-svc needs a SERVICE name', { hint: 'kubectl netdiag trace-svc --help' });
+  }
+  if (service !== undefined) assertDnsLabel(service, 'service name');
+  const fromPod = opt('from');
+  const fromNode = opt('from-node');
+  if (fromPod !== undefined) assertDnsSubdomain(fromPod, 'pod name');
+  if (fromNode !== undefined) assertDnsSubdomain(fromNode, 'node name');
+  if (fromPod !== undefined && fromNode !== undefined) throw new UserError('--from and --from-node cannot be used together');
+  const port = opt('port');
+  if (port !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(port)) throw new UserError(`invalid --port ${JSON.stringify(port)}: a port name or number`);
+  return { service: service ?? null, port, fromPod, fromNode, probe: Boolean(args.probe) };
 }
 
 /** The one place an error becomes text: `error: ...`, an optional `hint: ...`, causes only with -v. */

@@ -1,0 +1,87 @@
+// trace-svc through the real kubectl binary against the lab, whose kube-proxy rules are real
+// iptables rules in each node's namespace (DNAT happens in the kernel).
+import { expect } from 'chai';
+import { flushServiceRules, restoreKubeProxyRules } from '../../lab/lab-faults.js';
+import { labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
+
+interface NodeJson {
+  nodeName: string;
+  mode: string;
+  ports: Array<{ destination: string; chain: { outcome: string; serviceChain: string | null } | null; endpoints: Array<{ target: string; inRules: boolean; probability: number | null }> }>;
+  probes: Array<{ to: string; what: string; ok: boolean | null }>;
+}
+interface ReportJson {
+  nodes: NodeJson[];
+  findings: Array<{ code: string; subject: string; severity: string }>;
+}
+
+describe('e2e: kubectl netdiag trace-svc', function () {
+  this.timeout(120_000);
+  beforeEach(function () {
+    skipUnlessLab(this);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'pending') return;
+    expect(probePodsLeft(), 'probe pods left behind').to.deep.equal([]);
+  });
+
+  it('shows on every node the DNAT to exactly the endpoints the API has, with equal shares', async () => {
+    const run = await runPlugin(['trace-svc', 'web', '-o', 'json']);
+    expect(run.code, run.stderr).to.equal(0);
+    const report = JSON.parse(run.stdout) as ReportJson;
+    const webPods = labState().pods.filter((p) => p.labels.app === 'web').map((p) => `${p.ip}:8080`).sort();
+    expect(report.nodes.map((n) => n.nodeName).sort()).to.deep.equal(['lab-node-1', 'lab-node-2', 'lab-node-3']);
+    for (const node of report.nodes) {
+      expect(node.mode).to.equal('iptables');
+      const port = node.ports[0]!;
+      expect(port.destination).to.equal('10.96.100.10:80');
+      expect(port.chain!.outcome).to.equal('dnat');
+      expect(port.chain!.serviceChain).to.match(/^KUBE-SVC-[A-Z2-7]{16}$/);
+      expect(port.endpoints.map((e) => e.target).sort()).to.deep.equal(webPods);
+      for (const e of port.endpoints) expect(e.probability).to.be.closeTo(1 / 3, 0.01);
+    }
+    expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
+  });
+
+  it('reports the missing rules for the one node whose kube-proxy lost the Service, and is clean once they are back', async () => {
+    const restore = await flushServiceRules('lab-node-2', 'default/web');
+    try {
+      const broken = await runPlugin(['trace-svc', 'web', '-o', 'json', '--probe', '--from-node', 'lab-node-2']);
+      expect(broken.code, broken.stderr).to.equal(1);
+      const report = JSON.parse(broken.stdout) as ReportJson;
+      expect(report.findings.map((f) => f.code)).to.include.members(['svc.rules-missing', 'svc.probe-service-fails']);
+      expect(report.findings.filter((f) => f.code === 'svc.rules-missing').map((f) => f.subject)).to.deep.equal(['default/web:http on node lab-node-2']);
+      const node2 = report.nodes.find((n) => n.nodeName === 'lab-node-2')!;
+      expect(node2.ports[0]!.chain!.outcome).to.equal('no-match');
+      expect(node2.probes.filter((p) => p.what === 'endpoint').every((p) => p.ok === true)).to.equal(true);
+      // The other nodes still have their rules.
+      const others = await runPlugin(['trace-svc', 'web', '-o', 'json', '--from-node', 'lab-node-1']);
+      expect(others.code, others.stderr).to.equal(0);
+    } finally {
+      await restore();
+    }
+    const healed = await runPlugin(['trace-svc', 'web', '-o', 'json', '--probe', '--from-node', 'lab-node-2']);
+    expect(healed.code, healed.stderr).to.equal(0);
+    const report = JSON.parse(healed.stdout) as ReportJson;
+    expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
+    expect(report.nodes.find((n) => n.nodeName === 'lab-node-2')!.probes.every((p) => p.ok === true)).to.equal(true);
+  });
+
+  it('says plainly when a Service has no endpoints and shows the REJECT', async () => {
+    const run = await runPlugin(['trace-svc', 'empty', '-o', 'json']);
+    expect(run.code, run.stderr).to.equal(1);
+    const report = JSON.parse(run.stdout) as ReportJson;
+    expect(report.findings.map((f) => f.code)).to.include('svc.no-ready-endpoints');
+    expect(report.nodes[0]!.ports[0]!.chain!.outcome).to.equal('reject');
+  });
+
+  it('lists the ports when asked for one the Service does not have (exit 2)', async () => {
+    const run = await runPlugin(['trace-svc', 'kube-dns', '-n', 'kube-system', '--port', 'http']);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.equal('error: service kube-system/kube-dns has no port "http"\nhint: its ports: dns 53/UDP, dns-tcp 53/TCP, metrics 9153/TCP\n');
+  });
+
+  it('restores cleanly even if a previous run left the node broken', async () => {
+    await restoreKubeProxyRules('lab-node-2');
+  });
+});
