@@ -1,0 +1,176 @@
+// The result of tracing one packet to a Service through kube-proxy's rules, the same shape for
+// iptables, nftables and IPVS mode, plus the small IPv4 helpers the walkers share.
+
+export type ProxyMode = 'iptables' | 'nftables' | 'ipvs';
+export type L4Protocol = 'tcp' | 'udp' | 'sctp';
+
+// The first packet of a new connection, as the node's netfilter sees it.
+export interface ServicePacket {
+  protocol: L4Protocol;
+  sourceIp: string;
+  destinationIp: string;
+  destinationPort: number;
+  sourcePort?: number;
+  // 'prerouting': arrives on an interface (from a pod or another host);
+  // 'output': sent by a host-network process on this node.
+  hook: 'prerouting' | 'output';
+  inInterface?: string;
+  outInterface?: string; // for POSTROUTING rules with -o; unknown interfaces never match `-o X`
+  destinationIsLocal?: boolean; // the destination is one of the node's addresses (NodePorts)
+  localAddresses?: string[]; // the node's addresses: decides INPUT vs FORWARD after DNAT
+}
+
+export interface ChainStep {
+  table: string; // nat / filter, or the nft table "ip kube-proxy"
+  chain: string;
+  rule: string; // the raw rule (or "policy ACCEPT" when a built-in chain ends)
+  why: string; // which matches made it apply: "-d 10.96.0.10/32 matches 10.96.0.10, --dport 53"
+}
+
+export interface HostPort {
+  ip: string;
+  port: number | null;
+}
+
+export interface MasqueradeDecision {
+  masquerade: boolean;
+  markedBy: string | null; // the rule that set the masquerade mark (jump KUBE-MARK-MASQ)
+  decidedBy: string | null; // the rule that masqueraded or returned without it
+}
+
+export interface RuleCounters {
+  packets: number;
+  bytes: number;
+}
+
+export type FilterVerdict = 'accept' | 'drop' | 'reject' | 'not-evaluated';
+
+export interface EndpointBranch {
+  endpointChain: string; // KUBE-SEP-..., endpoint-..., or the IPVS real server
+  probability: number; // effective share of new connections, 0..1
+  dnatTarget: HostPort | null;
+  masquerade: MasqueradeDecision;
+  counters: RuleCounters | null; // of the DNAT rule, when the dump carries counters
+  filterVerdict: FilterVerdict; // what the filter table does after DNAT
+  filterRule: string | null; // the rule that decided filterVerdict (null: policy / not evaluated)
+  steps: ChainStep[]; // the whole path of this branch
+}
+
+export type ServiceChainOutcome =
+  | 'dnat' // at least one endpoint branch rewrites the destination
+  | 'reject' // e.g. filter KUBE-SERVICES "has no endpoints"
+  | 'drop'
+  | 'no-match'; // no kube-proxy rule for this destination
+
+export interface MasqueradeScope {
+  cidr: string; // the cluster CIDR kube-proxy was given (`! -s 10.244.0.0/16 ... -j KUBE-MARK-MASQ`)
+  rule: string;
+}
+
+export interface ServiceChain {
+  mode: ProxyMode;
+  packet: ServicePacket;
+  servicePort: string | null; // "kube-system/kube-dns:dns" from kube-proxy's comments
+  serviceChain: string | null; // KUBE-SVC-..., KUBE-SVL-..., service-...-ns/name/tcp/port
+  steps: ChainStep[]; // the path shared by every branch (up to the load-balancing split)
+  endpoints: EndpointBranch[];
+  outcome: ServiceChainOutcome;
+  outcomeRule: string | null; // the DNAT / REJECT / DROP rule, null for no-match
+  unmatchedShare: number; // share of connections that got no DNAT (0 when every branch DNATs)
+  masqueradeScope: MasqueradeScope | null;
+  notes: string[]; // e.g. an excerpt dump, matches that could not be evaluated
+}
+
+// ---- IPv4 helpers ------------------------------------------------------------------------------
+
+export function parseIpv4(s: string): number | null {
+  let value = 0;
+  let parts = 0;
+  let cur = -1;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (cur < 0 || cur > 255) return null;
+      value = value * 256 + cur;
+      parts++;
+      cur = -1;
+    } else if (c >= 48 && c <= 57) {
+      cur = (cur < 0 ? 0 : cur * 10) + (c - 48);
+    } else {
+      return null;
+    }
+  }
+  return parts === 4 ? value >>> 0 : null;
+}
+
+export interface Ipv4Cidr {
+  network: number;
+  prefix: number;
+}
+
+const cidrCache = new Map<string, Ipv4Cidr | null>();
+
+// "10.244.0.0/16" or a bare address (as /32). Null for IPv6 or garbage.
+export function parseIpv4Cidr(s: string): Ipv4Cidr | null {
+  const cached = cidrCache.get(s);
+  if (cached !== undefined) return cached;
+  const slash = s.indexOf('/');
+  const ip = parseIpv4(slash === -1 ? s : s.slice(0, slash));
+  let prefix = slash === -1 ? 32 : Number(s.slice(slash + 1));
+  let result: Ipv4Cidr | null = null;
+  if (ip !== null && Number.isInteger(prefix) && prefix >= 0 && prefix <= 32) {
+    result = { network: (ip & maskOf(prefix)) >>> 0, prefix };
+  } else if (ip !== null && slash !== -1) {
+    // dotted netmask: 10.0.0.0/255.255.0.0
+    const m = parseIpv4(s.slice(slash + 1));
+    if (m !== null) {
+      prefix = 32 - countTrailingZeros(m);
+      result = { network: (ip & m) >>> 0, prefix };
+    }
+  }
+  if (cidrCache.size > 200_000) cidrCache.clear();
+  cidrCache.set(s, result);
+  return result;
+}
+
+function countTrailingZeros(m: number): number {
+  if (m === 0) return 32;
+  let n = 0;
+  while ((m & 1) === 0) {
+    m >>>= 1;
+    n++;
+  }
+  return n;
+}
+
+function maskOf(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+export function cidrContainsIp(cidr: string, ip: string): boolean {
+  const c = parseIpv4Cidr(cidr);
+  const a = parseIpv4(ip);
+  if (c === null || a === null) return false;
+  return ((a & maskOf(c.prefix)) >>> 0) === c.network;
+}
+
+// True when every address of `inner` lies in `outer` (10.244.0.0/16 covers 10.244.3.0/24).
+export function cidrCoversCidr(outer: string, inner: string): boolean {
+  const o = parseIpv4Cidr(outer);
+  const i = parseIpv4Cidr(inner);
+  if (o === null || i === null) return false;
+  return o.prefix <= i.prefix && ((i.network & maskOf(o.prefix)) >>> 0) === o.network;
+}
+
+// "kube-system/kube-dns:dns cluster IP" -> "kube-system/kube-dns:dns"; null when the comment is
+// not a kube-proxy service comment.
+export function servicePortFromComment(comment: string | null): string | null {
+  if (comment === null) return null;
+  const slash = comment.indexOf('/');
+  const colon = comment.indexOf(':', slash + 1);
+  if (slash <= 0 || colon === -1) return null;
+  const space = comment.indexOf(' ', colon);
+  const name = space === -1 ? comment : comment.slice(0, space);
+  if (name.indexOf(' ') !== -1 || comment.slice(0, slash).indexOf(' ') !== -1) return null;
+  return name;
+}

@@ -1,0 +1,355 @@
+// `nft list table ip kube-proxy` (or `nft list ruleset`) text -> tables, sets/maps, chains, rules.
+//
+// kube-proxy's nftables mode (1.29+) keeps everything in `table ip kube-proxy`: a verdict map
+// `service-ips` keyed by `ip daddr . meta l4proto . th dport`, one chain per Service port
+// (`service-HASH-ns/name/tcp/port`) that splits with `numgen random mod N vmap {...}`, one chain per
+// endpoint (`endpoint-HASH-ns/name/tcp/port__IP/PORT`) ending in `dnat to IP:PORT`, and the
+// mark-for-masquerade / masquerading chains. Layout: kubernetes pkg/proxy/nftables/proxier.go; the
+// listing format comes from the real kernel (test/fixtures/nftables/kube-proxy-overall-listing.txt).
+//
+// Stage one only: structure and tokens, each rule keeping `raw`. What a rule does to a packet is
+// decided by the walker (src/analyze/nft-walk.ts).
+
+export interface NftCounters {
+  packets: number;
+  bytes: number;
+}
+
+export type NftVerdictKind = 'goto' | 'jump' | 'accept' | 'drop' | 'return' | 'reject' | 'continue';
+
+export interface NftVerdict {
+  kind: NftVerdictKind;
+  chain: string | null; // for goto / jump
+}
+
+export interface NftSetElement {
+  key: string[]; // concatenation parts: ["172.30.0.41", "tcp", "80"]
+  verdict: NftVerdict | null; // maps of type `: verdict`
+  value: string | null; // data maps (non-verdict) keep their value text
+  comment: string | null;
+  raw: string;
+}
+
+export interface NftSet {
+  kind: 'set' | 'map';
+  name: string;
+  type: string | null; // "ipv4_addr . inet_proto . inet_service : verdict"
+  flags: string[];
+  comment: string | null;
+  elements: NftSetElement[];
+}
+
+export interface NftChainHook {
+  type: string; // nat / filter / route
+  hook: string; // prerouting / input / forward / output / postrouting
+  priority: number; // numeric: "dstnat" = -100, "dstnat - 10" = -110
+  priorityText: string;
+  policy: string; // accept / drop
+}
+
+export interface NftRule {
+  raw: string; // the rule as listed (without a trailing "# handle N")
+  chain: string;
+  line: number;
+  handle: number | null; // from `nft -a`
+  tokens: string[]; // whitespace tokens; quoted strings unquoted; "{" "}" "," separate tokens
+  comment: string | null;
+  counters: NftCounters | null;
+}
+
+export interface NftChain {
+  name: string;
+  hook: NftChainHook | null; // null for regular chains
+  comment: string | null;
+  rules: NftRule[];
+}
+
+export interface NftTable {
+  family: string; // ip / ip6 / inet
+  name: string;
+  comment: string | null;
+  sets: Map<string, NftSet>;
+  chains: Map<string, NftChain>;
+}
+
+export interface NftRuleset {
+  tables: NftTable[];
+  complete: boolean; // false when a block was not closed (cut short) or lines were not understood
+  warnings: string[];
+}
+
+const PRIORITY_NAMES: Record<string, number> = {
+  raw: -300,
+  mangle: -150,
+  dstnat: -100,
+  filter: 0,
+  security: 50,
+  srcnat: 100,
+  out: 100,
+};
+
+export function parseNftPriority(text: string): number {
+  const t = text.trim().split(/\s+/);
+  const base = t[0] ?? '0';
+  let value = PRIORITY_NAMES[base] ?? Number(base);
+  if (t.length === 3) {
+    const n = Number(t[2]);
+    value = t[1] === '-' ? value - n : value + n;
+  }
+  return Number.isFinite(value) ? value : 0;
+}
+
+// Splits an nft statement into tokens: quoted strings become one token (unquoted), `{ } , :`
+// stand alone only when separated by spaces in the listing (nft prints them that way), and a
+// trailing comma on a word is split off ("10.0.0.1," -> "10.0.0.1", ",").
+export function tokenizeNft(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9) {
+      i++;
+      continue;
+    }
+    if (c === 34 /* " */) {
+      let j = i + 1;
+      let s = '';
+      while (j < n && line.charCodeAt(j) !== 34) {
+        if (line.charCodeAt(j) === 92 && j + 1 < n) {
+          s += line[j + 1];
+          j += 2;
+        } else {
+          s += line[j];
+          j++;
+        }
+      }
+      out.push(s);
+      i = j + 1;
+      continue;
+    }
+    let j = i;
+    while (j < n) {
+      const d = line.charCodeAt(j);
+      if (d === 32 || d === 9) break;
+      j++;
+    }
+    let word = line.slice(i, j);
+    i = j;
+    const trailingComma = word.length > 1 && word.endsWith(',');
+    if (trailingComma) word = word.slice(0, -1);
+    out.push(word);
+    if (trailingComma) out.push(',');
+  }
+  return out;
+}
+
+function braceDelta(line: string): number {
+  let d = 0;
+  let inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 34) inQuote = !inQuote;
+    else if (!inQuote && c === 123) d++;
+    else if (!inQuote && c === 125) d--;
+  }
+  return d;
+}
+
+export function parseNftRuleset(text: string): NftRuleset {
+  const result: NftRuleset = { tables: [], complete: true, warnings: [] };
+  const lines = text.split('\n');
+  let table: NftTable | null = null;
+  let set: NftSet | null = null;
+  let chain: NftChain | null = null;
+  let pending = ''; // a statement spanning lines (elements = { ... })
+  let pendingLine = 0;
+  let pendingDepth = 0;
+  let skipDepth = 0; // inside a named object block kube-proxy does not use
+
+  for (let idx = 0; idx < lines.length; idx++) {
+    let line = (lines[idx] as string).replace(/\r$/, '').trim();
+    if (skipDepth > 0) {
+      skipDepth += braceDelta(line);
+      continue;
+    }
+    if (pending !== '') {
+      pending += ' ' + line;
+      pendingDepth += braceDelta(line);
+      if (pendingDepth > 0) continue;
+      line = pending;
+      pending = '';
+    } else {
+      if (line === '' || line.startsWith('#')) continue;
+      const depth = braceDelta(line);
+      // a statement that opens an inline block it does not close on this line
+      const opensBlock = /^(table|set|map|chain|flowtable|counter|quota|ct|limit|secmark|synproxy)\b.*\{$/.test(line);
+      if (!opensBlock && depth > 0) {
+        pending = line;
+        pendingLine = idx + 1;
+        pendingDepth = depth;
+        continue;
+      }
+      pendingLine = idx + 1;
+    }
+    let m: RegExpMatchArray | null;
+    if ((m = line.match(/^table\s+(\S+)\s+(\S+)\s*\{$/)) !== null) {
+      table = { family: m[1] as string, name: m[2] as string, comment: null, sets: new Map(), chains: new Map() };
+      result.tables.push(table);
+      continue;
+    }
+    if (table === null) {
+      result.complete = false;
+      result.warnings.push(`line ${idx + 1}: outside any table: ${line.slice(0, 200)}`);
+      continue;
+    }
+    if (line === '}') {
+      if (set !== null) set = null;
+      else if (chain !== null) chain = null;
+      else table = null;
+      continue;
+    }
+    if (set === null && chain === null) {
+      if ((m = line.match(/^(set|map)\s+(\S+)\s*\{$/)) !== null) {
+        set = { kind: m[1] as 'set' | 'map', name: m[2] as string, type: null, flags: [], comment: null, elements: [] };
+        table.sets.set(set.name, set);
+      } else if ((m = line.match(/^chain\s+(\S+)\s*\{$/)) !== null) {
+        chain = { name: m[1] as string, hook: null, comment: null, rules: [] };
+        table.chains.set(chain.name, chain);
+      } else if (line.startsWith('comment ')) {
+        table.comment = tokenizeNft(line)[1] ?? null;
+      } else if (/^(flowtable|counter|quota|ct|limit|secmark|synproxy)\b/.test(line)) {
+        // named objects kube-proxy does not use: skip their block
+        if (line.endsWith('{')) skipDepth = 1;
+      } else {
+        result.warnings.push(`line ${idx + 1}: not understood: ${line.slice(0, 200)}`);
+      }
+      continue;
+    }
+    if (set !== null) {
+      if (line.startsWith('type ')) set.type = line.slice(5).trim();
+      else if (line.startsWith('flags ')) set.flags = line.slice(6).split(',').map((f) => f.trim());
+      else if (line.startsWith('comment ')) set.comment = tokenizeNft(line)[1] ?? null;
+      else if (line.startsWith('elements = ')) set.elements = parseElements(line.slice('elements = '.length));
+      continue;
+    }
+    if (chain !== null) {
+      if ((m = line.match(/^type\s+(\S+)\s+hook\s+(\S+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+);)?/)) !== null) {
+        const priorityText = (m[3] as string).trim();
+        chain.hook = {
+          type: m[1] as string,
+          hook: m[2] as string,
+          priority: parseNftPriority(priorityText),
+          priorityText,
+          policy: m[4] ?? 'accept',
+        };
+        continue;
+      }
+      if (line.startsWith('comment ') && chain.rules.length === 0 && tokenizeNft(line).length === 2) {
+        chain.comment = tokenizeNft(line)[1] ?? null;
+        continue;
+      }
+      chain.rules.push(parseNftRule(line, chain.name, pendingLine));
+    }
+  }
+  if (pending !== '' || table !== null || set !== null || chain !== null) {
+    result.complete = false;
+    result.warnings.unshift('the listing ends inside an open block: it was cut short');
+  }
+  return result;
+}
+
+export function parseNftRule(text: string, chain: string, line: number): NftRule {
+  let raw = text;
+  let handle: number | null = null;
+  const h = raw.match(/\s+# handle (\d+)$/);
+  if (h !== null) {
+    handle = Number(h[1]);
+    raw = raw.slice(0, h.index);
+  }
+  const tokens = tokenizeNft(raw);
+  let comment: string | null = null;
+  let counters: NftCounters | null = null;
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] === 'comment' && i + 1 < tokens.length) comment = tokens[i + 1] ?? null;
+    if (tokens[i] === 'counter' && tokens[i + 1] === 'packets') {
+      counters = { packets: Number(tokens[i + 2]), bytes: Number(tokens[i + 4]) };
+    }
+  }
+  return { raw, chain, line, handle, tokens, comment, counters };
+}
+
+// "{ 1.2.3.4 . tcp . 80 : goto x, 5.6.7.8 . tcp . 80 comment "ns/s:p" : drop }"
+export function parseElements(text: string): NftSetElement[] {
+  let body = text.trim();
+  if (body.startsWith('{')) body = body.slice(1);
+  if (body.endsWith('}')) body = body.slice(0, -1);
+  const out: NftSetElement[] = [];
+  for (const part of splitTopLevel(body, ',')) {
+    const raw = part.trim();
+    if (raw === '') continue;
+    const tokens = tokenizeNft(raw);
+    const key: string[] = [];
+    let comment: string | null = null;
+    let verdict: NftVerdict | null = null;
+    let value: string | null = null;
+    let i = 0;
+    for (; i < tokens.length; i++) {
+      const t = tokens[i] as string;
+      if (t === ':') break;
+      if (t === '.') continue;
+      if (t === 'comment') {
+        comment = tokens[i + 1] ?? null;
+        i++;
+        continue;
+      }
+      if (t === 'counter' || t === 'timeout' || t === 'expires') {
+        // element statements: skip their arguments up to the next keyword we know
+        while (i + 1 < tokens.length && tokens[i + 1] !== ':' && tokens[i + 1] !== 'comment') i++;
+        continue;
+      }
+      key.push(t);
+    }
+    const rest = tokens.slice(i + 1);
+    if (rest.length > 0) {
+      const v = parseVerdict(rest);
+      if (v !== null) verdict = v;
+      else value = rest.join(' ');
+    }
+    out.push({ key, verdict, value, comment, raw });
+  }
+  return out;
+}
+
+export function parseVerdict(tokens: string[]): NftVerdict | null {
+  const k = tokens[0];
+  if (k === 'goto' || k === 'jump') return { kind: k, chain: tokens[1] ?? null };
+  if (k === 'accept' || k === 'drop' || k === 'return' || k === 'reject' || k === 'continue') {
+    return { kind: k, chain: null };
+  }
+  return null;
+}
+
+function splitTopLevel(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let inQuote = false;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '"') inQuote = !inQuote;
+    else if (!inQuote && c === '{') depth++;
+    else if (!inQuote && c === '}') depth--;
+    else if (!inQuote && depth === 0 && c === sep) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+// kube-proxy's table, or null when the listing does not have it.
+export function findKubeProxyTable(ruleset: NftRuleset, family = 'ip'): NftTable | null {
+  return ruleset.tables.find((t) => t.name === 'kube-proxy' && t.family === family) ?? null;
+}
