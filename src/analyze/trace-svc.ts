@@ -149,6 +149,8 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
     }
     const facts = readNodeFacts(c);
     problems.push(...facts.problems);
+    // Nodes probed only for an endpoint's veth are not traced; their veth shows in the routes.
+    if (api.nodes.find((n) => n.name === c.nodeName)?.role === 'endpoint') continue;
     nodes.push(traceNode(api, facts, findings, veths));
   }
   return { service: api.service, ports: api.ports, endpoints: api.endpoints, nodes, findings, problems };

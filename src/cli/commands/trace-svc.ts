@@ -83,8 +83,11 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
         throw new UserError(`service ${namespace}/${target.service} is headless (clusterIP: None): kube-proxy programs no rules for it`, { hint: 'trace one of its pods instead: kubectl netdiag veth-peer -l <its selector>' });
       }
       const targets: ProbeTarget[] = traceNodes.map((n) => {
-        const requests: NodeRequest[] = [{ kind: 'host' }, { kind: 'host-kube-proxy' }];
-        for (const ip of new Set(endpoints.map((e) => e.ip))) requests.push({ kind: 'route-get', address: ip });
+        const requests: NodeRequest[] = [{ kind: 'host' }];
+        if (n.role !== 'endpoint') {
+          requests.push({ kind: 'host-kube-proxy' });
+          for (const ip of new Set(endpoints.map((e) => e.ip))) requests.push({ kind: 'route-get', address: ip });
+        }
         for (const p of endpointPods.filter((x) => x.nodeName === n.name)) {
           const ip = p.podIPs.find((a) => a.includes('.'));
           if (ip) requests.push({ kind: 'pod', key: p.key, containerId: p.containerId, podIP: ip });
