@@ -342,40 +342,45 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
 }
 
 /** --probe: a TCP connect to the ClusterIP and to each endpoint, from the source pod or the node. */
-export function probeRequests(api: TraceSvcApi, nodeName: string): Array<{ kind: 'tcp'; where: string; address: string; port: number }> {
+export function probeRequests(api: TraceSvcApi, nodeName: string): Array<{ kind: 'tcp'; where: string; address: string; port: number; servicePort: number }> {
   const where = api.source?.kind === 'pod' && api.source.nodeName === nodeName ? api.source.key : 'host';
-  const out: Array<{ kind: 'tcp'; where: string; address: string; port: number }> = [];
+  const out: Array<{ kind: 'tcp'; where: string; address: string; port: number; servicePort: number }> = [];
   for (const port of api.ports.filter((p) => p.protocol === 'tcp')) {
-    for (const ip of api.service.clusterIPs.filter((a) => a.includes('.'))) out.push({ kind: 'tcp', where, address: ip, port: port.port });
+    for (const ip of api.service.clusterIPs.filter((a) => a.includes('.'))) out.push({ kind: 'tcp', where, address: ip, port: port.port, servicePort: port.port });
     for (const e of api.endpoints.filter((x) => x.ready)) {
       const p = e.ports.find((x) => x.name === port.name && x.protocol === 'tcp');
-      if (p) out.push({ kind: 'tcp', where, address: e.ip, port: p.port });
+      if (p) out.push({ kind: 'tcp', where, address: e.ip, port: p.port, servicePort: port.port });
     }
   }
   return out;
 }
 
 function readProbes(api: TraceSvcApi, facts: NodeFacts, findings: Finding[]): ProbeResult[] {
-  const results: ProbeResult[] = [];
+  const results: Array<ProbeResult & { servicePort: number }> = [];
   const svcIPs = new Set(api.service.clusterIPs);
+  const fromPod = api.source?.kind === 'pod' && api.source.nodeName === facts.nodeName ? api.source : null;
+  const from = fromPod ? `pod ${fromPod.namespace}/${fromPod.name}` : `node ${facts.nodeName}`;
   for (const req of probeRequests(api, facts.nodeName)) {
     const s = facts.sections.get(actionSectionName(req));
-    const from = req.where === 'host' ? `node ${facts.nodeName}` : `pod ${api.source?.kind === 'pod' ? `${api.source.namespace}/${api.source.name}` : req.where}`;
-    results.push({ from, to: `${req.address}:${req.port}`, what: svcIPs.has(req.address) ? 'service' : 'endpoint', ok: s ? s.exitCode === 0 : null, detail: s ? (s.exitCode === 0 ? 'connected' : `failed (${(s.stdout + s.stderr).trim().split('\n')[0] || `exit ${s.exitCode}`})`) : 'not run' });
+    results.push({ from, to: `${req.address}:${req.port}`, what: svcIPs.has(req.address) ? 'service' : 'endpoint', ok: s ? s.exitCode === 0 : null, detail: s ? (s.exitCode === 0 ? 'connected' : `failed (${(s.stdout + s.stderr).trim().split('\n')[0] || `exit ${s.exitCode}`})`) : 'not run', servicePort: req.servicePort });
+  }
+  // Judged per Service port: the ClusterIP failing while the same port's endpoints answer directly.
+  for (const port of new Set(results.map((r) => r.servicePort))) {
+    const mine = results.filter((r) => r.servicePort === port);
+    const svcFailed = mine.filter((r) => r.what === 'service' && r.ok === false);
+    const epOk = mine.filter((r) => r.what === 'endpoint' && r.ok === true);
+    const epFailed = mine.filter((r) => r.what === 'endpoint' && r.ok === false);
+    if (svcFailed.length > 0 && epOk.length > 0) {
+      findings.push({ code: 'svc.probe-service-fails', severity: 'error', subject: `${api.service.namespace}/${api.service.name}:${port} from ${from}`, message: 'connections to the ClusterIP fail while the endpoints answer directly: the Service steering on this node is broken', evidence: [...svcFailed, ...epOk].map((r) => `${r.from} -> ${r.to}: ${r.detail}`), remedy: 'see the rule walk above: missing or stale kube-proxy rules on this node' });
+    }
+    if (epFailed.length > 0) {
+      findings.push({ code: 'svc.probe-endpoint-fails', severity: 'error', subject: `${api.service.namespace}/${api.service.name}:${port} from ${from}`, message: `${epFailed.length} endpoint(s) do not accept connections even directly`, evidence: epFailed.map((r) => `${r.from} -> ${r.to}: ${r.detail}`), remedy: 'the application is not listening on the target port, or a NetworkPolicy/firewall drops it: check the pod and the route above' });
+    }
   }
   for (const port of api.ports.filter((p) => p.protocol !== 'tcp')) {
-    results.push({ from: `node ${facts.nodeName}`, to: `${api.service.clusterIPs[0] ?? '?'}:${port.port}/${port.protocol}`, what: 'service', ok: null, detail: `not probed (${port.protocol.toUpperCase()} has no handshake to test)` });
+    results.push({ from, to: `${api.service.clusterIPs[0] ?? '?'}:${port.port}/${port.protocol}`, what: 'service', ok: null, detail: `not probed (${port.protocol.toUpperCase()} has no handshake to test)`, servicePort: port.port });
   }
-  const svcFailed = results.filter((r) => r.what === 'service' && r.ok === false);
-  const epOk = results.filter((r) => r.what === 'endpoint' && r.ok === true);
-  const epFailed = results.filter((r) => r.what === 'endpoint' && r.ok === false);
-  if (svcFailed.length > 0 && epOk.length > 0) {
-    findings.push({ code: 'svc.probe-service-fails', severity: 'error', subject: `node ${facts.nodeName}`, message: 'connections to the ClusterIP fail while the endpoints answer directly: the Service steering on this node is broken', evidence: [...svcFailed, ...epOk].map((r) => `${r.from} -> ${r.to}: ${r.detail}`), remedy: 'see the rule walk above: missing or stale kube-proxy rules on this node' });
-  }
-  if (epFailed.length > 0) {
-    findings.push({ code: 'svc.probe-endpoint-fails', severity: 'error', subject: `node ${facts.nodeName}`, message: `${epFailed.length} endpoint(s) do not accept connections even directly`, evidence: epFailed.map((r) => `${r.from} -> ${r.to}: ${r.detail}`), remedy: 'the application is not listening on the target port, or a NetworkPolicy/firewall drops it: check the pod and the route above' });
-  }
-  return results;
+  return results.map(({ servicePort: _p, ...r }) => r);
 }
 
 function selectorText(selector: Record<string, string> | null): string {

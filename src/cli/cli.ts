@@ -15,6 +15,7 @@ import { DEFAULT_EXTERNAL_NAME, dnsCheckCommand, readDnsCheckTarget } from './co
 import { nodeCheckCommand, readNodeCheckTarget } from './commands/node-check.js';
 import { nodeDiffCommand, readNodeDiffTarget } from './commands/node-diff.js';
 import { VERSION } from '../version.js';
+import { COMPLETE_COMMAND, completionCommand, runComplete } from './completion.js';
 
 const EXIT_CODES_HELP = `Exit codes:
   0    ran; no finding at or above --fail-on
@@ -26,6 +27,8 @@ const EXIT_CODES_HELP = `Exit codes:
 type Handler = (args: Record<string, unknown>) => Promise<ExitCode>;
 
 export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<ExitCode> {
+  // Hidden: shell completion asks here (kubectl_complete-netdiag, `completion bash|zsh` scripts).
+  if (rawArgv[0] === COMPLETE_COMMAND) return runComplete(rawArgv.slice(1), deps);
   let exitCode: ExitCode = EXIT.ok;
   let verbose = rawArgv.includes('-v') || rawArgv.includes('--verbose');
   const context = (args: Record<string, unknown>): CommandContext => {
@@ -69,12 +72,12 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
         y
           .positional('service', { type: 'string', describe: 'service name' })
           .option('port', { type: 'string', describe: 'only this Service port (name or number)' })
-          .option('from', { type: 'string', describe: 'trace from this pod (its node, its address)' })
+          .option('from', { type: 'string', describe: 'trace from this pod, POD or NAMESPACE/POD (its node, its address)' })
           .option('from-node', { type: 'string', describe: 'trace on this node only' })
           .option('probe', { type: 'boolean', default: false, describe: 'also connect to the ClusterIP and each endpoint (TCP)' })
           .example('kubectl netdiag trace-svc web', 'the chain on every node with an endpoint, plus one without')
           .example('kubectl netdiag trace-svc kube-dns -n kube-system --port dns -o wide', 'one port, with every rule and why it matched')
-          .example('kubectl netdiag trace-svc web --from client-1 --probe', 'from pod client-1, and test the connections')
+          .example('kubectl netdiag trace-svc web --from team-b/client-1 --probe', 'from pod client-1 in team-b, and test the connections')
           .example('kubectl netdiag trace-svc web -o json --fail-on warn', 'for CI'),
       run(async (args) => runCommand(traceSvcCommand(readTraceSvcTarget(args)), context(args))),
     )
@@ -165,6 +168,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
         return runRbac((t) => deps.stdout.write(t), options.probeNamespace ?? 'default', String(args.subject), options.output);
       }),
     )
+    .command(completionCommand((t) => deps.stdout.write(t)))
     .command('version', 'print the plugin version', (y: Argv) => y, run(async () => {
       deps.stdout.write(`kubectl-netdiag ${VERSION}\n`);
       return EXIT.ok;
@@ -229,7 +233,12 @@ function readTraceSvcTarget(args: Record<string, unknown>): TraceSvcTarget {
   if (service !== undefined) assertDnsLabel(service, 'service name');
   const fromPod = opt('from');
   const fromNode = opt('from-node');
-  if (fromPod !== undefined) assertDnsSubdomain(fromPod, 'pod name');
+  if (fromPod !== undefined) {
+    // --from NAME (the Service's namespace) or --from NAMESPACE/NAME.
+    const [a, b] = fromPod.split('/', 2);
+    if (b !== undefined) assertDnsLabel(a!, 'namespace');
+    assertDnsSubdomain(b ?? a!, 'pod name');
+  }
   if (fromNode !== undefined) assertDnsSubdomain(fromNode, 'node name');
   if (fromPod !== undefined && fromNode !== undefined) throw new UserError('--from and --from-node cannot be used together');
   const port = opt('port');

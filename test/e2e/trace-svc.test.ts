@@ -51,6 +51,7 @@ describe('e2e: kubectl netdiag trace-svc', function () {
       const report = JSON.parse(broken.stdout) as ReportJson;
       expect(report.findings.map((f) => f.code)).to.include.members(['svc.rules-missing', 'svc.probe-service-fails']);
       expect(report.findings.filter((f) => f.code === 'svc.rules-missing').map((f) => f.subject)).to.deep.equal(['default/web:http on node lab-node-2']);
+      expect(report.findings.filter((f) => f.code === 'svc.probe-service-fails').map((f) => f.subject)).to.deep.equal(['default/web:80 from node lab-node-2']);
       const node2 = report.nodes.find((n) => n.nodeName === 'lab-node-2')!;
       expect(node2.ports[0]!.chain!.outcome).to.equal('no-match');
       expect(node2.probes.filter((p) => p.what === 'endpoint').every((p) => p.ok === true)).to.equal(true);

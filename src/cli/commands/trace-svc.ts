@@ -165,11 +165,14 @@ export function endpointsFrom(slices: readonly EndpointSlice[], pods: readonly P
 async function resolveSource(api: ClusterApi, target: TraceSvcTarget, namespace: string, nodes: readonly Node[]): Promise<TraceSvcApi['source']> {
   if (target.fromPod !== undefined && target.fromNode !== undefined) throw new UserError('--from and --from-node cannot be used together');
   if (target.fromPod !== undefined) {
-    const pod = await resolvePod(api, namespace, target.fromPod);
+    const [first, second] = target.fromPod.split('/', 2);
+    const podNamespace = second === undefined ? namespace : first!;
+    const podName = second ?? first!;
+    const pod = await resolvePod(api, podNamespace, podName);
     const ip = podIPsOf(pod).find((a) => a.includes('.'));
-    if (!ip) throw new UserError(`pod ${namespace}/${target.fromPod} has no IPv4 address`);
+    if (!ip) throw new UserError(`pod ${podNamespace}/${podName} has no IPv4 address`);
     if (pod.spec?.hostNetwork) return { kind: 'node', nodeName: pod.spec.nodeName ?? '' };
-    return { kind: 'pod', namespace, name: target.fromPod, nodeName: pod.spec?.nodeName ?? '', ip, key: 'src', containerId: containerIdOf(pod) };
+    return { kind: 'pod', namespace: podNamespace, name: podName, nodeName: pod.spec?.nodeName ?? '', ip, key: 'src', containerId: containerIdOf(pod) };
   }
   if (target.fromNode !== undefined) {
     if (!nodes.some((n) => n.metadata?.name === target.fromNode)) throw new UserError(`node "${target.fromNode}" not found`, { hint: 'kubectl get nodes lists them' });
