@@ -37,6 +37,8 @@ export interface ClusterApi {
   listServices(options: ListOptions): Promise<Service[]>;
   listEndpointSlices(namespace: string, serviceName: string): Promise<EndpointSlice[]>;
   readConfigMap(namespace: string, name: string): Promise<ConfigMap>;
+  /** The last `tailLines` lines of a pod's (first or named) container log. */
+  readPodLog(namespace: string, name: string, options: { container?: string | undefined; tailLines: number }): Promise<string>;
   readNamespace(name: string): Promise<Namespace>;
   createPod(namespace: string, pod: Pod): Promise<Pod>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
@@ -127,6 +129,10 @@ export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions)
     readConfigMap: (namespace, name) =>
       call({ verb: 'get', resource: 'configmaps', namespace, name }, () =>
         core.readNamespacedConfigMap({ name, namespace }, callOptions()),
+      ),
+    readPodLog: async (namespace, name, { container, tailLines }) =>
+      call({ verb: 'get', resource: 'pods/log', namespace, name }, () =>
+        core.readNamespacedPodLog({ name, namespace, container, tailLines }, callOptions()),
       ),
     readNamespace: (name) =>
       call({ verb: 'get', resource: 'namespaces', name }, () => core.readNamespace({ name }, callOptions())),
