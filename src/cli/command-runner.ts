@@ -53,7 +53,8 @@ export async function runCommand<A, R extends { findings: Finding[] }>(spec: Com
     : await collect(spec, ctx);
   if (options.saveSnapshot) await saveSnapshot(deps, options.saveSnapshot, collected);
   const report = spec.analyze(collected);
-  deps.stdout.write(spec.render(report, options, paint(colourEnabled(deps.stdout.isTTY, deps.env))));
+  const colour = options.color === 'auto' ? colourEnabled(deps.stdout.isTTY, deps.env) : options.color === 'always';
+  deps.stdout.write(spec.render(report, options, paint(colour)));
   if (collected.nodes.length > 0 && collected.nodes.every((n) => !n.ok)) {
     const first = collected.nodes.find((n) => !n.ok);
     throw new UserError(`no node could be diagnosed: ${first && !first.ok ? first.error : 'unknown error'}`, { exitCode: EXIT.cannotDiagnose });
@@ -65,7 +66,8 @@ async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A
   const { options, deps } = ctx;
   const api = await connect(ctx);
   const plan = await spec.plan(api, options);
-  const quiet = options.output === 'json' || options.output === 'yaml';
+  // Machine output and CI logs get no progress; warnings (stale pods, kept pods) still show.
+  const quiet = options.output === 'json' || options.output === 'yaml' || Boolean(deps.env.CI);
   const progress = createProgress(deps.stderr, { quiet, now: deps.now });
   try {
     const nodes = plan.targets.length === 0 ? [] : await runProbes(

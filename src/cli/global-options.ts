@@ -25,6 +25,7 @@ export interface GlobalOptions {
   saveSnapshot: string | undefined;
   fromSnapshot: string | undefined;
   verbose: boolean;
+  color: 'auto' | 'always' | 'never';
 }
 
 export function addGlobalOptions<T>(y: Argv<T>) {
@@ -44,6 +45,7 @@ export function addGlobalOptions<T>(y: Argv<T>) {
     .option('fail-on', { type: 'string', default: 'error', describe: 'exit 1 on findings at or above: info|warn|error|never', global: true })
     .option('save-snapshot', { type: 'string', describe: 'also write the raw node facts and API objects to DIR', global: true })
     .option('from-snapshot', { type: 'string', describe: 'analyse a saved snapshot DIR; no cluster needed', global: true })
+    .option('color', { type: 'string', default: 'auto', describe: 'colour: auto (a terminal without NO_COLOR), always, never', global: true })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show error causes', global: true });
 }
 
@@ -81,6 +83,10 @@ export function readGlobalOptions(a: Record<string, unknown>): GlobalOptions {
   if (a['save-snapshot'] && a['from-snapshot']) {
     throw new UserError('--save-snapshot and --from-snapshot cannot be used together');
   }
+  const color = String(a.color ?? 'auto');
+  if (color !== 'auto' && color !== 'always' && color !== 'never') {
+    throw new UserError(`unknown --color value "${color}"`, { hint: 'use one of: auto, always, never' });
+  }
   const namespace = a.namespace === undefined ? undefined : String(a.namespace);
   if (namespace !== undefined) assertDnsLabel(namespace, 'namespace');
   const probeNamespace = a['probe-namespace'] === undefined ? undefined : String(a['probe-namespace']);
@@ -102,6 +108,7 @@ export function readGlobalOptions(a: Record<string, unknown>): GlobalOptions {
     saveSnapshot: a['save-snapshot'] === undefined ? undefined : String(a['save-snapshot']),
     fromSnapshot: a['from-snapshot'] === undefined ? undefined : String(a['from-snapshot']),
     verbose: Boolean(a.verbose),
+    color,
   };
 }
 
