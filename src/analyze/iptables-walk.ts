@@ -563,7 +563,7 @@ export function listProgrammedServicePorts(dump: IptablesDump): ProgrammedServic
     const sp = servicePortFromComment(rule.comment);
     if (sp === null) return;
     const slash = sp.indexOf('/');
-    const colon = sp.indexOf(':', slash);
+    const colon = sp.indexOf(':', slash) === -1 ? sp.length : sp.indexOf(':', slash);
     let endpointCount = 0;
     if (nat !== undefined && chainName !== null) endpointCount = countEndpoints(nat, chainName, 0);
     out.push({

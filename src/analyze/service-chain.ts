@@ -166,11 +166,11 @@ export function cidrCoversCidr(outer: string, inner: string): boolean {
 // not a kube-proxy service comment.
 export function servicePortFromComment(comment: string | null): string | null {
   if (comment === null) return null;
+  // kube-proxy writes the ServicePortName: "ns/name:port" for a named port, "ns/name" for an
+  // unnamed one, then a space and the rest ("cluster IP", "has no endpoints", ...).
   const slash = comment.indexOf('/');
-  const colon = comment.indexOf(':', slash + 1);
-  if (slash <= 0 || colon === -1) return null;
-  const space = comment.indexOf(' ', colon);
+  if (slash <= 0 || comment.slice(0, slash).indexOf(' ') !== -1) return null;
+  const space = comment.indexOf(' ', slash);
   const name = space === -1 ? comment : comment.slice(0, space);
-  if (name.indexOf(' ') !== -1 || comment.slice(0, slash).indexOf(' ') !== -1) return null;
-  return name;
+  return name.length > slash + 1 ? name : null;
 }

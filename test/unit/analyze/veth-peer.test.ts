@@ -99,7 +99,9 @@ describe('veth-peer faults built from real output', () => {
     const deps = fakeDeps();
     const code = await runCli(['veth-peer', '--from-snapshot', dir], deps);
     expect(deps.out()).to.match(/Could not read:\n\s+node lab-node-1: section host\/route has no end marker \(output cut off\)/);
-    expect(code).to.equal(0);
+    // Partial output must not pass as healthy.
+    expect(deps.out()).to.contain('probe.output-incomplete');
+    expect(code).to.equal(1);
   });
 });
 
