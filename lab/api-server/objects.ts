@@ -81,6 +81,8 @@ export function buildNode(node: LabNode, state: LabState, faults: LabFaults, hos
         'kubernetes.io/hostname': node.name,
         'kubernetes.io/os': os,
         ...node.labels,
+        // The windowsNodes fault wins over the state's own labels (which say linux).
+        ...(windows ? { 'beta.kubernetes.io/os': 'windows', 'kubernetes.io/os': 'windows' } : {}),
       },
       annotations: {
         'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock',
@@ -246,11 +248,32 @@ interface PodView {
   ports: { name?: string; containerPort: number; protocol: string }[];
 }
 
+// The API server keeps the kubernetes Service's slice itself: its own address and secure port.
+function buildApiServerSlice(service: LabService, state: LabState): KubeObject | null {
+  const controlPlane = state.nodes.find((n) => 'node-role.kubernetes.io/control-plane' in n.labels) ?? state.nodes[0];
+  const port = service.ports[0];
+  if (!controlPlane || !port) return null;
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      uid: stableUid('endpointslice', 'default', 'kubernetes'),
+      creationTimestamp: state.createdAt,
+      labels: { 'kubernetes.io/service-name': 'kubernetes' },
+    },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [controlPlane.internalIP], conditions: { ready: true, serving: true, terminating: false } }],
+    ports: [{ name: port.name ?? 'https', protocol: 'TCP', port: typeof port.targetPort === 'number' ? port.targetPort : 6443 }],
+  };
+}
+
 // The EndpointSlice controller's view: one IPv4 slice per Service with a selector, endpoints for
 // the selected pods that have an IP, ports resolved per service port (named targetPorts looked up
 // in the first selected pod, as the controller does per pod group).
 export function buildEndpointSlice(service: LabService, pods: readonly PodView[], state: LabState): KubeObject | null {
-  if (!service.selector) return null;
+  if (!service.selector) return service.namespace === 'default' && service.name === 'kubernetes' ? buildApiServerSlice(service, state) : null;
   const selector = service.selector;
   const selected = pods.filter((p) => p.namespace === service.namespace && p.ip !== '' && selectorMatches(selector, p.labels));
   const first = selected[0];

@@ -7,6 +7,7 @@ import type { CommandContext } from './command-runner.js';
 import { runCommand } from './command-runner.js';
 import { runCleanup } from './commands/cleanup.js';
 import { runRbac } from './commands/rbac.js';
+import { runSmoke, type SmokeTarget } from './commands/smoke.js';
 import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
 import { traceSvcCommand, type TraceSvcTarget } from './commands/trace-svc.js';
 import { arpCheckCommand, readArpCheckTarget } from './commands/arp-check.js';
@@ -75,6 +76,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .option('from', { type: 'string', describe: 'trace from this pod, POD or NAMESPACE/POD (its node, its address)' })
           .option('from-node', { type: 'string', describe: 'trace on this node only' })
           .option('probe', { type: 'boolean', default: false, describe: 'also connect to the ClusterIP and each endpoint (TCP)' })
+          .option('all-nodes', { type: 'boolean', default: false, describe: 'trace on every node (default: nodes with an endpoint plus one without)' })
           .example('kubectl netdiag trace-svc web', 'the chain on every node with an endpoint, plus one without')
           .example('kubectl netdiag trace-svc kube-dns -n kube-system --port dns -o wide', 'one port, with every rule and why it matched')
           .example('kubectl netdiag trace-svc web --from team-b/client-1 --probe', 'from pod client-1 in team-b, and test the connections')
@@ -154,6 +156,18 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag node-diff worker-1 worker-3', 'sysctls, MTUs, routes, kube-proxy rules and CNI config that differ')
           .example('kubectl netdiag node-diff worker-1 worker-3 -o json', 'the differences as JSON for CI'),
       run(async (args) => runCommand(nodeDiffCommand(readNodeDiffTarget(args)), context(args))),
+    )
+    .command(
+      'smoke',
+      'check the whole cluster network in one go, for CI (dns-check, trace-svc, veth-peer, mtu-probe)',
+      (y: Argv) =>
+        y
+          .option('pod', { type: 'string', describe: 'NAMESPACE/POD to run dns-check and mtu-probe from (default: one is picked)' })
+          .option('external-name', { type: 'string', describe: 'also resolve this name through the upstream DNS' })
+          .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE (one test per finding code)' })
+          .example('kubectl netdiag smoke --fail-on warn -o json', 'the CI gate: exit 1 on any warning')
+          .example('kubectl netdiag smoke --junit netdiag.xml --external-name example.com', 'JUnit for the CI test tab'),
+      run(async (args) => runSmoke(context(args), readSmokeTarget(args))),
     )
     .command(
       'rbac',
@@ -243,7 +257,22 @@ function readTraceSvcTarget(args: Record<string, unknown>): TraceSvcTarget {
   if (fromPod !== undefined && fromNode !== undefined) throw new UserError('--from and --from-node cannot be used together');
   const port = opt('port');
   if (port !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(port)) throw new UserError(`invalid --port ${JSON.stringify(port)}: a port name or number`);
-  return { service: service ?? null, port, fromPod, fromNode, probe: Boolean(args.probe) };
+  if (args['all-nodes'] && (fromPod !== undefined || fromNode !== undefined)) throw new UserError('--all-nodes cannot be used with --from or --from-node');
+  return { service: service ?? null, port, fromPod, fromNode, probe: Boolean(args.probe), allNodes: Boolean(args['all-nodes']) };
+}
+
+function readSmokeTarget(args: Record<string, unknown>): SmokeTarget {
+  let pod: SmokeTarget['pod'] = null;
+  if (args.pod !== undefined) {
+    const [a, b] = String(args.pod).split('/', 2);
+    if (b === undefined) throw new UserError(`--pod takes NAMESPACE/POD, not ${JSON.stringify(String(args.pod))}`);
+    assertDnsLabel(a!, 'namespace');
+    assertDnsSubdomain(b, 'pod name');
+    pod = { namespace: a!, name: b };
+  }
+  const externalName = args['external-name'] === undefined ? null : String(args['external-name']);
+  if (externalName !== null && !/^[A-Za-z0-9._-]+$/.test(externalName)) throw new UserError(`invalid --external-name ${JSON.stringify(externalName)}`);
+  return { pod, externalName, junit: args.junit === undefined ? null : String(args.junit) };
 }
 
 /** The one place an error becomes text: `error: ...`, an optional `hint: ...`, causes only with -v. */

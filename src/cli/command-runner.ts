@@ -8,6 +8,7 @@ import { runProbes, type NodeCollection, type ProbeTarget } from '../probe/probe
 import { createProgress } from '../render/progress.js';
 import { exitCodeFor } from './exit-code.js';
 import type { Finding } from '../analyze/finding.js';
+import { diagnoseProbeOutput } from '../analyze/probe-output.js';
 import { EXIT, UserError, type ExitCode } from './errors.js';
 import { colourEnabled, paint, type Painter } from '../render/colour.js';
 
@@ -36,6 +37,8 @@ export interface CommandSpec<A, R extends { findings: Finding[] }> {
 export interface CommandContext {
   deps: Deps;
   options: GlobalOptions;
+  /** smoke runs checks side by side: it looks for stale probe pods once, before them. */
+  parallelRun?: boolean;
 }
 
 export async function connect(ctx: CommandContext): Promise<ClusterApi> {
@@ -48,18 +51,36 @@ export async function connect(ctx: CommandContext): Promise<ClusterApi> {
 
 export async function runCommand<A, R extends { findings: Finding[] }>(spec: CommandSpec<A, R>, ctx: CommandContext): Promise<ExitCode> {
   const { options, deps } = ctx;
+  const { collected, report } = await collectAndAnalyze(spec, ctx);
+  const colour = options.color === 'auto' ? colourEnabled(deps.stdout.isTTY, deps.env) : options.color === 'always';
+  deps.stdout.write(spec.render(report, options, paint(colour)));
+  assertSomeNodeAnswered(collected);
+  return exitCodeFor(report.findings, options.failOn);
+}
+
+/** Everything but rendering: what `smoke` runs for each of its checks. */
+export async function collectAndAnalyze<A, R extends { findings: Finding[] }>(spec: CommandSpec<A, R>, ctx: CommandContext): Promise<{ collected: Collected<A>; report: R }> {
+  const { options, deps } = ctx;
   const collected = options.fromSnapshot
     ? await loadSnapshot<A>(deps, options.fromSnapshot, spec.name)
     : await collect(spec, ctx);
   if (options.saveSnapshot) await saveSnapshot(deps, options.saveSnapshot, collected);
   const report = spec.analyze(collected);
-  const colour = options.color === 'auto' ? colourEnabled(deps.stdout.isTTY, deps.env) : options.color === 'always';
-  deps.stdout.write(spec.render(report, options, paint(colour)));
+  // Cut-off node output is an error finding for every command, unless the command already said so.
+  const known = new Set(report.findings.map((f) => `${f.code} ${f.subject}`));
+  report.findings.push(...diagnoseProbeOutput(collected.nodes).filter((f) => !known.has(`${f.code} ${f.subject}`)));
+  return { collected, report };
+}
+
+/** Exit 3 only when no node at all could be diagnosed; one failed node is a finding. */
+export function assertSomeNodeAnswered(collected: Collected<unknown>): void {
   if (collected.nodes.length > 0 && collected.nodes.every((n) => !n.ok)) {
     const first = collected.nodes.find((n) => !n.ok);
-    throw new UserError(`no node could be diagnosed: ${first && !first.ok ? first.error : 'unknown error'}`, { exitCode: EXIT.cannotDiagnose });
+    throw new UserError(`no node could be diagnosed: ${first && !first.ok ? first.error : 'unknown error'}`, {
+      hint: first && !first.ok ? first.hint : undefined,
+      exitCode: EXIT.cannotDiagnose,
+    });
   }
-  return exitCodeFor(report.findings, options.failOn);
 }
 
 async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A, R>, ctx: CommandContext): Promise<Collected<A>> {
@@ -76,9 +97,11 @@ async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A
         namespace: options.probeNamespace ?? api.defaultNamespace,
         image: options.image,
         imagePullSecrets: options.imagePullSecrets,
+        priorityClassName: options.priorityClass,
         timeoutSeconds: options.timeoutSeconds,
         keepPod: options.keepPod,
         command: spec.name,
+        warnStale: !ctx.parallelRun,
       },
       { api, progress, signal: deps.signal, now: deps.now, sleep: deps.sleep, randomSuffix: deps.randomSuffix, randomToken: deps.randomToken },
     );

@@ -18,6 +18,7 @@ export interface TraceSvcTarget {
   fromPod: string | undefined;
   fromNode: string | undefined;
   probe: boolean;
+  allNodes?: boolean; // trace on every Linux node (smoke, and the seed-003 "new node" hunt)
 }
 
 export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi, TraceSvcReport> {
@@ -39,6 +40,7 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
       const endpointNodes = new Set(endpoints.map((e) => e.nodeName).filter((n): n is string => Boolean(n)));
       let sourceNodes: string[];
       if (source) sourceNodes = [source.nodeName];
+      else if (target.allNodes) sourceNodes = nodes.filter((n) => (n.metadata?.labels?.['kubernetes.io/os'] ?? 'linux') === 'linux').map((n) => n.metadata?.name ?? '');
       else {
         // Default: every node hosting an endpoint plus one that does not (the seed-003 new node).
         const without = nodes.map((n) => n.metadata?.name ?? '').find((n) => n && !endpointNodes.has(n));
