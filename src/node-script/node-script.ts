@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 
-// The script ships as a file beside this module (copied next to the bundle when packaged).
+// Unbundled (tsc's dist/, ts-node) the script is a file beside this module. The esbuild bundle
+// (scripts/bundle.sh) replaces __NETDIAG_NODE_SCRIPT__ with the script's text through `define`,
+// so one .mjs (npm bin, krew archive, single executable) carries it and no path is resolved.
+// A define keeps this module plain TypeScript: no loader plugin, no generated source file.
+declare const __NETDIAG_NODE_SCRIPT__: string | undefined;
 let cached: string | undefined;
 export function loadNodeScript(): string {
-  cached ??= readFileSync(new URL('./netdiag-node.sh', import.meta.url), 'utf8');
+  cached ??=
+    typeof __NETDIAG_NODE_SCRIPT__ === 'string'
+      ? __NETDIAG_NODE_SCRIPT__
+      : readFileSync(new URL('./netdiag-node.sh', import.meta.url), 'utf8');
   return cached;
 }
 

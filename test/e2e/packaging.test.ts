@@ -1,0 +1,167 @@
+// The shipped forms of the plugin, run the way users run them: the npm tarball installed offline
+// into an empty prefix and found by the real kubectl, and the krew archive checked against its
+// manifest and run after extraction. PATH holds only the install plus `node` and `kubectl`, so
+// nothing from this repository's node_modules or bin/ can stand in for what was shipped.
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { KUBECONFIG, REPO, labUnavailableReason } from '../support/lab-harness.js';
+import { buildArchive, buildKrewRelease } from '../../scripts/krew-release.js';
+import { parseKrewManifest } from '../../scripts/krew-manifest.js';
+
+const PKG = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
+
+/** A directory with only `node` and `kubectl` in it. */
+function toolsDir(root: string): string {
+  const dir = join(root, 'tools');
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(process.execPath, join(dir, 'node'));
+  symlinkSync(execFileSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).trim(), join(dir, 'kubectl'));
+  return dir;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Run {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { env, cwd, encoding: 'utf8', timeout: 90_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+describe('e2e: packaging', function () {
+  this.timeout(180_000);
+  let work: string;
+  let tools: string;
+
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), 'netdiag-pkg-'));
+    tools = toolsDir(work);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  describe('npm package', () => {
+    let prefix: string;
+    let env: NodeJS.ProcessEnv;
+
+    before(function () {
+      // npm pack runs prepack, which builds the bundle.
+      const packed = JSON.parse(
+        execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      ) as Array<{ filename: string; files: Array<{ path: string }> }>;
+      const tarball = join(work, packed[0]!.filename);
+      expect(packed[0]!.files.map((f) => f.path).sort()).to.deep.equal(
+        ['LICENSE', 'README.md', 'bin/kubectl_complete-netdiag', 'dist-bundle/kubectl-netdiag.mjs', 'docs/install.md', 'package.json'],
+      );
+      prefix = join(work, 'prefix');
+      // An empty cache and --offline: any dependency to fetch would fail the install.
+      execFileSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--cache', join(work, 'npm-cache'), tarball], {
+        cwd: work,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      env = { PATH: `${join(prefix, 'bin')}:${tools}`, HOME: work, NO_COLOR: '1' };
+    });
+
+    it('installs only the bundle: no node_modules inside the package', () => {
+      const installed = join(prefix, 'lib', 'node_modules', PKG.name);
+      expect(readdirSync(installed).sort()).to.not.include('node_modules');
+      expect(readdirSync(join(prefix, 'bin')).sort()).to.deep.equal(['kubectl-netdiag', 'kubectl_complete-netdiag']);
+    });
+
+    it('runs `kubectl netdiag --help` through the real kubectl from the installed prefix', () => {
+      const plugins = run('kubectl', ['plugin', 'list'], env);
+      expect(plugins.stdout).to.contain(join(prefix, 'bin', 'kubectl-netdiag'));
+      const help = run('kubectl', ['netdiag', '--help'], env);
+      expect(help.code, help.stderr).to.equal(0);
+      for (const cmd of ['veth-peer', 'trace-svc', 'dns-check', 'completion']) expect(help.stdout).to.contain(`kubectl netdiag ${cmd}`);
+      expect(help.stderr).to.equal('');
+      const version = run('kubectl', ['netdiag', 'version'], env);
+      expect(version.stdout).to.equal(`kubectl-netdiag ${PKG.version}\n`);
+    });
+
+    it('runs a real diagnosis from the bundle against the lab (node script and client-node inside)', function () {
+      if (labUnavailableReason()) this.skip();
+      const labEnv = { ...env, KUBECONFIG };
+      const r = run('kubectl', ['netdiag', 'veth-peer', 'web-1', '-o', 'json'], labEnv, work);
+      expect(r.code, r.stderr).to.equal(0);
+      expect((JSON.parse(r.stdout) as { kind: string }).kind).to.equal('VethPeerReport');
+      // (Cleanup is asserted by the veth-peer e2e tests; the shared lab may hold others' probe pods now.)
+      const completion = run('kubectl', ['__complete', 'netdiag', 'veth-peer', 'web-'], labEnv);
+      expect(completion.stdout.split('\n').filter((l) => l !== '')).to.deep.equal(['web-1', 'web-2', 'web-3', ':4']);
+    });
+  });
+
+  describe('krew archive', () => {
+    let archive: string;
+    let manifestFile: string;
+    let sha256: string;
+
+    before(async () => {
+      const result = await buildKrewRelease({
+        version: `v${PKG.version}`,
+        repoUrl: 'https://example.test/kubectl-netdiag',
+        outDir: join(work, 'krew'),
+        manifestDir: join(work, 'krew'),
+        bundle: true,
+        sourceDateEpoch: 0,
+      });
+      ({ archive, sha256 } = result);
+      manifestFile = result.manifest;
+    });
+
+    it('has a manifest whose sha256 is the archive', () => {
+      const actual = createHash('sha256').update(readFileSync(archive)).digest('hex');
+      expect(sha256).to.equal(actual);
+      const manifest = parseKrewManifest(readFileSync(manifestFile, 'utf8')) as { spec: { version: string; platforms: Array<{ sha256: string; uri: string }> } };
+      expect(manifest.spec.version).to.equal(`v${PKG.version}`);
+      for (const p of manifest.spec.platforms) {
+        expect(p.sha256).to.equal(actual);
+        expect(p.uri).to.equal(`https://example.test/kubectl-netdiag/releases/download/v${PKG.version}/kubectl-netdiag-v${PKG.version}.tar.gz`);
+      }
+    });
+
+    it('holds exactly the bundle, LICENSE and README.md, as regular files', () => {
+      const listing = execFileSync('tar', ['-tvzf', archive], { encoding: 'utf8' }).trim().split('\n');
+      expect(listing.map((l) => l.split(/\s+/).at(-1))).to.deep.equal(['kubectl-netdiag', 'LICENSE', 'README.md']);
+      for (const line of listing) expect(line[0], line).to.equal('-');
+      expect(listing[0]).to.match(/^-rwxr-xr-x 0\/0 /);
+    });
+
+    it('is reproducible: the same inputs give the same bytes', () => {
+      const again = buildArchive(join(work, 'again.tar.gz'), 0);
+      expect(createHash('sha256').update(again).digest('hex')).to.equal(sha256);
+    });
+
+    it('runs from the extracted archive with only node on PATH', () => {
+      const dir = join(work, 'extracted');
+      mkdirSync(dir);
+      execFileSync('tar', ['-xzf', archive, '-C', dir]);
+      const env = { PATH: tools, HOME: work, NO_COLOR: '1' };
+      const help = run(join(dir, 'kubectl-netdiag'), ['--help'], env, dir);
+      expect(help.code, help.stderr).to.equal(0);
+      expect(help.stdout).to.match(/^kubectl netdiag <command> \[flags\]/);
+      // kubectl finds it under its krew name too.
+      const viaKubectl = run('kubectl', ['netdiag', 'version'], { ...env, PATH: `${dir}:${tools}` });
+      expect(viaKubectl.stdout).to.equal(`kubectl-netdiag ${PKG.version}\n`);
+    });
+  });
+
+  describe('single executable (opt-in: NETDIAG_TEST_SEA=1, ~100 MB)', () => {
+    it('builds and runs --help without node on PATH', function () {
+      if (process.env.NETDIAG_TEST_SEA !== '1') this.skip();
+      this.timeout(300_000);
+      execFileSync('bash', [join(REPO, 'scripts', 'build-sea.sh')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+      const exe = join(REPO, 'dist-sea', 'kubectl-netdiag');
+      const help = run(exe, ['--help'], { PATH: dirname(exe), HOME: work, NO_COLOR: '1' });
+      expect(help.code, help.stderr).to.equal(0);
+      expect(help.stdout).to.match(/^kubectl netdiag <command> \[flags\]/);
+    });
+  });
+});
