@@ -43,6 +43,7 @@ bash scripts/build.sh
 # kubectl discovers plugins on PATH.
 if [ "$(id -u)" = 0 ]; then
   ln -sf "$PWD/bin/kubectl-netdiag" /usr/local/bin/kubectl-netdiag
+  ln -sf "$PWD/bin/kubectl_complete-netdiag" /usr/local/bin/kubectl_complete-netdiag
   echo "setup: kubectl-netdiag linked into /usr/local/bin" >&2
 else
   echo "setup: add $PWD/bin to PATH so kubectl finds the plugin" >&2

@@ -72,6 +72,7 @@ export interface NodeTrace {
 
 export interface PortTrace {
   port: ServicePortSpec;
+  via: 'cluster-ip' | 'node-port'; // a NodePort is traced as a client on another node reaches it
   destination: string; // "10.96.100.10:80"
   chain: ServiceChain | null;
   endpoints: EndpointRow[];
@@ -255,15 +256,30 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
   }
 
   for (const port of api.ports) {
-    for (const clusterIP of api.service.clusterIPs.filter((ip) => ip.includes('.'))) {
-      const packet = {
-        protocol: port.protocol,
-        sourceIp: source?.ip ?? node?.internalIP ?? '0.0.0.0',
-        destinationIp: clusterIP,
-        destinationPort: port.port,
-        hook: source ? ('prerouting' as const) : ('output' as const),
-        localAddresses: node?.internalIP ? [node.internalIP] : [],
-      };
+    // The ClusterIP as seen from the source, and the NodePort as a client on another node sees it.
+    const entries: Array<{ via: PortTrace['via']; ip: string; dport: number }> = api.service.clusterIPs.filter((ip) => ip.includes('.')).map((ip) => ({ via: 'cluster-ip', ip, dport: port.port }));
+    const outsider = api.nodes.find((n) => n.name !== facts.nodeName && n.internalIP)?.internalIP;
+    if (port.nodePort !== null && node?.internalIP) entries.push({ via: 'node-port', ip: node.internalIP, dport: port.nodePort });
+    for (const { via, ip: clusterIP, dport } of entries) {
+      const packet = via === 'cluster-ip'
+        ? {
+            protocol: port.protocol,
+            sourceIp: source?.ip ?? node?.internalIP ?? '0.0.0.0',
+            destinationIp: clusterIP,
+            destinationPort: dport,
+            hook: source ? ('prerouting' as const) : ('output' as const),
+            localAddresses: node?.internalIP ? [node.internalIP] : [],
+          }
+        : {
+            protocol: port.protocol,
+            sourceIp: outsider ?? '203.0.113.10',
+            destinationIp: clusterIP,
+            destinationPort: dport,
+            hook: 'prerouting' as const,
+            inInterface: 'eth0',
+            destinationIsLocal: true,
+            localAddresses: [clusterIP],
+          };
       const chain = backend.trace(packet);
       const expected = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
       const inRules = new Map((chain?.endpoints ?? []).filter((b) => b.dnatTarget).map((b) => [`${b.dnatTarget!.ip}:${b.dnatTarget!.port ?? ''}`, b]));
@@ -275,16 +291,16 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
         if (expected.some((x) => x.target === target)) continue;
         rows.push({ target, pod: api.endpoints.find((e) => target.startsWith(`${e.ip}:`))?.pod ?? null, ready: null, inRules: true, probability: b.probability, endpointChain: b.endpointChain, masquerade: b.masquerade.masquerade, counters: b.counters ? `${b.counters.packets}/${b.counters.bytes}` : null });
       }
-      ports.push({ port, destination: `${clusterIP}:${port.port}`, chain, endpoints: rows });
+      ports.push({ port, via, destination: `${clusterIP}:${dport}`, chain, endpoints: rows });
       if (backend.mode === 'none' || !chain) continue;
 
-      const where = `${svc}:${port.name || port.port} on node ${facts.nodeName}`;
+      const where = `${svc}:${port.name || port.port}${via === 'node-port' ? ` (NodePort ${dport})` : ''} on node ${facts.nodeName}`;
       const missing = rows.filter((r) => r.ready && !r.inRules);
       const stale = rows.filter((r) => r.ready === null);
       if (chain.outcome === 'no-match' && expected.length > 0) {
-        findings.push({ code: 'svc.rules-missing', severity: 'error', subject: where, message: `kube-proxy on ${facts.nodeName} has no rule for ${clusterIP}:${port.port}/${port.protocol}: packets to the ClusterIP go nowhere from this node`, evidence: [...chain.steps.map((s) => `${s.chain}: ${s.rule}`).slice(0, 4), `API endpoints: ${expected.map((x) => x.target).join(', ')}`], remedy: `kube-proxy on ${facts.nodeName} is stale or stopped: check its pod and logs, then restart it (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${facts.nodeName})` });
+        findings.push({ code: 'svc.rules-missing', severity: 'error', subject: where, message: `kube-proxy on ${facts.nodeName} has no rule for ${clusterIP}:${dport}/${port.protocol}: packets to the ${via === 'node-port' ? 'NodePort' : 'ClusterIP'} go nowhere ${via === 'node-port' ? 'on' : 'from'} this node`, evidence: [...chain.steps.map((s) => `${s.chain}: ${s.rule}`).slice(0, 4), `API endpoints: ${expected.map((x) => x.target).join(', ')}`], remedy: `kube-proxy on ${facts.nodeName} is stale or stopped: check its pod and logs, then restart it (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${facts.nodeName})` });
       } else if (chain.outcome === 'reject' && expected.length > 0) {
-        findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects ${clusterIP}:${port.port} as having no endpoints, but the API has ${expected.length} ready`, evidence: [chain.outcomeRule ?? 'REJECT rule'], remedy: `kube-proxy on ${facts.nodeName} has not synced: check its logs and restart it` });
+        findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects ${clusterIP}:${dport} as having no endpoints, but the API has ${expected.length} ready`, evidence: [chain.outcomeRule ?? 'REJECT rule'], remedy: `kube-proxy on ${facts.nodeName} has not synced: check its logs and restart it` });
       } else if (chain.outcome === 'reject') {
         findings.push({ code: 'svc.no-endpoints-reject', severity: 'info', subject: where, message: 'kube-proxy rejects connections because the Service has no ready endpoints (as it should)', evidence: [chain.outcomeRule ?? ''], remedy: 'make an endpoint ready; the REJECT goes away by itself' });
       }
