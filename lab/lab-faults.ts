@@ -74,6 +74,22 @@ export async function restoreKubeProxyRules(node: string, options: FaultOptions 
   await installNodeRules(state, findLabNode(state, node));
 }
 
+/**
+ * Runs the node's kube-proxy in another mode (iptables <-> nftables) without a lab restart, as
+ * when an operator switches kube-proxy's --proxy-mode; the restore puts the declared mode back.
+ */
+export async function switchKubeProxyMode(node: string, mode: 'iptables' | 'nftables', omitServices: readonly string[] = [], options: FaultOptions = {}): Promise<RestoreFault> {
+  const state = loadState(options);
+  const declared = findLabNode(state, node);
+  const clearNft = () => execIn(declared.netns, 'nft', ['delete', 'table', 'ip', 'kube-proxy']).catch(() => undefined);
+  await clearNft();
+  await installNodeRules(state, { ...declared, kubeProxyMode: mode }, omitServices);
+  return async () => {
+    await clearNft();
+    await installNodeRules(state, declared);
+  };
+}
+
 // ---------------------------------------------------------------- links and addresses
 
 interface IpLinkJson {

@@ -297,8 +297,10 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
       const where = `${svc}:${port.name || port.port}${via === 'node-port' ? ` (NodePort ${dport})` : ''} on node ${facts.nodeName}`;
       const missing = rows.filter((r) => r.ready && !r.inRules);
       const stale = rows.filter((r) => r.ready === null);
-      if (chain.outcome === 'no-match' && expected.length > 0) {
-        findings.push({ code: 'svc.rules-missing', severity: 'error', subject: where, message: `kube-proxy on ${facts.nodeName} has no rule for ${clusterIP}:${dport}/${port.protocol}: packets to the ${via === 'node-port' ? 'NodePort' : 'ClusterIP'} go nowhere ${via === 'node-port' ? 'on' : 'from'} this node`, evidence: [...chain.steps.map((s) => `${s.chain}: ${s.rule}`).slice(0, 4), `API endpoints: ${expected.map((x) => x.target).join(', ')}`], remedy: `kube-proxy on ${facts.nodeName} is stale or stopped: check its pod and logs, then restart it (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${facts.nodeName})` });
+      if ((chain.outcome === 'no-match' || chain.outcome === 'drop') && expected.length > 0) {
+        // nftables mode drops a ClusterIP it has no service for ("cluster-ips-check").
+        const fate = chain.outcome === 'drop' ? 'are dropped as if the address were unallocated' : 'go nowhere';
+        findings.push({ code: 'svc.rules-missing', severity: 'error', subject: where, message: `kube-proxy on ${facts.nodeName} has no rule for ${clusterIP}:${dport}/${port.protocol}: packets to the ${via === 'node-port' ? 'NodePort' : 'ClusterIP'} ${fate} ${via === 'node-port' ? 'on' : 'from'} this node`, evidence: [...chain.steps.map((s) => `${s.chain}: ${s.rule}`).slice(0, 4), `API endpoints: ${expected.map((x) => x.target).join(', ')}`], remedy: `kube-proxy on ${facts.nodeName} is stale or stopped: check its pod and logs, then restart it (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${facts.nodeName})` });
       } else if (chain.outcome === 'reject' && expected.length > 0) {
         findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects ${clusterIP}:${dport} as having no endpoints, but the API has ${expected.length} ready`, evidence: [chain.outcomeRule ?? 'REJECT rule'], remedy: `kube-proxy on ${facts.nodeName} has not synced: check its logs and restart it` });
       } else if (chain.outcome === 'reject') {

@@ -1,7 +1,7 @@
 // trace-svc through the real kubectl binary against the lab, whose kube-proxy rules are real
 // iptables rules in each node's namespace (DNAT happens in the kernel).
 import { expect } from 'chai';
-import { flushServiceRules, restoreKubeProxyRules } from '../../lab/lab-faults.js';
+import { flushServiceRules, restoreKubeProxyRules, switchKubeProxyMode } from '../../lab/lab-faults.js';
 import { labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
 
 interface NodeJson {
@@ -84,5 +84,42 @@ describe('e2e: kubectl netdiag trace-svc', function () {
 
   it('restores cleanly even if a previous run left the node broken', async () => {
     await restoreKubeProxyRules('lab-node-2');
+  });
+});
+
+describe('e2e: kubectl netdiag trace-svc on a node in kube-proxy nftables mode', function () {
+  this.timeout(120_000);
+  beforeEach(function () {
+    skipUnlessLab(this);
+  });
+
+  it('walks the service-ips map, the service chain and the endpoint chains the kernel really has', async () => {
+    const restore = await switchKubeProxyMode('lab-node-2', 'nftables');
+    try {
+      const run = await runPlugin(['trace-svc', 'web', '-o', 'json', '--from-node', 'lab-node-2', '--probe']);
+      expect(run.code, run.stderr).to.equal(0);
+      const report = JSON.parse(run.stdout) as ReportJson;
+      const node = report.nodes[0]!;
+      expect(node.mode).to.equal('nftables');
+      expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
+      expect(node.ports[0]!.chain!.serviceChain).to.match(/^service-[A-Z0-9]+-default\/web\/tcp\/http$/);
+      expect(node.ports[0]!.endpoints.map((e) => e.target).sort()).to.deep.equal(labState().pods.filter((p) => p.labels.app === 'web').map((p) => `${p.ip}:8080`).sort());
+      expect(node.probes.every((p) => p.ok === true)).to.equal(true);
+    } finally {
+      await restore();
+    }
+  });
+
+  it('reports the Service missing from the nftables rules of that node', async () => {
+    const restore = await switchKubeProxyMode('lab-node-2', 'nftables', ['default/web']);
+    try {
+      const run = await runPlugin(['trace-svc', 'web', '-o', 'json', '--from-node', 'lab-node-2']);
+      expect(run.code, run.stderr).to.equal(1);
+      const report = JSON.parse(run.stdout) as ReportJson;
+      expect(report.nodes[0]!.mode).to.equal('nftables');
+      expect(report.findings.map((f) => f.code)).to.include('svc.rules-missing');
+    } finally {
+      await restore();
+    }
   });
 });
