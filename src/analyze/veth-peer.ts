@@ -72,6 +72,8 @@ export interface VethPair {
     operState: string;
   };
   hostPeer: HostPeer | null;
+  /** Holds the pod IP the API reports: the CNI's interface. Others (Multus net1) are secondary. */
+  primary: boolean;
   leaveVia: LeaveVia;
   cni: CniKind;
   tcpdump: string | null;
@@ -171,7 +173,7 @@ function diagnosePod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, api:
       operState: link.operState,
     };
     if (!host) {
-      pairs.push({ podInterface, hostPeer: null, leaveVia: { kind: 'none' }, cni: 'unknown', tcpdump: null });
+      pairs.push({ podInterface, hostPeer: null, primary: link.addresses.some((a) => pod.podIPs.includes(a.address)), leaveVia: { kind: 'none' }, cni: 'unknown', tcpdump: null });
       findings.push({
         code: 'veth.peer-not-found',
         severity: link.kind === 'veth' ? 'error' : 'info',
@@ -185,6 +187,7 @@ function diagnosePod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, api:
       continue;
     }
     const podIPv4 = link.addresses.filter((a) => a.family === 'inet').map((a) => a.address);
+    const primary = link.addresses.some((a) => pod.podIPs.includes(a.address));
     const conf = node.host.sysctl?.ipv4Conf[host.ifname];
     const hostPeer: HostPeer = {
       ifname: host.ifname,
@@ -201,7 +204,7 @@ function diagnosePod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, api:
     };
     const leaveVia = leaveViaFor(host, hostLinks, hostRoutes, podIPv4);
     const cni = classifyCni(host, leaveVia);
-    pairs.push({ podInterface, hostPeer, leaveVia, cni, tcpdump: podIPv4[0] ? `tcpdump -i ${host.ifname} -nn host ${podIPv4[0]}` : `tcpdump -i ${host.ifname} -nn` });
+    pairs.push({ podInterface, hostPeer, primary, leaveVia, cni, tcpdump: podIPv4[0] ? `tcpdump -i ${host.ifname} -nn host ${podIPv4[0]}` : `tcpdump -i ${host.ifname} -nn` });
 
     if (!host.adminUp || host.operState === 'DOWN' || host.operState === 'LOWERLAYERDOWN') {
       findings.push({
@@ -213,7 +216,8 @@ function diagnosePod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, api:
         remedy: `bring it up on node ${pod.nodeName}: ip link set ${host.ifname} up (and find out what took it down: CNI agent logs)`,
       });
     }
-    if (leaveVia.kind === 'none' && podIPv4.length > 0) {
+    // Only the interface holding the pod IP must be routed by the node; a Multus net1 may not be.
+    if (leaveVia.kind === 'none' && primary) {
       findings.push({
         code: 'veth.no-route-to-pod',
         severity: 'error',
@@ -223,7 +227,7 @@ function diagnosePod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, api:
         remedy: `restore the CNI's /32 route (ip route add ${podIPv4[0]}/32 dev ${host.ifname} scope link) or restart the CNI agent on the node`,
       });
     }
-    for (const overlay of overlays.filter((o) => o.carriesRoutes.length > 0)) {
+    for (const overlay of overlays.filter((o) => primary && o.carriesRoutes.length > 0)) {
       if (link.mtuBytes !== null && overlay.mtuBytes !== null && link.mtuBytes > overlay.mtuBytes) {
         findings.push({
           code: 'veth.mtu-exceeds-overlay',

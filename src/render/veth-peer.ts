@@ -77,7 +77,7 @@ function viaText(pair: VethPair): string {
     case 'route':
       return `route ${pair.leaveVia.route.split(' ')[0]}`;
     case 'none':
-      return pair.hostPeer ? 'NO ROUTE' : '-';
+      return pair.hostPeer ? (pair.primary ? 'NO ROUTE' : 'secondary') : '-';
   }
 }
 
@@ -106,10 +106,10 @@ function pathLines(row: Extract<PodPathRow, { kind: 'pod' }>, pair: VethPair): s
     hops.push(`${pair.hostPeer.ifname}(if${pair.hostPeer.ifindex}, mtu ${pair.hostPeer.mtuBytes ?? '?'}, ${pair.hostPeer.adminUp ? pair.hostPeer.operState : 'DOWN'})`);
     if (pair.leaveVia.kind === 'bridge') hops.push(`bridge ${pair.leaveVia.bridge}(mtu ${pair.leaveVia.bridgeMtuBytes ?? '?'})`);
     else if (pair.leaveVia.kind === 'route') hops.push(`route ${pair.leaveVia.route}`);
-    else hops.push('NO ROUTE');
+    else hops.push(pair.primary ? 'NO ROUTE' : 'secondary network (not routed by the CNI)');
     const used = row.overlays.filter((o) => o.carriesRoutes.length > 0);
-    if (used.length > 0) hops.push(used.map(overlayText).join(' | '));
-    if (row.nic) hops.push(`${nicText(row.nic)} [node ${row.nodeName}]`);
+    if (pair.primary && used.length > 0) hops.push(used.map(overlayText).join(' | '));
+    if (pair.primary && row.nic) hops.push(`${nicText(row.nic)} [node ${row.nodeName}]`);
   } else {
     hops.push('? (no host-side peer found)');
   }
@@ -162,7 +162,7 @@ export function renderVethPeerDot(report: VethPeerReport): string {
           push(`    ${bridgeId} [label=${q(`bridge ${pair.leaveVia.bridge}`)}, shape=box3d];`, `    ${peerId} -> ${bridgeId};`);
           next = bridgeId;
         }
-        const targets = overlayIds.size > 0 ? [...overlayIds.values()] : nic ? [nicId] : [];
+        const targets = !pair.primary ? [] : overlayIds.size > 0 ? [...overlayIds.values()] : nic ? [nicId] : [];
         for (const t of targets) push(`    ${next} -> ${t}${pair.leaveVia.kind === 'route' ? ` [label=${q('route')}]` : ''};`);
       }
     }

@@ -2,6 +2,7 @@
 // interface whose ifindex equals the pod eth0's iflink, as the kernel reports it in that node's
 // namespace.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { kernelLinks, labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
 
 interface PairJson {
@@ -78,5 +79,42 @@ describe('e2e: kubectl netdiag veth-peer', function () {
     const missing = await runPlugin(['veth-peer', 'api-1']);
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.equal('error: pod "api-1" not found in namespace "default"\nhint: it exists in namespace "team-a": add -n team-a\n');
+  });
+});
+
+describe('e2e: kubectl netdiag veth-peer, selectors and second interfaces', function () {
+  this.timeout(120_000);
+  beforeEach(function () {
+    skipUnlessLab(this);
+  });
+
+  it('answers -l SELECTOR in a namespace', async () => {
+    const run = await runPlugin(['veth-peer', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json']);
+    expect(run.code, run.stderr).to.equal(0);
+    const rows = (JSON.parse(run.stdout) as { pods: RowJson[] }).pods;
+    expect(rows.map((r) => `${r.namespace}/${r.name}`)).to.deep.equal(['kube-system/coredns-6d4b75cb6d-lab01']);
+    expect(rows[0]!.pairs![0]!.hostPeer!.ifname).to.match(/^cali/);
+  });
+
+  it('gives a Multus-style second interface its own row, paired by the kernel link index', async () => {
+    const web2 = labState().pods.find((p) => p.name === 'web-2')!;
+    const node = labState().nodes.find((n) => n.name === web2.nodeName)!;
+    const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
+    ip('-n', node.netns, 'link', 'add', 'mlt0web2', 'type', 'veth', 'peer', 'name', 'net1', 'netns', web2.netns!);
+    try {
+      ip('-n', web2.netns!, 'addr', 'add', '10.99.0.2/24', 'dev', 'net1');
+      ip('-n', web2.netns!, 'link', 'set', 'net1', 'up');
+      ip('-n', node.netns, 'link', 'set', 'mlt0web2', 'up');
+      const run = await runPlugin(['veth-peer', 'web-2', '-o', 'json']);
+      expect(run.code, run.stderr).to.equal(0);
+      const pairs = (JSON.parse(run.stdout) as { pods: RowJson[] }).pods[0]!.pairs!;
+      expect(pairs.map((p) => p.podInterface.ifname).sort()).to.deep.equal(['eth0', 'net1']);
+      const net1 = kernelLinks(web2.netns!).find((l) => l.ifname === 'net1')!;
+      const hostSide = kernelLinks(node.netns).find((l) => l.ifindex === net1.link_index)!;
+      expect(hostSide.ifname).to.equal('mlt0web2');
+      expect(pairs.find((p) => p.podInterface.ifname === 'net1')!.hostPeer).to.deep.include({ ifname: 'mlt0web2', ifindex: hostSide.ifindex });
+    } finally {
+      ip('-n', node.netns, 'link', 'del', 'mlt0web2');
+    }
   });
 });
