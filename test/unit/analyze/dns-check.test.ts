@@ -18,7 +18,7 @@ import { buildNameList } from '../../../src/cli/commands/dns-check.js';
 import { renderDnsCheck } from '../../../src/render/dns-check.js';
 import { parseNodeScriptOutput, type RawSection } from '../../../src/probe/sections.js';
 import type { NodeCollection } from '../../../src/probe/probe-run.js';
-import type { GlobalOptions } from '../../../src/cli/global-options.js';
+import { readGlobalOptions, type GlobalOptions } from '../../../src/cli/global-options.js';
 import { paint } from '../../../src/render/colour.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
@@ -46,11 +46,8 @@ function diagnose(name: string, edit?: (api: DnsCheckApi) => void): DnsCheckRepo
 const codes = (r: DnsCheckReport) => r.findings.map((f) => `${f.severity}:${f.code}`).sort();
 
 function options(output: GlobalOptions['output']): GlobalOptions {
-  return {
-    kubeconfig: undefined, context: undefined, namespace: undefined, allNamespaces: false, requestTimeoutMs: null, output, noHeaders: false,
-    image: 'x', imagePullSecrets: [], probeNamespace: undefined, timeoutSeconds: 120, keepPod: false, failOn: 'error',
-    saveSnapshot: undefined, fromSnapshot: undefined, verbose: false,
-  };
+  // The same defaults the CLI applies, so new options never need editing here.
+  return readGlobalOptions({ output, image: 'x' });
 }
 
 /** Latencies change from run to run: golden files hold 0 ms everywhere (set before rendering, so columns stay aligned). */
