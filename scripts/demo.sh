@@ -17,8 +17,13 @@ run() {
 run kubectl get nodes -o wide
 run kubectl get pods -A -o wide
 run kubectl netdiag veth-peer web-1
-run kubectl netdiag veth-peer -n kube-system -l k8s-app=kube-dns -o wide
-run kubectl netdiag veth-peer --node lab-node-3
+run kubectl netdiag veth-peer --node lab-node-3 -o wide
 run kubectl netdiag veth-peer web-2 -o dot
-run kubectl netdiag trace-svc web
+run kubectl netdiag trace-svc web --from team-b/client-1 --probe
+run kubectl netdiag arp-check web-1 --probe
+run kubectl netdiag mtu-probe web-1
+run kubectl netdiag dns-check client-1 -n team-b --name api
+run kubectl netdiag node-check --all
+run kubectl netdiag node-diff lab-node-1 lab-node-2
+run kubectl netdiag smoke
 run kubectl netdiag cleanup
