@@ -9,10 +9,14 @@ trap 'npm run --silent lab:down >&2' EXIT
 npm run --silent lab:up >&2 || exit 3
 export KUBECONFIG="$PWD/.lab/kubeconfig"
 
+# Exit 0/1 are answers (1 = findings); 2 and above mean a command could not do its job.
+broken=0
 run() {
   printf '\n$ %s\n' "$*"
   "$@"
-  printf '(exit %d)\n' "$?"
+  local rc=$?
+  printf '(exit %d)\n' "$rc"
+  [ "$rc" -le 1 ] || broken=$((broken + 1))
 }
 run kubectl get nodes -o wide
 run kubectl get pods -A -o wide
@@ -27,3 +31,7 @@ run kubectl netdiag node-check --all
 run kubectl netdiag node-diff lab-node-1 lab-node-2
 run kubectl netdiag smoke
 run kubectl netdiag cleanup
+if [ "$broken" -gt 0 ]; then
+  echo "demo: $broken command(s) could not run" >&2
+  exit 1
+fi
