@@ -10,7 +10,7 @@ import type { NodeCollection } from '../probe/probe-run.js';
 import type { RawSection } from '../probe/sections.js';
 import type { NodeRequest } from '../node-script/node-script.js';
 import type { PodTarget } from './veth-peer.js';
-import { parseEthtoolPeers, readNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
+import { locatePodNamespace, nodeFailedFinding, parseEthtoolPeers, readAllNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
 import { parseIpAddrJson, type NetLink } from '../parse/ip-addr.js';
 import { parseIpRouteJson, type RouteEntry } from '../parse/ip-route.js';
 import { parseIpNeighJson, type NeighborEntry, type NeighborState } from '../parse/ip-neigh.js';
@@ -153,55 +153,44 @@ export function buildArpProbeRequests(pods: readonly PodTarget[], sections: Read
 // ------------------------------------------------------------------ analysis
 
 export function diagnoseArpCheck(api: ArpCheckApi, nodes: readonly NodeCollection[]): ArpCheckReport {
-  const findings: Finding[] = [];
-  const problems: string[] = [];
-  const facts = new Map<string, NodeFacts>();
+  const { facts, problems, failed } = readAllNodeFacts(nodes);
   const peers = new Set(api.peerNodes);
-  for (const node of nodes) {
-    if (node.ok) {
-      const f = readNodeFacts(node);
-      facts.set(node.nodeName, f);
-      problems.push(...f.problems);
-    } else {
-      const peer = peers.has(node.nodeName);
-      findings.push({
-        code: peer ? 'probe.peer-node-failed' : 'probe.node-failed',
-        severity: peer ? 'warn' : 'error',
-        subject: `node ${node.nodeName}`,
-        message: peer
-          ? "the probe pod could not collect this node's host facts, so it was left out of the duplicate-address comparison"
-          : 'the probe pod could not collect facts from this node',
-        evidence: [node.error],
-        remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
-      });
-    }
-  }
+  const findings: Finding[] = failed.map((n) =>
+    peers.has(n.nodeName)
+      ? {
+          code: 'probe.peer-node-failed',
+          severity: 'warn',
+          subject: `node ${n.nodeName}`,
+          message: "the probe pod could not collect this node's host facts, so it was left out of the duplicate-address comparison",
+          evidence: [n.error],
+          remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
+        }
+      : nodeFailedFinding(n.nodeName, n.error),
+  );
 
   const pods: ArpPodRow[] = [];
   for (const pod of api.pods) {
     const base = { namespace: pod.namespace, name: pod.name, nodeName: pod.nodeName };
-    if (pod.hostNetwork) {
+    const where = locatePodNamespace(pod, facts);
+    if (where.kind === 'host-network') {
       pods.push({ kind: 'host-network', ...base, note: "uses the node's network namespace; no veth to check" });
       continue;
     }
-    const node = facts.get(pod.nodeName);
-    const podNs = node?.pods.get(pod.key);
-    if (!node || !node.host.links) {
-      pods.push({ kind: 'unreadable', ...base, note: `node ${pod.nodeName} could not be read` });
+    if (where.kind !== 'found') {
+      pods.push({ kind: 'unreadable', ...base, note: where.note });
+      if (where.kind === 'netns-missing') {
+        findings.push({
+          code: 'arp.netns-not-found',
+          severity: 'warn',
+          subject: `pod ${pod.namespace}/${pod.name}`,
+          message: `no process on node ${pod.nodeName} belongs to this pod's container or holds its IP`,
+          evidence: where.evidence,
+          remedy: 'the pod may have restarted or be terminating; run again',
+        });
+      }
       continue;
     }
-    if (!podNs || podNs.pid === null || !podNs.links) {
-      pods.push({ kind: 'unreadable', ...base, note: "the pod's network namespace was not found on the node" });
-      findings.push({
-        code: 'arp.netns-not-found',
-        severity: 'warn',
-        subject: `pod ${pod.namespace}/${pod.name}`,
-        message: `no process on node ${pod.nodeName} belongs to this pod's container or holds its IP`,
-        evidence: [`containerID ${pod.containerId ?? '<none>'}`, `podIPs ${pod.podIPs.join(',') || '<none>'}`],
-        remedy: 'the pod may have restarted or be terminating; run again',
-      });
-      continue;
-    }
+    const { node, podNs } = where;
     const podFindings: Finding[] = [];
     const row = checkPod(pod, node, podNs, podFindings, api.probe);
     if (!row) {

@@ -10,6 +10,7 @@
 import type { Finding } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
 import { parseNodeScriptOutput, type RawSection } from '../probe/sections.js';
+import { nodeFailedFinding } from './node-facts.js';
 import { actionSectionName, type NodeRequest } from '../node-script/node-script.js';
 import { parseDig, type DigResult } from '../parse/dig.js';
 import { parseResolvConf, planQueries, type ResolvConf } from '../parse/resolv-conf.js';
@@ -451,14 +452,7 @@ export function diagnoseDnsCheck(api: DnsCheckApi, nodes: readonly NodeCollectio
   const views = new Map<string, NodeView>();
   for (const node of nodes) {
     if (!node.ok) {
-      findings.push({
-        code: 'probe.node-failed',
-        severity: 'error',
-        subject: `node ${node.nodeName}`,
-        message: 'the probe pod could not collect facts from this node',
-        evidence: [node.error],
-        remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
-      });
+      findings.push(nodeFailedFinding(node.nodeName, node.error));
       continue;
     }
     const out = parseNodeScriptOutput(node.raw, node.token);

@@ -6,7 +6,7 @@
 import type { Finding } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
 import type { RawSection } from '../probe/sections.js';
-import { readNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
+import { nodeFailedFinding, readAllNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
 import type { NetLink } from '../parse/ip-addr.js';
 import { parsePing, type MtuSignalKind } from '../parse/ping.js';
 
@@ -319,25 +319,8 @@ interface SideInput {
 }
 
 export function diagnoseMtuProbe(api: MtuProbeApi, nodes: readonly NodeCollection[]): MtuProbeReport {
-  const findings: Finding[] = [];
-  const problems: string[] = [];
-  const facts = new Map<string, NodeFacts>();
-  for (const node of nodes) {
-    if (node.ok) {
-      const f = readNodeFacts(node);
-      facts.set(node.nodeName, f);
-      problems.push(...f.problems);
-    } else {
-      findings.push({
-        code: 'probe.node-failed',
-        severity: 'error',
-        subject: `node ${node.nodeName}`,
-        message: 'the probe pod could not collect facts from this node',
-        evidence: [node.error],
-        remedy: 'check the node (kubectl describe node) and the probe pod events; the other node was still diagnosed',
-      });
-    }
-  }
+  const { facts, problems, failed } = readAllNodeFacts(nodes);
+  const findings: Finding[] = failed.map((n) => nodeFailedFinding(n.nodeName, n.error));
 
   const { source, target } = api;
   const targetAddress = targetAddressOf(target);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding, Severity } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
-import { readNodeFacts, type NodeFacts } from './node-facts.js';
+import { nodeFailedFinding, readNodeFacts, type NodeFacts } from './node-facts.js';
 import { effectiveInterfaceSysctls, type NodeSysctls } from '../parse/sysctl.js';
 import type { NetLink } from '../parse/ip-addr.js';
 import type { RouteEntry } from '../parse/ip-route.js';
@@ -383,7 +383,7 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
   for (const name of api.checked) {
     const c = collections.find((n) => n.nodeName === name);
     if (!c || !c.ok) {
-      findings.push(probeFailed(name, c && !c.ok ? c.error : 'no output from this node'));
+      findings.push(nodeFailedFinding(name, c && !c.ok ? c.error : 'no output from this node'));
       nodes.push({ nodeName: name, ok: false, cni: null, rows: [] });
       continue;
     }
@@ -396,16 +396,6 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
   return { nodes, serviceCidr: api.serviceCidr, findings, problems };
 }
 
-export function probeFailed(nodeName: string, error: string): Finding {
-  return {
-    code: 'probe.node-failed',
-    severity: 'error',
-    subject: `node ${nodeName}`,
-    message: 'the probe pod could not collect facts from this node',
-    evidence: [error],
-    remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
-  };
-}
 
 function checkNode(net: NodeNetwork, api: NodeFleetApi, rows: NodeCheckRow[], findings: Finding[]): void {
   const subject = `node ${net.nodeName}`;

@@ -3,12 +3,12 @@
 // only where they differ and ranked by how likely the difference breaks pod networking.
 import type { Finding, Severity } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
+import { nodeFailedFinding } from './node-facts.js';
 import {
   agentOnNode,
   buildNodeNetwork,
   normaliseOtherRoute,
   normaliseOwnRoute,
-  probeFailed,
   routeLine,
   singleAgentRole,
   type AgentRole,
@@ -97,7 +97,7 @@ export function diagnoseNodeDiff(api: NodeFleetApi, collections: readonly NodeCo
   const nets: NodeNetwork[] = [];
   for (const name of [goodName, badName]) {
     const c = collections.find((n) => n.nodeName === name);
-    if (!c || !c.ok) report.findings.push(probeFailed(name, c && !c.ok ? c.error : 'no output from this node'));
+    if (!c || !c.ok) report.findings.push(nodeFailedFinding(name, c && !c.ok ? c.error : 'no output from this node'));
     else nets.push(buildNodeNetwork(c, api));
   }
   if (nets.length < 2) return report;

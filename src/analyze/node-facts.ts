@@ -2,6 +2,7 @@
 // missing or does not parse becomes a named problem ("could not parse ip -j -d addr show from node
 // X"), never an exception, so the other nodes and sections still count.
 import type { NodeCollection } from '../probe/probe-run.js';
+import type { Finding } from './finding.js';
 import { parseNodeScriptOutput, type RawSection } from '../probe/sections.js';
 import { parseIpAddrJson, type NetLink } from '../parse/ip-addr.js';
 import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../parse/ip-route.js';
@@ -86,4 +87,67 @@ export function parseEthtoolPeers(text: string): Map<string, number> {
     if (stats.ok && stats.value.peerIfindex !== null) peers.set(iface, stats.value.peerIfindex);
   }
   return peers;
+}
+
+/** The finding for a node whose probe pod gave no output; the other nodes still report. */
+export function nodeFailedFinding(nodeName: string, error: string): Finding {
+  return {
+    code: 'probe.node-failed',
+    severity: 'error',
+    subject: `node ${nodeName}`,
+    message: 'the probe pod could not collect facts from this node',
+    evidence: [error],
+    remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
+  };
+}
+
+export interface NodeFactsSet {
+  facts: Map<string, NodeFacts>;
+  problems: string[]; // sections that could not be read, per node
+  failed: Array<{ nodeName: string; error: string }>; // nodes with no output at all
+}
+
+/** Every node's typed facts, the sections that did not parse, and the nodes that gave nothing. */
+export function readAllNodeFacts(nodes: readonly NodeCollection[]): NodeFactsSet {
+  const set: NodeFactsSet = { facts: new Map(), problems: [], failed: [] };
+  for (const node of nodes) {
+    if (!node.ok) {
+      set.failed.push({ nodeName: node.nodeName, error: node.error });
+      continue;
+    }
+    const f = readNodeFacts(node);
+    set.facts.set(node.nodeName, f);
+    set.problems.push(...f.problems);
+  }
+  return set;
+}
+
+export interface PodLocator {
+  nodeName: string;
+  key: string;
+  hostNetwork: boolean;
+  containerId: string | null;
+  podIPs: readonly string[];
+}
+
+export type PodNamespaceLookup =
+  | { kind: 'host-network' }
+  | { kind: 'node-unreadable'; note: string }
+  | { kind: 'netns-missing'; note: string; evidence: string[] }
+  | { kind: 'found'; node: NodeFacts; podNs: PodNetnsFacts & { links: NonNullable<PodNetnsFacts['links']> } };
+
+/** Where a pod's network namespace facts are, or why there are none. */
+export function locatePodNamespace(pod: PodLocator, facts: ReadonlyMap<string, NodeFacts>): PodNamespaceLookup {
+  if (pod.hostNetwork) return { kind: 'host-network' };
+  const node = facts.get(pod.nodeName);
+  if (!node || !node.host.links) return { kind: 'node-unreadable', note: `node ${pod.nodeName} could not be read` };
+  const podNs = node.pods.get(pod.key);
+  if (!podNs || podNs.pid === null || !podNs.links) {
+    return {
+      kind: 'netns-missing',
+      note: "the pod's network namespace was not found on the node (container id and pod IP both missed)",
+      evidence: [`containerID ${pod.containerId ?? '<none>'}`, `podIPs ${pod.podIPs.join(',') || '<none>'}`],
+    };
+  }
+  return { kind: 'found', node, podNs: { ...podNs, links: podNs.links } };
 }

@@ -2,7 +2,7 @@
 // EndpointSlices, and the node conditions that break Services (seed 002, 003, 004).
 import type { Finding } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
-import { readNodeFacts, type NodeFacts } from './node-facts.js';
+import { nodeFailedFinding, readNodeFacts, type NodeFacts } from './node-facts.js';
 import { parseIptablesSave, type IptablesDump } from '../parse/iptables-save.js';
 import { buildServiceChainFromIptables, findMasqueradeScopes } from './iptables-walk.js';
 import { parseNftRuleset, findKubeProxyTable } from '../parse/nft-kube-proxy.js';
@@ -145,7 +145,7 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
   const nodes: NodeTrace[] = [];
   for (const c of collections) {
     if (!c.ok) {
-      findings.push({ code: 'probe.node-failed', severity: 'error', subject: `node ${c.nodeName}`, message: 'the probe pod could not collect facts from this node', evidence: [c.error], remedy: 'check the node and the probe pod events; the other nodes were still traced' });
+      findings.push(nodeFailedFinding(c.nodeName, c.error));
       continue;
     }
     const facts = readNodeFacts(c);

@@ -2,7 +2,7 @@
 // from there to the node's wire. Never predicts names and never assumes ifindex+1.
 import type { Finding } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
-import { readNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
+import { locatePodNamespace, nodeFailedFinding, readAllNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
 import { effectiveRpFilter } from '../parse/sysctl.js';
 import type { NetLink } from '../parse/ip-addr.js';
 import type { RouteEntry } from '../parse/ip-route.js';
@@ -94,52 +94,32 @@ const OVERLAY_KINDS = new Set(['vxlan', 'ipip', 'geneve', 'wireguard', 'gre', 'g
 const OVERLAY_NAMES = /^(flannel\.\d+|vxlan\.calico|vxlan-v6\.calico|tunl0|cilium_vxlan|cilium_geneve|wg0|wireguard\.cali|weave|nodelocaldns)$/;
 
 export function diagnoseVethPeer(api: VethPeerApi, nodes: readonly NodeCollection[]): VethPeerReport {
-  const findings: Finding[] = [];
-  const problems: string[] = [];
-  const facts = new Map<string, NodeFacts>();
-  for (const node of nodes) {
-    if (node.ok) {
-      const f = readNodeFacts(node);
-      facts.set(node.nodeName, f);
-      problems.push(...f.problems);
-    } else {
-      findings.push({
-        code: 'probe.node-failed',
-        severity: 'error',
-        subject: `node ${node.nodeName}`,
-        message: 'the probe pod could not collect facts from this node',
-        evidence: [node.error],
-        remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
-      });
-    }
-  }
+  const { facts, problems, failed } = readAllNodeFacts(nodes);
+  const findings: Finding[] = failed.map((n) => nodeFailedFinding(n.nodeName, n.error));
 
   const rows: PodPathRow[] = [];
   for (const pod of api.pods) {
     const base = { namespace: pod.namespace, name: pod.name, nodeName: pod.nodeName };
-    if (pod.hostNetwork) {
+    const where = locatePodNamespace(pod, facts);
+    if (where.kind === 'host-network') {
       rows.push({ kind: 'host-network', ...base, note: "uses the node's network namespace; no veth" });
       continue;
     }
-    const node = facts.get(pod.nodeName);
-    const podNs = node?.pods.get(pod.key);
-    if (!node || !node.host.links) {
-      rows.push({ kind: 'unreadable', ...base, note: `node ${pod.nodeName} could not be read` });
+    if (where.kind !== 'found') {
+      rows.push({ kind: 'unreadable', ...base, note: where.note });
+      if (where.kind === 'netns-missing') {
+        findings.push({
+          code: 'veth.netns-not-found',
+          severity: 'warn',
+          subject: `pod ${pod.namespace}/${pod.name}`,
+          message: `no process on node ${pod.nodeName} belongs to this pod's container or holds its IP`,
+          evidence: where.evidence,
+          remedy: 'the pod may have restarted or be terminating; run again, or check the container runtime on the node',
+        });
+      }
       continue;
     }
-    if (!podNs || podNs.pid === null || !podNs.links) {
-      rows.push({ kind: 'unreadable', ...base, note: "the pod's network namespace was not found on the node (container id and pod IP both missed)" });
-      findings.push({
-        code: 'veth.netns-not-found',
-        severity: 'warn',
-        subject: `pod ${pod.namespace}/${pod.name}`,
-        message: `no process on node ${pod.nodeName} belongs to this pod's container or holds its IP`,
-        evidence: [`containerID ${pod.containerId ?? '<none>'}`, `podIPs ${pod.podIPs.join(',') || '<none>'}`],
-        remedy: 'the pod may have restarted or be terminating; run again, or check the container runtime on the node',
-      });
-      continue;
-    }
-    rows.push(diagnosePod(pod, node, podNs, api, findings));
+    rows.push(diagnosePod(pod, where.node, where.podNs, api, findings));
   }
   findings.push(...siblingBridgeFindings(rows));
   return { rows, findings, problems };
