@@ -7,6 +7,7 @@ import type { CommandContext } from './command-runner.js';
 import { runCommand } from './command-runner.js';
 import { runCleanup } from './commands/cleanup.js';
 import { runRbac } from './commands/rbac.js';
+import { readExplainTarget, rewriteExplainFlag, runExplain } from './commands/explain.js';
 import { runSmoke, type SmokeTarget } from './commands/smoke.js';
 import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
 import { traceSvcCommand, type TraceSvcTarget } from './commands/trace-svc.js';
@@ -30,6 +31,9 @@ type Handler = (args: Record<string, unknown>) => Promise<ExitCode>;
 export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<ExitCode> {
   // Hidden: shell completion asks here (kubectl_complete-netdiag, `completion bash|zsh` scripts).
   if (rawArgv[0] === COMPLETE_COMMAND) return runComplete(rawArgv.slice(1), deps);
+  // `--explain CODE` anywhere (with or without a command) means `explain CODE`.
+  const explainArgv = rewriteExplainFlag(rawArgv);
+  if (explainArgv) return runCli(explainArgv, deps);
   let exitCode: ExitCode = EXIT.ok;
   let verbose = rawArgv.includes('-v') || rawArgv.includes('--verbose');
   const context = (args: Record<string, unknown>): CommandContext => {
@@ -170,6 +174,21 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       run(async (args) => runSmoke(context(args), readSmokeTarget(args))),
     )
     .command(
+      'explain [code]',
+      'what a finding code means, why it breaks pod networking and how to fix it (no code: every code); also --explain CODE',
+      (y: Argv) =>
+        y
+          .positional('code', { type: 'string', describe: 'a finding code (dns.coredns-loop), an area (dns) or nothing' })
+          .example('kubectl netdiag explain arp.ignore-blocks-host', 'the long form of one finding')
+          .example('kubectl netdiag explain', 'every code by area: CODE, SEVERITY, TITLE')
+          .example('kubectl netdiag explain -o json', 'the whole catalogue, for CI tooling')
+          .example('kubectl netdiag --explain svc.rules-missing', 'the same as explain CODE, from any command line'),
+      run(async (args) => {
+        const { options } = context(args);
+        return runExplain((t) => deps.stdout.write(t), readExplainTarget(args.code === undefined ? undefined : String(args.code)), options);
+      }),
+    )
+    .command(
       'rbac',
       'print the least-privilege ClusterRole/Role (and bindings) the plugin needs',
       (y: Argv) =>
@@ -278,24 +297,37 @@ function readSmokeTarget(args: Record<string, unknown>): SmokeTarget {
 /** The one place an error becomes text: `error: ...`, an optional `hint: ...`, causes only with -v. */
 export function printError(err: unknown, deps: Deps, verbose: boolean): ExitCode {
   if (err instanceof InterruptedError) {
-    deps.stderr.write('error: interrupted; probe pods were deleted\n');
+    if (err.podsLeft > 0) {
+      deps.stderr.write(`error: interrupted; ${err.podsLeft} probe pod(s) could not be deleted\nhint: kubectl netdiag cleanup removes them (they also end by themselves after --timeout + 60s)\n`);
+    } else {
+      deps.stderr.write('error: interrupted; probe pods were deleted\n');
+    }
     return EXIT.interrupted;
   }
   if (err instanceof UsageError) {
-    deps.stderr.write(`error: ${err.message}\nhint: see kubectl netdiag --help\n`);
+    deps.stderr.write(`error: ${oneLine(err.message)}\nhint: see kubectl netdiag --help\n`);
     return EXIT.usage;
   }
   if (err instanceof UserError) {
-    deps.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) deps.stderr.write(`hint: ${err.hint}\n`);
-    if (verbose && err.cause) deps.stderr.write(`cause: ${causeText(err.cause)}\n`);
+    deps.stderr.write(`error: ${oneLine(err.message)}\n`);
+    if (err.hint) deps.stderr.write(`hint: ${oneLine(err.hint)}\n`);
+    if (verbose && err.cause) deps.stderr.write(`cause: ${oneLine(causeText(err.cause))}\n`);
     return err.exitCode;
   }
   const e = err as Error;
-  deps.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
+  deps.stderr.write(`error: unexpected failure: ${oneLine(e?.message ?? String(err))}\n`);
   if (verbose && e?.stack) deps.stderr.write(`${e.stack}\n`);
   else deps.stderr.write('hint: run again with -v for details, and report it\n');
   return EXIT.cannotDiagnose;
+}
+
+/**
+ * Messages quote user input and API text: newlines and control characters (a name like
+ * "x\ntouch y", a terminal escape) are shown escaped, so an error is always exactly one line.
+ */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? ' ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 function causeText(cause: unknown): string {

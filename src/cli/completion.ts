@@ -13,6 +13,7 @@ import type { ClusterApi } from '../kube/cluster-api.js';
 import { EXIT, type ExitCode } from './errors.js';
 import { OUTPUT_FORMATS } from './global-options.js';
 import { SEVERITIES } from '../analyze/finding.js';
+import { FINDING_AREAS, FINDING_CATALOG } from '../analyze/finding-catalog.js';
 
 export const COMPLETE_COMMAND = '__complete';
 
@@ -151,6 +152,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     ],
   },
   { name: 'cleanup', description: 'delete leftover probe pods', positional: null, maxPositionals: 0, flags: [{ name: 'dry-run', description: 'list them only', value: null }] },
+  { name: 'explain', description: 'what a finding code means', positional: { kind: 'fixed', values: [...FINDING_AREAS, ...FINDING_CATALOG.map((e) => e.code)] }, maxPositionals: 1, flags: [] },
   { name: 'rbac', description: 'print the RBAC the plugin needs', positional: null, maxPositionals: 0, flags: [{ name: 'subject', description: 'who gets it', value: NONE }] },
   { name: 'completion', description: 'print a bash or zsh completion script', positional: { kind: 'fixed', values: ['bash', 'zsh'] }, maxPositionals: 1, flags: [] },
   { name: 'version', description: 'print the plugin version', positional: null, maxPositionals: 0, flags: [] },
