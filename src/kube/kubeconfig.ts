@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { isIPv6 } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
 import { UserError } from '../cli/errors.js';
 
@@ -34,7 +35,7 @@ export function loadKubeConfig(options: KubeconfigOptions, env: KubeconfigEnv): 
     const merged = mergeKubeconfigFiles(files);
     kc.loadFromString(JSON.stringify(merged));
   } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    kc.loadFromCluster();
+    loadInCluster(kc, env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT);
   } else {
     throw new UserError('no kubeconfig found and not running inside a cluster', {
       hint: 'pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config',
@@ -55,6 +56,28 @@ export function loadKubeConfig(options: KubeconfigOptions, env: KubeconfigEnv): 
     });
   }
   return kc;
+}
+
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * The pod's service account, as kubectl uses it inside a pod. client-node's loadFromCluster reads
+ * process.env itself; building it here keeps the environment a seam the caller passes in.
+ */
+function loadInCluster(kc: k8s.KubeConfig, host: string, port: string): void {
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  let namespace: string | undefined;
+  try {
+    namespace = readFileSync(join(SERVICE_ACCOUNT_DIR, 'namespace'), 'utf8').trim() || undefined;
+  } catch {
+    namespace = undefined;
+  }
+  kc.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server, caFile: join(SERVICE_ACCOUNT_DIR, 'ca.crt'), skipTLSVerify: false }],
+    users: [{ name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile: join(SERVICE_ACCOUNT_DIR, 'token') } } }],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster', namespace }],
+    currentContext: 'in-cluster',
+  });
 }
 
 function kubeconfigFiles(options: KubeconfigOptions, env: KubeconfigEnv): string[] {

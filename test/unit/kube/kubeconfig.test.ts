@@ -45,4 +45,11 @@ describe('loadKubeConfig', () => {
     expect(() => loadKubeConfig({ kubeconfig: bad }, {})).to.throw(UserError, /not valid YAML/);
     expect(() => loadKubeConfig({}, { HOME: dir })).to.throw(UserError, /no kubeconfig found/);
   });
+
+  it('uses the in-cluster service account when no kubeconfig exists (a CI job running as a pod)', () => {
+    const kc = loadKubeConfig({}, { HOME: dir, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' });
+    expect(kc.getCurrentCluster()?.server).to.equal('https://10.96.0.1:443');
+    expect(kc.getCurrentUser()?.authProvider?.config?.tokenFile).to.equal('/var/run/secrets/kubernetes.io/serviceaccount/token');
+    expect(loadKubeConfig({}, { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }).getCurrentCluster()?.server).to.equal('https://[fd00::1]:443');
+  });
 });
