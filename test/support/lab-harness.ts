@@ -39,8 +39,17 @@ export interface PluginRun {
   stderr: string;
 }
 
+/**
+ * The environment an operator's shell has. CI=true (set by the CI runner around the whole suite)
+ * would silence the plugin's progress lines, which the tests read, so it is left out here.
+ */
+export function operatorEnv(): NodeJS.ProcessEnv {
+  const { CI: _ci, ...rest } = process.env;
+  return rest;
+}
+
 const pluginEnv = (): NodeJS.ProcessEnv => ({
-  ...process.env,
+  ...operatorEnv(),
   PATH: `${join(REPO, 'bin')}:${process.env.PATH ?? ''}`,
   KUBECONFIG,
   NO_COLOR: '1',
