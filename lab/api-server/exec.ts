@@ -26,6 +26,7 @@ export interface ExecRequest {
   containerEnv?: Record<string, string>; // the container's env from the pod spec
   protocol: ExecProtocol;
   dropAfterBytes: number | null;
+  startDelayMs?: number; // fault execDelayMs: the command starts this late (a long-running script)
 }
 
 // nsenter into the node's network and mount namespaces; the probe script reads
@@ -56,7 +57,26 @@ function frame(channel: number, data: Buffer | string): Buffer {
   return out;
 }
 
-export function runExecSession(ws: WebSocket, request: ExecRequest): Promise<void> {
+export async function runExecSession(ws: WebSocket, request: ExecRequest): Promise<void> {
+  if (request.startDelayMs && request.startDelayMs > 0) {
+    // The session is open but nothing runs yet; a client that hangs up meanwhile ends it.
+    const closed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        ws.off('close', onClose);
+        resolve(false);
+      }, request.startDelayMs);
+      const onClose = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      ws.once('close', onClose);
+    });
+    if (closed || ws.readyState !== ws.OPEN) return;
+  }
+  return runExecCommand(ws, request);
+}
+
+function runExecCommand(ws: WebSocket, request: ExecRequest): Promise<void> {
   return new Promise((resolve) => {
     const { file, args, env: execEnv } = buildExecCommand(request.argv, request.initPid);
     const env = { ...request.containerEnv, ...execEnv };

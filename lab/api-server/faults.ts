@@ -18,6 +18,7 @@ export interface LabFaults {
   dropExecAfterBytes: number | null;
   execFailOnce: boolean;
   apiDelayMs: number;
+  execDelayMs: number; // exec sessions wait this long before the command starts (a slow node script)
   namespaceLabels: Record<string, Record<string, string>>;
   podLogs: Record<string, string[]>; // "namespace/pod" -> log lines
   corednsLogLines: string[] | null; // log lines of every pod labelled k8s-app=kube-dns
@@ -35,6 +36,7 @@ export function defaultFaults(): LabFaults {
     dropExecAfterBytes: null,
     execFailOnce: false,
     apiDelayMs: 0,
+    execDelayMs: 0,
     namespaceLabels: {},
     podLogs: {},
     corednsLogLines: null,
@@ -70,6 +72,7 @@ export function parseFaults(input: unknown): LabFaults {
     switch (key) {
       case 'podStartDelayMs':
       case 'apiDelayMs':
+      case 'execDelayMs':
         faults[key] = nonNegative(value, key);
         break;
       case 'imagePullFailure':

@@ -41,6 +41,9 @@ export interface ApiServerOptions {
   token?: string; // default: random
   now?: () => Date;
   hostInfo?: NodeHostInfo; // default: this machine's `uname -r` and /etc/os-release
+  // Test hook: told of every request (exec upgrades too) as it arrives, before any apiDelayMs, so a
+  // test can act at an exact moment of a client's run (signal it while its pod create is in flight).
+  onRequest?: (method: string, path: string) => void;
 }
 
 export interface FaultsControl {
@@ -594,6 +597,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (!authorized(req)) throw unauthorized();
     if (path.startsWith('/_lab/')) return handleLab(req, res, path);
+    options.onRequest?.(req.method ?? 'GET', path);
     if (faults.apiDelayMs > 0) await new Promise((r) => setTimeout(r, faults.apiDelayMs));
     const method = req.method ?? 'GET';
     if (method === 'GET') {
@@ -672,6 +676,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => undefined);
+    options.onRequest?.(req.method ?? 'GET', new URL(req.url ?? '/', 'https://127.0.0.1').pathname);
     let prepared: ReturnType<typeof prepareExec>;
     try {
       prepared = prepareExec(req);
@@ -691,6 +696,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
         containerEnv: prepared.env,
         protocol: ws.protocol as ExecProtocol,
         dropAfterBytes: faults.dropExecAfterBytes,
+        startDelayMs: faults.execDelayMs,
       }).finally(() => {
         sessions.delete(ws);
         if (sessions.size === 0) execSessions.delete(uid);

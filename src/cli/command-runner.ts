@@ -100,6 +100,7 @@ async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A
         priorityClassName: options.priorityClass,
         timeoutSeconds: options.timeoutSeconds,
         keepPod: options.keepPod,
+        reusePod: options.reusePod,
         command: spec.name,
         warnStale: !ctx.parallelRun,
       },

@@ -23,8 +23,11 @@ export class UserError extends Error {
 
 /** The run was cancelled by SIGINT/SIGTERM; cleanup has run by the time this is thrown. */
 export class InterruptedError extends Error {
-  constructor(signal: string) {
+  /** Probe pods whose delete failed during cleanup (named on stderr already). */
+  readonly podsLeft: number;
+  constructor(signal: string, podsLeft = 0) {
     super(`interrupted by ${signal}`);
     this.name = 'InterruptedError';
+    this.podsLeft = podsLeft;
   }
 }

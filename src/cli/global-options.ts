@@ -18,9 +18,11 @@ export interface GlobalOptions {
   noHeaders: boolean;
   image: string;
   imagePullSecrets: string[];
+  priorityClass?: string | undefined; // --priority-class: only set on the probe pod when asked
   probeNamespace: string | undefined;
   timeoutSeconds: number;
   keepPod: boolean;
+  reusePod: boolean; // --reuse-pod: exec into a probe pod an earlier --keep-pod run left on the node
   failOn: FailOn;
   saveSnapshot: string | undefined;
   fromSnapshot: string | undefined;
@@ -39,9 +41,11 @@ export function addGlobalOptions<T>(y: Argv<T>) {
     .option('no-headers', { type: 'boolean', default: false, describe: 'omit table headers', global: true })
     .option('image', { type: 'string', default: DEFAULT_PROBE_IMAGE, describe: 'probe pod image (mirror it for air-gapped clusters)', global: true })
     .option('image-pull-secret', { type: 'string', array: true, default: [] as string[], describe: 'pull secret for --image (repeatable)', global: true })
+    .option('priority-class', { type: 'string', describe: 'priorityClassName for probe pods (default: none)', global: true })
     .option('probe-namespace', { type: 'string', describe: 'namespace for probe pods (default: the context namespace)', global: true })
     .option('timeout', { type: 'string', default: '120s', describe: 'how long a node may take to answer', global: true })
     .option('keep-pod', { type: 'boolean', default: false, describe: 'leave the probe pods running and print how to delete them', global: true })
+    .option('reuse-pod', { type: 'boolean', default: false, describe: 'use a Running probe pod kept by an earlier --keep-pod run on the node instead of creating one', global: true })
     .option('fail-on', { type: 'string', default: 'error', describe: 'exit 1 on findings at or above: info|warn|error|never', global: true })
     .option('save-snapshot', { type: 'string', describe: 'also write the raw node facts and API objects to DIR', global: true })
     .option('from-snapshot', { type: 'string', describe: 'analyse a saved snapshot DIR; no cluster needed', global: true })
@@ -90,6 +94,8 @@ export function readGlobalOptions(a: Record<string, unknown>): GlobalOptions {
   const namespace = a.namespace === undefined ? undefined : String(a.namespace);
   if (namespace !== undefined) assertDnsLabel(namespace, 'namespace');
   const probeNamespace = a['probe-namespace'] === undefined ? undefined : String(a['probe-namespace']);
+  const priorityClass = a['priority-class'] === undefined ? undefined : String(a['priority-class']);
+  if (priorityClass !== undefined) assertDnsSubdomain(priorityClass, 'priority class');
   if (probeNamespace !== undefined) assertDnsLabel(probeNamespace, 'probe namespace');
   return {
     kubeconfig: a.kubeconfig === undefined ? undefined : String(a.kubeconfig),
@@ -101,9 +107,11 @@ export function readGlobalOptions(a: Record<string, unknown>): GlobalOptions {
     noHeaders: Boolean(a['no-headers']),
     image: String(a.image),
     imagePullSecrets: ((a['image-pull-secret'] as unknown[]) ?? []).map(String),
+    priorityClass,
     probeNamespace,
     timeoutSeconds: Math.ceil(timeoutMs / 1000),
     keepPod: Boolean(a['keep-pod']),
+    reusePod: Boolean(a['reuse-pod']),
     failOn: failOn as FailOn,
     saveSnapshot: a['save-snapshot'] === undefined ? undefined : String(a['save-snapshot']),
     fromSnapshot: a['from-snapshot'] === undefined ? undefined : String(a['from-snapshot']),

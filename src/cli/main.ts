@@ -30,6 +30,11 @@ const onSignal = (signal: NodeJS.Signals) => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// A closed terminal or a dropped ssh session (SIGHUP) must clean up too, and the writes that then
+// fail (EIO/EPIPE on stderr, a closed `| head` on stdout) must not crash us before the deletes run.
+process.on('SIGHUP', onSignal);
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 const deps: Deps = {
   stdout: { write: (t) => void process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },

@@ -34,6 +34,17 @@ export function readApiFailure(err: unknown): { status: number | null; message: 
   return { status: null, message: text, reason: null };
 }
 
+/** The HTTP status behind an error (itself or a cause up the chain), or null when none answered. */
+export function httpStatusOf(err: unknown): number | null {
+  let cur: unknown = err;
+  for (let i = 0; i < 4 && cur; i++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'number' && code >= 100 && code < 600) return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
 function errorText(err: unknown): string {
   const parts: string[] = [];
   let cur: unknown = err;

@@ -196,7 +196,10 @@ async function execInPod(kc: k8s.KubeConfig, server: string, req: ExecRequest): 
       },
     );
   } catch (err) {
-    throw toApiUserError(err, site, server);
+    // The websocket library reports a refused upgrade as "Unexpected server response: 403": keep
+    // the status, so a 403 on pods/exec reads as RBAC and not as an unreachable server.
+    const refused = /Unexpected server response: (\d{3})/.exec((err as Error)?.message ?? '');
+    throw toApiUserError(refused ? { code: Number(refused[1]), body: `HTTP ${refused[1]}`, cause: err } : err, site, server);
   }
   await new Promise<void>((resolve, reject) => {
     const onAbort = () => {

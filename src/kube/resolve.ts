@@ -13,6 +13,10 @@ export async function resolvePod(api: ClusterApi, namespace: string, name: strin
         .listPods({ namespace: undefined, fieldSelector: `metadata.name=${name}` })
         .then((pods) => pods.map((p) => p.metadata?.namespace ?? '').filter(Boolean))
         .catch(() => [] as string[]);
+      // A missing namespace is the likelier mistake when the pod is nowhere else either.
+      if (elsewhere.length === 0 && (await namespaceMissing(api, namespace))) {
+        throw new UserError(`namespace "${namespace}" not found`, { hint: 'kubectl get namespaces lists them', exitCode: EXIT.usage });
+      }
       throw new UserError(`pod "${name}" not found in namespace "${namespace}"`, {
         hint: elsewhere.length > 0 ? `it exists in namespace ${elsewhere.map((n) => `"${n}"`).join(', ')}: add -n ${elsewhere[0]}` : 'kubectl get pods -A lists the pods',
         exitCode: EXIT.usage,
@@ -28,10 +32,27 @@ export async function resolvePod(api: ClusterApi, namespace: string, name: strin
   return pod;
 }
 
+async function namespaceMissing(api: ClusterApi, namespace: string): Promise<boolean> {
+  try {
+    await api.readNamespace(namespace);
+    return false;
+  } catch (err) {
+    return err instanceof UserError && /not found/.test(err.message);
+  }
+}
+
+/**
+ * A valid target on a node the probe cannot run on is "could not diagnose" (exit 3), not bad input:
+ * the user named a real pod or node. The probe run checks again per node (src/probe/probe-run.ts).
+ */
 export function assertLinuxNode(node: Node | undefined, name: string): void {
-  const os = node?.metadata?.labels?.['kubernetes.io/os'] ?? node?.status?.nodeInfo?.operatingSystem;
-  if (os && os !== 'linux') {
-    throw new UserError(`node ${name} runs ${os}; the probe only works on Linux nodes`, { exitCode: EXIT.usage });
+  // Either source saying "not Linux" is enough (the label, or what the kubelet reports).
+  const os = [node?.metadata?.labels?.['kubernetes.io/os'], node?.status?.nodeInfo?.operatingSystem].find((v) => v && v !== 'linux');
+  if (os) {
+    throw new UserError(`node ${name} runs ${os === 'windows' ? 'Windows' : os}; the probe pod needs a Linux node (hostNetwork, nsenter, iptables)`, {
+      hint: 'Windows node networking (HNS) is not covered; diagnose pods on Linux nodes',
+      exitCode: EXIT.cannotDiagnose,
+    });
   }
 }
 

@@ -1,19 +1,24 @@
 // The probe pods' whole life: create one per node in parallel, wait until they run (failing fast
 // on image pulls and scheduling), run the node script, and delete them always: on success, on
 // error, and when the run is interrupted.
-import type { ClusterApi, Pod } from '../kube/cluster-api.js';
-import { buildNodeScriptArgv, loadNodeScript, type NodeRequest } from '../node-script/node-script.js';
+import type { ClusterApi, Node, Pod } from '../kube/cluster-api.js';
+import { buildNodeScriptArgv, loadNodeScript, NODE_SCRIPT_ENV, type NodeRequest } from '../node-script/node-script.js';
 import { parseNodeScriptOutput, type NodeScriptOutput } from './sections.js';
 import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROBE_CONTAINER, RUN_ID_LABEL } from './probe-pod.js';
 import { EXIT, InterruptedError, UserError } from '../cli/errors.js';
+import { httpStatusOf } from '../kube/api-error.js';
 import type { Progress } from '../render/progress.js';
 
 export interface ProbeSettings {
+  /** Warn about probe pods of earlier runs (off for smoke's parallel checks, which see each other's). */
+  warnStale?: boolean;
   namespace: string; // --probe-namespace
   image: string;
   imagePullSecrets: readonly string[];
   timeoutSeconds: number; // --timeout: how long a node may take from create to output
   keepPod: boolean;
+  /** --reuse-pod: exec into a Running probe pod kept on the node by an earlier run (never deleted here). */
+  reusePod?: boolean;
   priorityClassName?: string | undefined;
   command: string;
 }
@@ -40,7 +45,7 @@ export type FollowUp = (ctx: FollowUpContext) => Promise<void>;
 /** The raw output of one node, or why there is none. Serialisable: this is what snapshots hold. */
 export type NodeCollection =
   | { nodeName: string; ok: true; token: string; raw: string; podName: string; durationMs: number }
-  | { nodeName: string; ok: false; error: string; podName: string | null };
+  | { nodeName: string; ok: false; error: string; podName: string | null; hint?: string | undefined };
 
 export interface ProbeDeps {
   api: ClusterApi;
@@ -56,11 +61,12 @@ export const PROBE_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 export { RUN_ID_LABEL };
 
 const POLL_MS = 250;
+const NODE_CHECK_EVERY_POLLS = 4; // while a probe pod is Pending, look at its node about once a second
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 const START_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
 export async function runProbes(targets: readonly ProbeTarget[], settings: ProbeSettings, deps: ProbeDeps): Promise<NodeCollection[]> {
-  await checkProbeNamespace(deps.api, settings.namespace, deps.progress);
+  await checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false);
   const runId = deps.randomSuffix() + deps.randomSuffix();
   const lifetimeSeconds = settings.timeoutSeconds + 60;
   const created = new Map<string, string>(); // node -> pod name
@@ -80,7 +86,9 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
         deps.progress.note(`kept probe pod ${settings.namespace}/${pod} on node ${node}; delete it with: kubectl delete pod -n ${settings.namespace} ${pod}`);
       }
     } else {
-      await deleteProbePods(deps.api, settings.namespace, [...created.values()], deps.progress);
+      const left = await deleteProbePods(deps.api, settings.namespace, [...created.values()], deps.progress);
+      // An interrupted run must not claim its pods are gone when a delete failed.
+      if (left > 0 && deps.signal.aborted) throw new InterruptedError('signal', left); // eslint-disable-line no-unsafe-finally
     }
   }
 }
@@ -106,28 +114,44 @@ async function probeOneNode(
     command: settings.command,
     nodeScript: loadNodeScript(),
   });
-  const podName = pod.metadata!.name!;
+  const reused = settings.reusePod ? await findReusableProbePod(deps.api, target.nodeName, settings, deps.now()) : null;
+  const podName = reused ?? pod.metadata!.name!;
   throwIfAborted(deps.signal);
-  // Recorded before the call returns: if we are interrupted mid-create, cleanup still tries it.
-  created.set(target.nodeName, podName);
-  try {
-    await deps.api.createPod(settings.namespace, pod);
-  } catch (err) {
-    if (isPodSecurityRejection(err)) throw podSecurityError(settings.namespace, err);
-    throw err;
+  const unfit = reused !== null ? null : await checkProbeNode(deps.api, target.nodeName);
+  if (unfit) {
+    deps.progress.nodeState(target.nodeName, `failed: ${unfit.message}`);
+    return { nodeName: target.nodeName, ok: false, error: unfit.message, podName: null, hint: unfit.hint };
   }
-  deps.progress.podCreated(target.nodeName, `${settings.namespace}/${podName}`);
+  throwIfAborted(deps.signal);
+  if (reused === null) {
+    // Recorded before the call returns: if we are interrupted mid-create, cleanup still tries it.
+    created.set(target.nodeName, podName);
+    try {
+      await deps.api.createPod(settings.namespace, pod);
+    } catch (err) {
+      // The API answered with an error status: nothing was created, so there is nothing to delete
+      // (and no "deleted" line to print). A timeout or a dropped connection may still have created it.
+      if (httpStatusOf(err) !== null) created.delete(target.nodeName);
+      if (isPodSecurityRejection(err)) throw podSecurityError(settings.namespace, err);
+      throw err;
+    }
+    deps.progress.podCreated(target.nodeName, `${settings.namespace}/${podName}`);
+  } else {
+    // Not in `created`: a pod this run did not create is not this run's to delete.
+    deps.progress.note(`reusing probe pod ${settings.namespace}/${podName} on node ${target.nodeName} (--reuse-pod); it stays until its deadline or kubectl netdiag cleanup`);
+  }
   try {
-    await waitUntilRunning(target.nodeName, settings, podName, deps, started);
+    if (reused === null) await waitUntilRunning(target.nodeName, settings, podName, deps, started);
     deps.progress.nodeState(target.nodeName, 'collecting');
     const token = deps.randomToken();
-    let raw = (await execWithRetry(deps, settings.namespace, podName, buildNodeScriptArgv(token, target.requests))).stdout;
+    const call = { nodeName: target.nodeName, namespace: settings.namespace, podName, timeoutSeconds: settings.timeoutSeconds };
+    let raw = (await execWithRetry(deps, call, buildNodeScriptArgv(token, target.requests))).stdout;
     if (target.followUp) {
       await target.followUp({
         nodeName: target.nodeName,
         output: () => parseNodeScriptOutput(raw, token),
         run: async (requests) => {
-          raw += (await execWithRetry(deps, settings.namespace, podName, buildNodeScriptArgv(token, requests))).stdout;
+          raw += (await execWithRetry(deps, call, buildNodeScriptArgv(token, requests))).stdout;
           return parseNodeScriptOutput(raw, token);
         },
       });
@@ -139,31 +163,74 @@ async function probeOneNode(
     // A node that fails becomes a row and a finding; the other nodes still report.
     const message = err instanceof Error ? err.message : String(err);
     deps.progress.nodeState(target.nodeName, `failed: ${message}`);
-    return { nodeName: target.nodeName, ok: false, error: message, podName };
+    return { nodeName: target.nodeName, ok: false, error: message, podName, hint: err instanceof UserError ? err.hint : undefined };
   }
 }
 
-async function execWithRetry(deps: ProbeDeps, namespace: string, podName: string, argv: string[]) {
+interface ExecCall {
+  nodeName: string;
+  namespace: string;
+  podName: string;
+  timeoutSeconds: number;
+}
+
+/**
+ * One node script call, bounded by --timeout (a hung iptables-save must not hang the CLI) and
+ * retried once when the stream drops.
+ */
+async function execWithRetry(deps: ProbeDeps, call: ExecCall, argv: string[]) {
+  const { namespace, podName } = call;
+  const expired = new AbortController();
+  const finished = new AbortController();
+  const deadline = deps.now() + call.timeoutSeconds * 1000;
+  void deps.sleep(call.timeoutSeconds * 1000, finished.signal).then(() => {
+    // Asked of the clock too: a test's sleep that returns at once must not expire every exec.
+    if (!finished.signal.aborted && deps.now() >= deadline - 50) expired.abort(new Error('timeout'));
+  });
+  const signal = AbortSignal.any([deps.signal, expired.signal]);
+  const timedOut = () =>
+    new UserError(`the node script on node ${call.nodeName} did not finish within ${call.timeoutSeconds}s`, {
+      hint: 'raise --timeout; if it keeps happening, run the command again with --keep-pod and look at the node (iptables lock, slow disk)',
+      exitCode: EXIT.cannotDiagnose,
+    });
   try {
-    return await deps.api.exec(namespace, podName, PROBE_CONTAINER, argv, deps.signal);
+    return await deps.api.exec(namespace, podName, PROBE_CONTAINER, argv, signal);
   } catch (err) {
     if (deps.signal.aborted) throw new InterruptedError('signal');
+    if (expired.signal.aborted) throw timedOut();
+    // Not allowed (RBAC on pods/exec) or not there: a second try cannot help.
+    const status = httpStatusOf(err);
+    if (status !== null && status >= 400 && status < 500) throw err;
     // A dropped stream is retried once; the script only reads, so running it twice is harmless.
-    return await deps.api.exec(namespace, podName, PROBE_CONTAINER, argv, deps.signal).catch((second: unknown) => {
-      throw new UserError(`running the node script failed twice: ${(second as Error).message}`, {
+    return await deps.api.exec(namespace, podName, PROBE_CONTAINER, argv, signal).catch((second: unknown) => {
+      if (deps.signal.aborted) throw new InterruptedError('signal');
+      if (expired.signal.aborted) throw timedOut();
+      throw new UserError(`running the node script on node ${call.nodeName} failed twice: ${(second as Error).message}`, {
+        hint: 'the connection to the node (API server -> kubelet) dropped mid-stream; run the command again, or check the kubelet on that node',
         exitCode: EXIT.cannotDiagnose,
         cause: err,
       });
     });
+  } finally {
+    finished.abort();
   }
 }
 
 async function waitUntilRunning(nodeName: string, settings: ProbeSettings, podName: string, deps: ProbeDeps, started: number): Promise<void> {
   const deadline = started + settings.timeoutSeconds * 1000;
   let lastState = '';
-  for (;;) {
+  let nodeNote = '';
+  for (let poll = 0; ; poll++) {
     throwIfAborted(deps.signal);
-    const pod = await deps.api.readPod(settings.namespace, podName);
+    const pod = await deps.api.readPod(settings.namespace, podName).catch((err: unknown) => {
+      if (httpStatusOf(err) === 404) {
+        throw new UserError(`probe pod ${settings.namespace}/${podName} on node ${nodeName} was deleted before it ran (by someone else, or its node went away)`, {
+          hint: `check the node: kubectl describe node ${nodeName}`,
+          exitCode: EXIT.cannotDiagnose,
+        });
+      }
+      throw err;
+    });
     const verdict = classifyProbePod(pod, settings.image);
     if (verdict.kind === 'running') return;
     if (verdict.kind === 'failed') throw new UserError(verdict.reason, { hint: verdict.hint, exitCode: EXIT.cannotDiagnose });
@@ -171,14 +238,74 @@ async function waitUntilRunning(nodeName: string, settings: ProbeSettings, podNa
       deps.progress.nodeState(nodeName, verdict.state);
       lastState = verdict.state;
     }
+    // A node whose kubelet stopped reporting will never start the pod: say so now, not at --timeout.
+    // A node that is NotReady for another reason (often its CNI) still runs hostNetwork pods: wait.
+    if (poll % NODE_CHECK_EVERY_POLLS === NODE_CHECK_EVERY_POLLS - 1) {
+      const health = await readNodeHealth(deps.api, nodeName);
+      if (health.kind === 'gone' || health.kind === 'kubelet-down') {
+        throw new UserError(health.message, { hint: `check the node: kubectl describe node ${nodeName}`, exitCode: EXIT.cannotDiagnose });
+      }
+      nodeNote = health.kind === 'not-ready' ? `; ${health.message}` : '';
+    }
     if (deps.now() >= deadline) {
-      throw new UserError(`probe pod ${podName} on node ${nodeName} did not start within ${settings.timeoutSeconds}s (${verdict.state})`, {
-        hint: 'raise --timeout, or check the node with kubectl describe node',
+      throw new UserError(`probe pod ${podName} on node ${nodeName} did not start within ${settings.timeoutSeconds}s (${verdict.state}${nodeNote})`, {
+        hint: `raise --timeout, or check the node: kubectl describe node ${nodeName}`,
         exitCode: EXIT.cannotDiagnose,
       });
     }
     await deps.sleep(POLL_MS, deps.signal);
   }
+}
+
+type NodeHealth =
+  | { kind: 'ready' }
+  | { kind: 'unknown' } // not allowed to read nodes, or the API hiccuped: no opinion
+  | { kind: 'gone'; message: string }
+  | { kind: 'kubelet-down'; message: string }
+  | { kind: 'not-ready'; message: string };
+
+async function readNodeHealth(api: ClusterApi, nodeName: string): Promise<NodeHealth> {
+  let node: Node;
+  try {
+    node = await api.readNode(nodeName);
+  } catch (err) {
+    if (httpStatusOf(err) === 404) return { kind: 'gone', message: `node ${nodeName} no longer exists (deleted from the cluster while it was being diagnosed)` };
+    return { kind: 'unknown' };
+  }
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  if (!ready || ready.status === 'True') return { kind: 'ready' };
+  const why = `${ready.reason ?? 'NotReady'}${ready.message ? `: ${ready.message.replace(/\.$/, '')}` : ''}`;
+  if (ready.status === 'Unknown') {
+    return { kind: 'kubelet-down', message: `node ${nodeName} is NotReady (${why}); its kubelet is not running pods, so the probe pod cannot start` };
+  }
+  return { kind: 'not-ready', message: `node ${nodeName} is NotReady (${why})` };
+}
+
+/**
+ * Before creating a pod on a node: one the probe cannot run on is a failed node at once (a row and
+ * a finding), not a pod that waits for --timeout. Returns null when the node looks fit, or when we
+ * may not read nodes (the pod itself will tell).
+ */
+async function checkProbeNode(api: ClusterApi, nodeName: string): Promise<{ message: string; hint: string } | null> {
+  let node: Node;
+  try {
+    node = await api.readNode(nodeName);
+  } catch (err) {
+    if (httpStatusOf(err) === 404) {
+      return { message: `node ${nodeName} does not exist (any more)`, hint: 'kubectl get nodes lists the nodes' };
+    }
+    return null;
+  }
+  // Either source saying "not Linux" is enough: the label is what schedulers match on, nodeInfo is
+  // what the kubelet reports.
+  const os = [node.metadata?.labels?.['kubernetes.io/os'], node.status?.nodeInfo?.operatingSystem].find((v) => v && v !== 'linux');
+  if (os) {
+    return {
+      message: `node ${nodeName} runs ${os === 'windows' ? 'Windows' : os}; the probe pod needs a Linux node (hostNetwork, nsenter, iptables)`,
+      hint: 'Windows node networking (HNS) is not covered; diagnose pods on Linux nodes',
+    };
+  }
+  return null;
 }
 
 export type ProbePodVerdict =
@@ -217,7 +344,7 @@ export function classifyProbePod(pod: Pod, image: string): ProbePodVerdict {
  * Before creating anything: Pod Security Admission that would reject a privileged pod is named up
  * front, and probe pods left by earlier runs (a SIGKILLed CLI) are pointed out.
  */
-async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress): Promise<void> {
+async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress, warnStale: boolean): Promise<void> {
   const ns = await api.readNamespace(namespace).catch((err: unknown) => {
     if (err instanceof UserError && /not found/.test(err.message)) {
       throw new UserError(`probe namespace "${namespace}" does not exist`, { hint: 'pick one with --probe-namespace NS' });
@@ -231,9 +358,11 @@ async function checkProbeNamespace(api: ClusterApi, namespace: string, progress:
       exitCode: EXIT.cannotDiagnose,
     });
   }
-  const stale = await api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => []);
+  const stale = warnStale ? await api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => []) : [];
   if (stale.length > 0) {
-    progress.note(`${stale.length} probe pod(s) from earlier runs are still in the cluster (${stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`).join(', ')}${stale.length > 3 ? ', ...' : ''}); kubectl netdiag cleanup removes them`);
+    // Named with their phase: a Running one may belong to a colleague's run in progress.
+    const named = stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name} (${p.status?.phase ?? 'Pending'})`);
+    progress.note(`${stale.length} probe pod(s) from earlier runs are still in the cluster: ${named.join(', ')}${stale.length > 3 ? ', ...' : ''}; unless another netdiag run is in progress, kubectl netdiag cleanup removes them`);
   }
 }
 
@@ -249,14 +378,64 @@ function podSecurityError(namespace: string, err: unknown): UserError {
   });
 }
 
-export async function deleteProbePods(api: ClusterApi, namespace: string, names: readonly string[], progress: Progress): Promise<void> {
+/** Deletes the run's probe pods, naming each; returns how many could not be deleted. */
+export async function deleteProbePods(api: ClusterApi, namespace: string, names: readonly string[], progress: Progress): Promise<number> {
   const results = await Promise.allSettled(names.map((name) => api.deletePod(namespace, name, 0)));
   results.forEach((r, i) => {
     if (r.status === 'fulfilled') progress.podDeleted(`${namespace}/${names[i]}`);
     else progress.note(`could not delete probe pod ${namespace}/${names[i]}: ${(r.reason as Error).message}; run kubectl netdiag cleanup`);
   });
+  return results.filter((r) => r.status === 'rejected').length;
 }
 
+
+/**
+ * --reuse-pod: the name of a probe pod an earlier run kept on this node that can run this command
+ * (see isReusableProbePod), the one with the most lifetime left; null when there is none or we may
+ * not list pods (a new pod is created then).
+ */
+async function findReusableProbePod(api: ClusterApi, nodeName: string, settings: ProbeSettings, nowMs: number): Promise<string | null> {
+  const pods = await api
+    .listPods({ namespace: settings.namespace, labelSelector: PROBE_SELECTOR, fieldSelector: `spec.nodeName=${nodeName}` })
+    .catch(() => [] as Pod[]);
+  const script = loadNodeScript();
+  let best: { name: string; leftMs: number } | null = null;
+  for (const pod of pods) {
+    const leftMs = reusableLifetimeMs(pod, { nodeName, image: settings.image, nodeScript: script, nowMs, timeoutSeconds: settings.timeoutSeconds });
+    if (leftMs !== null && (best === null || leftMs > best.leftMs)) best = { name: pod.metadata!.name!, leftMs };
+  }
+  return best?.name ?? null;
+}
+
+export interface ReuseCriteria {
+  nodeName: string;
+  image: string;
+  nodeScript: string; // the pod carries the script in its spec: an older tool's script is not ours
+  nowMs: number;
+  timeoutSeconds: number; // the pod must outlive this run's --timeout
+}
+
+/**
+ * How long a kept probe pod has left, or null when this run must not use it: not ours (label),
+ * another node, being deleted, not Running, another image or node script, or ending (its
+ * container's `sleep` or activeDeadlineSeconds) before --timeout would.
+ */
+export function reusableLifetimeMs(pod: Pod, c: ReuseCriteria): number | null {
+  if (pod.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || pod.metadata?.deletionTimestamp) return null;
+  if (pod.spec?.nodeName !== c.nodeName || classifyProbePod(pod, c.image).kind !== 'running') return null;
+  const container = pod.spec.containers.find((x) => x.name === PROBE_CONTAINER);
+  if (container?.image !== c.image) return null;
+  if (container.env?.find((e) => e.name === NODE_SCRIPT_ENV)?.value !== c.nodeScript) return null;
+  const startedAt = pod.status?.containerStatuses?.find((x) => x.name === PROBE_CONTAINER)?.state?.running?.startedAt;
+  const sleepSeconds = container.command?.[0] === 'sleep' ? Number(container.command[1]) : NaN;
+  if (startedAt === undefined || !Number.isFinite(sleepSeconds)) return null;
+  let endMs = new Date(startedAt).getTime() + sleepSeconds * 1000;
+  const podStart = pod.status?.startTime;
+  const deadline = pod.spec.activeDeadlineSeconds;
+  if (podStart !== undefined && deadline !== undefined) endMs = Math.min(endMs, new Date(podStart).getTime() + deadline * 1000);
+  const leftMs = endMs - c.nowMs;
+  return Number.isFinite(leftMs) && leftMs >= c.timeoutSeconds * 1000 ? leftMs : null;
+}
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new InterruptedError('signal');

@@ -8,7 +8,7 @@ import { diagnoseNodeCheck, inferServiceCidr, type AgentPod, type AgentRole, typ
 import { renderNodeCheck } from '../../render/node-check.js';
 import { EXIT, UserError } from '../errors.js';
 import { assertDnsSubdomain } from '../global-options.js';
-import { nodeInternalIP } from '../../kube/resolve.js';
+import { assertLinuxNode, nodeInternalIP } from '../../kube/resolve.js';
 import { parseIpv4Cidr } from '../../analyze/service-chain.js';
 
 export type NodeCheckTarget =
@@ -80,7 +80,7 @@ export async function planNodeFleet(api: ClusterApi, names: readonly string[] | 
       if (!node) {
         throw new UserError(`node "${name}" not found`, { hint: `nodes: ${nodes.map((n) => n.metadata?.name).slice(0, 10).join(', ')}`, exitCode: EXIT.usage });
       }
-      if (osOf(node) !== 'linux') throw new UserError(`node ${name} runs ${osOf(node)}; the probe only works on Linux nodes`, { exitCode: EXIT.usage });
+      assertLinuxNode(node, name);
     }
     checked = [...names];
   }
