@@ -16,6 +16,11 @@ import type {
 } from './service-chain.js';
 import { parseIpv4, parseIpv4Cidr, servicePortFromComment } from './service-chain.js';
 
+export interface IptablesTraceOptions {
+  /** false walks every rule in order, as the kernel does (the benchmark's baseline); default true. */
+  ruleIndex?: boolean;
+}
+
 function cidrContainsNum(cidr: string, ip: number | null): boolean {
   const c = parseIpv4Cidr(cidr);
   if (c === null || ip === null) return false;
@@ -56,14 +61,94 @@ interface Branch {
 
 interface Frame {
   chain: IptablesChain;
-  index: number;
+  index: number; // next position in `order` (or in chain.rules when order is null)
+  order: readonly number[] | null; // rule indices worth testing for this packet, ascending
+}
+
+// Resolving one Service must not test every rule of a 50k-Service KUBE-SERVICES chain: a long
+// chain is indexed once by each rule's plain `-d IP/32`, and a packet only visits the rules for
+// its own destination plus those the index cannot rule out (no -d, `! -d`, a wider CIDR).
+const INDEX_MIN_RULES = 64;
+
+interface DestinationIndex {
+  byDestination: Map<number, number[]>;
+  unindexed: number[];
+  orders: Map<number, number[]>; // merged visiting order per destination, built on first use
+}
+
+const destinationIndexes = new WeakMap<IptablesChain, DestinationIndex>();
+
+// The rule's destination when it is a plain, non-negated `-d A.B.C.D/32`; null otherwise.
+// Read from the raw line without parsing the rule: iptables-save prints -d before any -m, so a
+// " -d " ahead of the first " -m " and the first quote is the real option.
+function plainDestinationOf(raw: string): number | null {
+  const at = raw.indexOf(' -d ');
+  if (at === -1) return null;
+  const m = raw.indexOf(' -m ');
+  const q = raw.indexOf('"');
+  if ((m !== -1 && m < at) || (q !== -1 && q < at) || raw.charCodeAt(at - 1) === 33 /* ! */) return null;
+  const end = raw.indexOf(' ', at + 4);
+  const value = raw.slice(at + 4, end === -1 ? undefined : end);
+  if (!value.endsWith('/32')) return null;
+  return parseIpv4(value.slice(0, -3));
+}
+
+function destinationIndexOf(chain: IptablesChain): DestinationIndex {
+  let idx = destinationIndexes.get(chain);
+  if (idx !== undefined) return idx;
+  idx = { byDestination: new Map(), unindexed: [], orders: new Map() };
+  chain.rules.forEach((rule, i) => {
+    const dst = plainDestinationOf(rule.raw);
+    if (dst === null) {
+      idx!.unindexed.push(i);
+      return;
+    }
+    const list = idx!.byDestination.get(dst);
+    if (list === undefined) idx!.byDestination.set(dst, [i]);
+    else list.push(i);
+  });
+  destinationIndexes.set(chain, idx);
+  return idx;
+}
+
+function visitOrder(chain: IptablesChain, dstNum: number | null): readonly number[] | null {
+  if (chain.rules.length < INDEX_MIN_RULES) return null;
+  const idx = destinationIndexOf(chain);
+  // A rule with a plain -d never matches a packet whose destination is not IPv4.
+  if (dstNum === null) return idx.unindexed;
+  const cached = idx.orders.get(dstNum);
+  if (cached !== undefined) return cached;
+  const own = idx.byDestination.get(dstNum) ?? [];
+  const merged: number[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < own.length || b < idx.unindexed.length) {
+    const x = own[a] ?? Infinity;
+    const y = idx.unindexed[b] ?? Infinity;
+    if (x < y) {
+      merged.push(x);
+      a++;
+    } else {
+      merged.push(y);
+      b++;
+    }
+  }
+  idx.orders.set(dstNum, merged);
+  return merged;
 }
 
 class Walker {
   readonly notes = new Set<string>();
   readonly missingChains = new Set<string>();
   private forks = 0;
-  constructor(private readonly table: IptablesTable) {}
+  constructor(
+    private readonly table: IptablesTable,
+    private readonly useIndex = true,
+  ) {}
+
+  private enter(chain: IptablesChain, p: PacketView): Frame {
+    return { chain, index: 0, order: this.useIndex ? visitOrder(chain, p.dstNum) : null };
+  }
 
   run(start: string, p: PacketView, mark: number, weight: number): Branch[] {
     let chain = this.table.chains.get(start);
@@ -91,7 +176,7 @@ class Walker {
       return [base];
     }
     const out: Branch[] = [];
-    this.walk([{ chain, index: 0 }], p, base, out);
+    this.walk([this.enter(chain, p)], p, base, out);
     return out;
   }
 
@@ -104,7 +189,8 @@ class Walker {
         return;
       }
       const rules = frame.chain.rules;
-      if (frame.index >= rules.length) {
+      const order = frame.order;
+      if (frame.index >= (order === null ? rules.length : order.length)) {
         // end of chain: return to the caller, or apply the built-in chain's policy
         stack.pop();
         if (stack.length === 0) {
@@ -122,7 +208,7 @@ class Walker {
         }
         continue;
       }
-      const rule = rules[frame.index] as IptablesRule;
+      const rule = rules[order === null ? frame.index : (order[frame.index] as number)] as IptablesRule;
       frame.index++;
       const why = this.matches(rule, p, b.mark);
       if (why === null) continue;
@@ -140,8 +226,8 @@ class Walker {
         if (pTaken < 1) {
           // fork: the taken branch continues separately; this one goes on with 1-p
           const taken: Branch = { ...b, weight: b.weight * pTaken, steps: [...b.steps], chainsSeen: [...b.chainsSeen] };
-          const takenStack = stack.map((f) => ({ chain: f.chain, index: f.index }));
-          if (this.apply(rule, why + `, probability ${formatShare(pTaken)} taken`, takenStack, taken, out)) {
+          const takenStack = stack.map((f) => ({ chain: f.chain, index: f.index, order: f.order }));
+          if (this.apply(rule, why + `, probability ${formatShare(pTaken)} taken`, takenStack, taken, out, p)) {
             this.walk(takenStack, p, taken, out);
           }
           b.weight *= 1 - pTaken;
@@ -149,7 +235,7 @@ class Walker {
         }
       }
       if (target === null) continue;
-      if (!this.apply(rule, why, stack, b, out)) return;
+      if (!this.apply(rule, why, stack, b, out, p)) return;
       if (++jumps > MAX_JUMPS) {
         this.notes.add(`walk stopped after ${MAX_JUMPS} jumps (rule loop?)`);
         out.push(b);
@@ -159,7 +245,7 @@ class Walker {
   }
 
   // Applies a matched rule's target. Returns false when the walk of this branch is over.
-  private apply(rule: IptablesRule, why: string, stack: Frame[], b: Branch, out: Branch[]): boolean {
+  private apply(rule: IptablesRule, why: string, stack: Frame[], b: Branch, out: Branch[], p: PacketView): boolean {
     const target = rule.target;
     if (target === null) return true;
     const step: ChainStep = { table: this.table.name, chain: rule.chain, rule: rule.raw, why };
@@ -170,7 +256,7 @@ class Walker {
       if (b.markMasqRule === null && (name === 'KUBE-MARK-MASQ' || chainSetsMark(userChain))) b.markMasqRule = rule;
       b.chainsSeen.push(name);
       if (target.kind === 'goto') stack.pop();
-      stack.push({ chain: userChain, index: 0 });
+      stack.push(this.enter(userChain, p));
       return true;
     }
     switch (name) {
@@ -333,7 +419,7 @@ function viewOf(packet: ServicePacket, dst: string, dport: number, dnatted: bool
 }
 
 // Traces one packet through a parsed dump and returns the typed ServiceChain.
-export function buildServiceChainFromIptables(dump: IptablesDump, packet: ServicePacket): ServiceChain {
+export function buildServiceChainFromIptables(dump: IptablesDump, packet: ServicePacket, options: IptablesTraceOptions = {}): ServiceChain {
   const notes = new Set<string>();
   if (!dump.complete) {
     notes.add(`the iptables dump is incomplete (${dump.warnings[0] ?? 'truncated or elided'}); missing rules are not traced`);
@@ -343,8 +429,9 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   if (nat === undefined) notes.add('no nat table in the dump');
   if (filter === undefined) notes.add('no filter table in the dump: REJECT/DROP rules not evaluated');
 
-  const natWalker = nat !== undefined ? new Walker(nat) : null;
-  const filterWalker = filter !== undefined ? new Walker(filter) : null;
+  const useIndex = options.ruleIndex !== false;
+  const natWalker = nat !== undefined ? new Walker(nat, useIndex) : null;
+  const filterWalker = filter !== undefined ? new Walker(filter, useIndex) : null;
   const startNat = packet.hook === 'output' ? 'OUTPUT' : 'PREROUTING';
   const original = viewOf(packet, packet.destinationIp, packet.destinationPort, false);
   const natBranches: Branch[] =

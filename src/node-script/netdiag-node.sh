@@ -40,7 +40,7 @@ case $SECTION_TIMEOUT in
 esac
 
 ERRF=$(mktemp 2>/dev/null || echo "/tmp/netdiag-$$.err")
-trap 'rm -f "$ERRF"' EXIT
+trap 'rm -f "$ERRF" "$ERRF.rc"' EXIT
 
 # A section runs under `timeout` when the image has it, so one hung command cannot hold the pod.
 if command -v timeout >/dev/null 2>&1; then BOUND="timeout $SECTION_TIMEOUT"; else BOUND=""; fi
@@ -57,6 +57,48 @@ section() {
   esac
   rc=$?
   printf '\n@@NETDIAG %s END %s rc=%d\n' "$TOKEN" "$name" "$rc"
+  if [ -s "$ERRF" ]; then
+    printf '@@NETDIAG %s BEGIN %s#stderr\n' "$TOKEN" "$name"
+    cat "$ERRF"
+    printf '\n@@NETDIAG %s END %s#stderr rc=0\n' "$TOKEN" "$name"
+  fi
+  : >"$ERRF"
+}
+
+# Large dumps (a 50k-Service iptables-save is ~85 MB) travel gzip'd and base64'd when the probe
+# image has both tools (busybox and netshoot do): section NAME.gz64, decoded back to NAME by
+# sections.ts. NETDIAG_COMPRESS=0 turns it off. sh has no pipefail, so the dump command's own exit
+# status is passed out through a file.
+if [ "${NETDIAG_COMPRESS:-1}" != 0 ] && command -v gzip >/dev/null 2>&1 && command -v base64 >/dev/null 2>&1; then
+  COMPRESS=yes
+else
+  COMPRESS=no
+fi
+
+# iptables-nft-save of 10k Services takes ~20 s on a busy 2-core machine: the 30 s bound of small
+# sections would cut a big cluster's dump short, so dumps get their own (still below --timeout).
+BIG_SECTION_TIMEOUT=${NETDIAG_BIG_SECTION_TIMEOUT:-100}
+case $BIG_SECTION_TIMEOUT in
+  '' | *[!0-9]*) BIG_SECTION_TIMEOUT=100 ;;
+esac
+if [ -n "$BOUND" ]; then BIG_BOUND="timeout $BIG_SECTION_TIMEOUT"; else BIG_BOUND=""; fi
+
+big_section() {
+  if [ "$COMPRESS" != yes ]; then
+    small_bound=$BOUND
+    BOUND=$BIG_BOUND
+    section "$@"
+    BOUND=$small_bound
+    return
+  fi
+  name=$1
+  shift
+  printf '@@NETDIAG %s BEGIN %s.gz64\n' "$TOKEN" "$name"
+  # shellcheck disable=SC2086 # BIG_BOUND is our own fixed words
+  { $BIG_BOUND "$@" 2>"$ERRF"; echo $? >"$ERRF.rc"; } | gzip -c | base64
+  rc=$(cat "$ERRF.rc" 2>/dev/null) || rc=1
+  case $rc in '' | *[!0-9]*) rc=1 ;; esac
+  printf '\n@@NETDIAG %s END %s.gz64 rc=%d\n' "$TOKEN" "$name" "$rc"
   if [ -s "$ERRF" ]; then
     printf '@@NETDIAG %s BEGIN %s#stderr\n' "$TOKEN" "$name"
     cat "$ERRF"
@@ -103,10 +145,12 @@ gather_host() {
 gather_kube_proxy() {
   # Both iptables backends: kube-proxy may have written either, and a node holding KUBE-* chains
   # in both is itself a finding.
-  section host/iptables-legacy $IN_HOST iptables-legacy-save -c
-  section host/iptables-nft $IN_HOST iptables-nft-save -c
-  section host/iptables $IN_HOST iptables-save -c
-  section host/nft-kube-proxy $IN_HOST nft list table ip kube-proxy
+  # Plain iptables-save is one of these two on iptables >= 1.8: only asked for when either is missing.
+  big_section host/iptables-legacy $IN_HOST iptables-legacy-save -c
+  legacy_rc=$rc
+  big_section host/iptables-nft $IN_HOST iptables-nft-save -c
+  if [ "$legacy_rc" != 0 ] || [ "$rc" != 0 ]; then big_section host/iptables $IN_HOST iptables-save -c; fi
+  big_section host/nft-kube-proxy $IN_HOST nft list table ip kube-proxy
   section host/ipvsadm $IN_HOST ipvsadm -Ln
   section host/kube-ipvs0 $IN_HOST_NET ip -j addr show dev kube-ipvs0
 }

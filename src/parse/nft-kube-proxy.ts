@@ -168,7 +168,7 @@ export function parseNftRuleset(text: string): NftRuleset {
   let skipDepth = 0; // inside a named object block kube-proxy does not use
 
   for (let idx = 0; idx < lines.length; idx++) {
-    let line = (lines[idx] as string).replace(/\r$/, '').trim();
+    let line = (lines[idx] as string).trim(); // trim() drops a CRLF's \r too
     if (skipDepth > 0) {
       skipDepth += braceDelta(line);
       continue;
@@ -182,8 +182,9 @@ export function parseNftRuleset(text: string): NftRuleset {
     } else {
       if (line === '' || line.startsWith('#')) continue;
       const depth = braceDelta(line);
-      // a statement that opens an inline block it does not close on this line
-      const opensBlock = /^(table|set|map|chain|flowtable|counter|quota|ct|limit|secmark|synproxy)\b.*\{$/.test(line);
+      // a statement that opens an inline block it does not close on this line (the regex only
+      // for lines that open one: a 50k-Service listing has a million rule lines)
+      const opensBlock = depth > 0 && /^(table|set|map|chain|flowtable|counter|quota|ct|limit|secmark|synproxy)\b.*\{$/.test(line);
       if (!opensBlock && depth > 0) {
         pending = line;
         pendingLine = idx + 1;
@@ -193,7 +194,7 @@ export function parseNftRuleset(text: string): NftRuleset {
       pendingLine = idx + 1;
     }
     let m: RegExpMatchArray | null;
-    if ((m = line.match(/^table\s+(\S+)\s+(\S+)\s*\{$/)) !== null) {
+    if (line.startsWith('table') && (m = line.match(/^table\s+(\S+)\s+(\S+)\s*\{$/)) !== null) {
       table = { family: m[1] as string, name: m[2] as string, comment: null, sets: new Map(), chains: new Map() };
       result.tables.push(table);
       continue;
@@ -234,7 +235,7 @@ export function parseNftRuleset(text: string): NftRuleset {
       continue;
     }
     if (chain !== null) {
-      if ((m = line.match(/^type\s+(\S+)\s+hook\s+(\S+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+);)?/)) !== null) {
+      if (line.startsWith('type') && (m = line.match(/^type\s+(\S+)\s+hook\s+(\S+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+);)?/)) !== null) {
         const priorityText = (m[3] as string).trim();
         chain.hook = {
           type: m[1] as string,
@@ -259,24 +260,53 @@ export function parseNftRuleset(text: string): NftRuleset {
   return result;
 }
 
+// Tokens, comment and counters are read from `raw` the first time any of them is asked for: a
+// 50k-Service listing has a million rules and tracing one Service reads a handful of them.
+class LazyNftRule implements NftRule {
+  private parsed: { tokens: string[]; comment: string | null; counters: NftCounters | null } | null = null;
+  constructor(
+    readonly raw: string,
+    readonly chain: string,
+    readonly line: number,
+    readonly handle: number | null,
+  ) {}
+  private get spec() {
+    if (this.parsed === null) {
+      const tokens = tokenizeNft(this.raw);
+      let comment: string | null = null;
+      let counters: NftCounters | null = null;
+      for (let i = 0; i < tokens.length; i++) {
+        if (tokens[i] === 'comment' && i + 1 < tokens.length) comment = tokens[i + 1] ?? null;
+        if (tokens[i] === 'counter' && tokens[i + 1] === 'packets') {
+          counters = { packets: Number(tokens[i + 2]), bytes: Number(tokens[i + 4]) };
+        }
+      }
+      this.parsed = { tokens, comment, counters };
+    }
+    return this.parsed;
+  }
+  get tokens() { return this.spec.tokens; }
+  get comment() { return this.spec.comment; }
+  get counters() { return this.spec.counters; }
+  toJSON(): NftRule {
+    return { raw: this.raw, chain: this.chain, line: this.line, handle: this.handle, ...this.spec };
+  }
+}
+
 export function parseNftRule(text: string, chain: string, line: number): NftRule {
   let raw = text;
   let handle: number | null = null;
-  const h = raw.match(/\s+# handle (\d+)$/);
-  if (h !== null) {
-    handle = Number(h[1]);
-    raw = raw.slice(0, h.index);
-  }
-  const tokens = tokenizeNft(raw);
-  let comment: string | null = null;
-  let counters: NftCounters | null = null;
-  for (let i = 0; i < tokens.length; i++) {
-    if (tokens[i] === 'comment' && i + 1 < tokens.length) comment = tokens[i + 1] ?? null;
-    if (tokens[i] === 'counter' && tokens[i + 1] === 'packets') {
-      counters = { packets: Number(tokens[i + 2]), bytes: Number(tokens[i + 4]) };
+  // a trailing "# handle N" (nft -a), found without a backtracking regex
+  const at = text.lastIndexOf('# handle ');
+  if (at > 0) {
+    const digits = text.slice(at + '# handle '.length);
+    const before = text.charCodeAt(at - 1);
+    if ((before === 32 || before === 9) && /^\d+$/.test(digits)) {
+      handle = Number(digits);
+      raw = text.slice(0, at).trimEnd();
     }
   }
-  return { raw, chain, line, handle, tokens, comment, counters };
+  return new LazyNftRule(raw, chain, line, handle);
 }
 
 // "{ 1.2.3.4 . tcp . 80 : goto x, 5.6.7.8 . tcp . 80 comment "ns/s:p" : drop }"

@@ -1,5 +1,10 @@
 // Splits the node script's output into sections. The markers carry a per-run token, so a command
 // whose output happens to contain "@@NETDIAG" cannot end a section early.
+import { gunzipSync } from 'node:zlib';
+
+// The node script sends big dumps (iptables-save, nft) as NAME.gz64: gzip, then base64. They are
+// decoded here, so every reader sees NAME with the plain text, and snapshots keep the raw bytes.
+const GZ64 = '.gz64';
 
 export interface RawSection {
   name: string;
@@ -53,6 +58,15 @@ export function parseNodeScriptOutput(text: string, token: string): NodeScriptOu
       const owner = sections.get(name.slice(0, -'#stderr'.length));
       if (owner) owner.stderr = body;
       else problems.push(`stderr for unknown section ${name}`);
+    } else if (name.endsWith(GZ64)) {
+      const plainName = name.slice(0, -GZ64.length);
+      let stdout = '';
+      try {
+        stdout = gunzipSync(Buffer.from(body, 'base64')).toString('utf8');
+      } catch (err) {
+        problems.push(`section ${plainName} could not be decoded (gzip+base64): ${(err as Error).message}`);
+      }
+      sections.set(plainName, { name: plainName, exitCode: Number.isNaN(exitCode) ? -1 : exitCode, stdout, stderr: '' });
     } else {
       sections.set(name, { name, exitCode: Number.isNaN(exitCode) ? -1 : exitCode, stdout: body, stderr: '' });
     }
