@@ -11,6 +11,7 @@
 //          --services 1000 [--mode iptables|nft] [--seed 1] [--out FILE]
 
 import { createHash } from 'node:crypto';
+import { base32Encode } from '../lab/kube-proxy-rules.js';
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
@@ -47,23 +48,9 @@ function makeRandom(seed: number): () => number {
   };
 }
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-function base32(buf: Buffer): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of buf) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
+// kube-proxy's own chain-name hashing, shared with the lab's rule builder.
 function hash16(s: string): string {
-  return base32(createHash('sha256').update(s).digest()).slice(0, 16);
+  return base32Encode(createHash('sha256').update(s).digest()).slice(0, 16);
 }
 function hash8(s: string): string {
   return hash16(s).slice(0, 8);

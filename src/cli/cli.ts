@@ -228,13 +228,6 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
 
 class UsageError extends Error {}
 
-function notAvailable(command: string): never {
-  throw new UserError(`${command} is not available in this build yet`, {
-    hint: 'veth-peer and cleanup work today; see the README for the roadmap',
-    exitCode: EXIT.usage,
-  });
-}
-
 function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
   const pod = args.pod === undefined ? undefined : String(args.pod);
   const selector = args.selector === undefined ? undefined : String(args.selector);

@@ -11,7 +11,8 @@ import { buildArpProbeRequests, diagnoseArpCheck, type ArpCheckApi, type ArpChec
 import { renderArpCheck } from '../../render/arp-check.js';
 import { EXIT, UserError } from '../errors.js';
 import { assertDnsSubdomain } from '../global-options.js';
-import { assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
+import { assertLinuxNode, resolvePod } from '../../kube/resolve.js';
+import { nodeIPsOf, podTargetsOf } from './pod-targets.js';
 
 export type ArpCheckTarget =
   | { kind: 'pod'; name: string; probe: boolean }
@@ -32,20 +33,8 @@ export function arpCheckCommand(target: ArpCheckTarget): CommandSpec<ArpCheckApi
     plan: async (api, options) => {
       const pods = await podsFor(target, api, options);
       const nodes = await api.listNodes();
-      const nodeIPs: Record<string, string> = {};
-      for (const n of nodes) {
-        const ip = nodeInternalIP(n);
-        if (n.metadata?.name && ip) nodeIPs[n.metadata.name] = ip;
-      }
-      const podTargets: PodTarget[] = pods.map((p, i) => ({
-        key: `p${i}`,
-        namespace: p.metadata?.namespace ?? '',
-        name: p.metadata?.name ?? '',
-        nodeName: p.spec?.nodeName ?? '',
-        podIPs: podIPsOf(p),
-        hostNetwork: p.spec?.hostNetwork === true,
-        containerId: containerIdOf(p),
-      }));
+      const nodeIPs = nodeIPsOf(nodes);
+      const podTargets: PodTarget[] = podTargetsOf(pods);
       const nodeNames = [...new Set(podTargets.filter((p) => !p.hostNetwork).map((p) => p.nodeName))];
       for (const name of nodeNames) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
       const linuxNodes = nodes.filter((n) => {

@@ -2,7 +2,6 @@
 // for kube-proxy's rules, routes to the endpoints and the endpoints' veths.
 import type { ClusterApi, EndpointSlice, Node, Pod, Service } from '../../kube/cluster-api.js';
 import type { CommandSpec } from '../command-runner.js';
-import type { GlobalOptions } from '../global-options.js';
 import type { NodeRequest } from '../../node-script/node-script.js';
 import type { ProbeTarget } from '../../probe/probe-run.js';
 import { diagnoseTraceSvc, probeRequests, type ApiEndpoint, type ServicePortSpec, type TraceNode, type TraceSvcApi, type TraceSvcReport } from '../../analyze/trace-svc.js';
@@ -11,6 +10,7 @@ import type { PodTarget } from '../../analyze/veth-peer.js';
 import { renderTraceSvc } from '../../render/trace-svc.js';
 import { EXIT, UserError } from '../errors.js';
 import { containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
+import { nodeIPsOf } from './pod-targets.js';
 
 export interface TraceSvcTarget {
   service: string | null; // null with --from-snapshot
@@ -60,7 +60,7 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
         e.podKey = `e${endpointPods.length}`;
         endpointPods.push({ key: e.podKey, namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', nodeName: e.nodeName, podIPs: podIPsOf(pod), hostNetwork: pod.spec?.hostNetwork === true, containerId: containerIdOf(pod) });
       }
-      const nodeIPs = Object.fromEntries(nodes.map((n) => [n.metadata?.name ?? '', nodeInternalIP(n) ?? '']).filter(([, ip]) => ip));
+      const nodeIPs = nodeIPsOf(nodes);
       const planApi: TraceSvcApi = {
         service: {
           namespace,

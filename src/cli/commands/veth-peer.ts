@@ -7,7 +7,8 @@ import type { ProbeTarget } from '../../probe/probe-run.js';
 import { diagnoseVethPeer, type PodTarget, type VethPeerApi, type VethPeerReport } from '../../analyze/veth-peer.js';
 import { renderVethPeer } from '../../render/veth-peer.js';
 import { EXIT, UserError } from '../errors.js';
-import { resolvePod, assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf } from '../../kube/resolve.js';
+import { resolvePod, assertLinuxNode } from '../../kube/resolve.js';
+import { nodeIPsOf, podTargetsOf } from './pod-targets.js';
 
 export type VethPeerTarget =
   | { kind: 'pod'; name: string }
@@ -21,20 +22,8 @@ export function vethPeerCommand(target: VethPeerTarget): CommandSpec<VethPeerApi
     plan: async (api, options) => {
       const pods = await podsFor(target, api, options);
       const nodes = await api.listNodes();
-      const nodeIPs: Record<string, string> = {};
-      for (const n of nodes) {
-        const ip = nodeInternalIP(n);
-        if (n.metadata?.name && ip) nodeIPs[n.metadata.name] = ip;
-      }
-      const podTargets: PodTarget[] = pods.map((p, i) => ({
-        key: `p${i}`,
-        namespace: p.metadata?.namespace ?? '',
-        name: p.metadata?.name ?? '',
-        nodeName: p.spec?.nodeName ?? '',
-        podIPs: podIPsOf(p),
-        hostNetwork: p.spec?.hostNetwork === true,
-        containerId: containerIdOf(p),
-      }));
+      const nodeIPs = nodeIPsOf(nodes);
+      const podTargets: PodTarget[] = podTargetsOf(pods);
       const nodeNames = [...new Set(podTargets.filter((p) => !p.hostNetwork).map((p) => p.nodeName))];
       for (const name of nodeNames) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
       const targets: ProbeTarget[] = nodeNames.map((nodeName) => {
