@@ -199,16 +199,16 @@ export const LAB_SERVICES: readonly LabService[] = [
 
 export const LAB_NAMESPACES: readonly string[] = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'team-a', 'team-b'];
 
-/** The ConfigMaps a diagnosis reads: CoreDNS's Corefile, kube-proxy's config, the CNI settings. */
-export function buildLabConfigMaps(nftNodes: readonly string[]): LabConfigMap[] {
-  const corefile = [
+/** kubeadm's default Corefile (CoreDNS forwards to the node's /etc/resolv.conf). */
+export function buildCorefile(clusterDomain: string): string {
+  return [
     '.:53 {',
     '    errors',
     '    health {',
     '       lameduck 5s',
     '    }',
     '    ready',
-    `    kubernetes ${CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {`,
+    `    kubernetes ${clusterDomain} in-addr.arpa ip6.arpa {`,
     '       pods insecure',
     '       fallthrough in-addr.arpa ip6.arpa',
     '       ttl 30',
@@ -224,6 +224,11 @@ export function buildLabConfigMaps(nftNodes: readonly string[]): LabConfigMap[] 
     '}',
     '',
   ].join('\n');
+}
+
+/** The ConfigMaps a diagnosis reads: CoreDNS's Corefile, kube-proxy's config, the CNI settings. */
+export function buildLabConfigMaps(nftNodes: readonly string[]): LabConfigMap[] {
+  const corefile = buildCorefile(CLUSTER_DOMAIN);
   const kubeProxyConfig = [
     'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
     'kind: KubeProxyConfiguration',

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { LabConfigMap, LabNode, LabPod, LabService, LabState } from '../lab-state.js';
 import type { LabFaults } from './faults.js';
 import type { ResourceName } from './resources.js';
+import { buildCorefile } from '../lab-topology.js';
 
 export interface ObjectMeta {
   name: string;
@@ -317,29 +318,7 @@ export function buildEndpointSlice(service: LabService, pods: readonly PodView[]
 }
 
 export function buildDefaultCorefile(state: LabState): string {
-  return [
-    '.:53 {',
-    '    errors',
-    '    health {',
-    '       lameduck 5s',
-    '    }',
-    '    ready',
-    `    kubernetes ${state.clusterDomain} in-addr.arpa ip6.arpa {`,
-    '       pods insecure',
-    '       fallthrough in-addr.arpa ip6.arpa',
-    '       ttl 30',
-    '    }',
-    '    prometheus :9153',
-    '    forward . /etc/resolv.conf {',
-    '       max_concurrent 1000',
-    '    }',
-    '    cache 30',
-    '    loop',
-    '    reload',
-    '    loadbalance',
-    '}',
-    '',
-  ].join('\n');
+  return buildCorefile(state.clusterDomain);
 }
 
 export function buildConfigMap(cm: LabConfigMap, state: LabState): KubeObject {
