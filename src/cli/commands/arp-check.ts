@@ -6,13 +6,12 @@ import type { CommandSpec } from '../command-runner.js';
 import type { GlobalOptions } from '../global-options.js';
 import type { NodeRequest } from '../../node-script/node-script.js';
 import type { ProbeTarget } from '../../probe/probe-run.js';
-import type { PodTarget } from '../../analyze/veth-peer.js';
 import { buildArpProbeRequests, diagnoseArpCheck, type ArpCheckApi, type ArpCheckReport } from '../../analyze/arp-check.js';
 import { renderArpCheck } from '../../render/arp-check.js';
 import { EXIT, UserError } from '../errors.js';
 import { assertDnsSubdomain } from '../global-options.js';
 import { assertLinuxNode, resolvePod } from '../../kube/resolve.js';
-import { nodeIPsOf, podTargetsOf } from './pod-targets.js';
+import { planPods } from './pod-targets.js';
 
 export type ArpCheckTarget =
   | { kind: 'pod'; name: string; probe: boolean }
@@ -32,11 +31,7 @@ export function arpCheckCommand(target: ArpCheckTarget): CommandSpec<ArpCheckApi
     name: 'arp-check',
     plan: async (api, options) => {
       const pods = await podsFor(target, api, options);
-      const nodes = await api.listNodes();
-      const nodeIPs = nodeIPsOf(nodes);
-      const podTargets: PodTarget[] = podTargetsOf(pods);
-      const nodeNames = [...new Set(podTargets.filter((p) => !p.hostNetwork).map((p) => p.nodeName))];
-      for (const name of nodeNames) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
+      const { nodes, nodeIPs, podTargets, nodeNames } = await planPods(api, pods);
       const linuxNodes = nodes.filter((n) => {
         const os = n.metadata?.labels?.['kubernetes.io/os'] ?? n.status?.nodeInfo?.operatingSystem;
         return !os || os === 'linux';

@@ -1,7 +1,7 @@
 // What every pod-level command hands the node script and its analysis about the pods it probes.
-import type { Node, Pod } from '../../kube/cluster-api.js';
+import type { ClusterApi, Node, Pod } from '../../kube/cluster-api.js';
 import type { PodTarget } from '../../analyze/veth-peer.js';
-import { containerIdOf, nodeInternalIP, podIPsOf } from '../../kube/resolve.js';
+import { assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf } from '../../kube/resolve.js';
 
 /** Pods keyed p0, p1, ... (the node script's names for them), with what finds their netns. */
 export function podTargetsOf(pods: readonly Pod[], keyPrefix = 'p'): PodTarget[] {
@@ -24,4 +24,20 @@ export function nodeIPsOf(nodes: readonly Node[]): Record<string, string> {
     if (n.metadata?.name && ip) out[n.metadata.name] = ip;
   }
   return out;
+}
+
+export interface PodPlan {
+  nodes: Node[];
+  nodeIPs: Record<string, string>;
+  podTargets: PodTarget[];
+  nodeNames: string[]; // nodes that host a non-hostNetwork target pod: the ones to probe
+}
+
+/** The start every pod-level plan shares: the targets, their nodes (Linux only) and node IPs. */
+export async function planPods(api: ClusterApi, pods: readonly Pod[]): Promise<PodPlan> {
+  const nodes = await api.listNodes();
+  const podTargets = podTargetsOf(pods);
+  const nodeNames = [...new Set(podTargets.filter((p) => !p.hostNetwork).map((p) => p.nodeName))];
+  for (const name of nodeNames) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
+  return { nodes, nodeIPs: nodeIPsOf(nodes), podTargets, nodeNames };
 }

@@ -4,11 +4,11 @@ import type { CommandSpec } from '../command-runner.js';
 import type { GlobalOptions } from '../global-options.js';
 import type { NodeRequest } from '../../node-script/node-script.js';
 import type { ProbeTarget } from '../../probe/probe-run.js';
-import { diagnoseVethPeer, type PodTarget, type VethPeerApi, type VethPeerReport } from '../../analyze/veth-peer.js';
+import { diagnoseVethPeer, type VethPeerApi, type VethPeerReport } from '../../analyze/veth-peer.js';
 import { renderVethPeer } from '../../render/veth-peer.js';
 import { EXIT, UserError } from '../errors.js';
 import { resolvePod, assertLinuxNode } from '../../kube/resolve.js';
-import { nodeIPsOf, podTargetsOf } from './pod-targets.js';
+import { planPods } from './pod-targets.js';
 
 export type VethPeerTarget =
   | { kind: 'pod'; name: string }
@@ -21,11 +21,7 @@ export function vethPeerCommand(target: VethPeerTarget): CommandSpec<VethPeerApi
     name: 'veth-peer',
     plan: async (api, options) => {
       const pods = await podsFor(target, api, options);
-      const nodes = await api.listNodes();
-      const nodeIPs = nodeIPsOf(nodes);
-      const podTargets: PodTarget[] = podTargetsOf(pods);
-      const nodeNames = [...new Set(podTargets.filter((p) => !p.hostNetwork).map((p) => p.nodeName))];
-      for (const name of nodeNames) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
+      const { nodeIPs, podTargets, nodeNames } = await planPods(api, pods);
       const targets: ProbeTarget[] = nodeNames.map((nodeName) => {
         const requests: NodeRequest[] = [{ kind: 'host' }];
         const other = Object.entries(nodeIPs).find(([name]) => name !== nodeName)?.[1];
