@@ -1,24 +1,28 @@
 // Entry for `npm run lab:up` / `npm run lab:down`.
-//   up [--nft-node lab-node-2]...   tear down leftovers, build the lab, write .lab/topology.json,
+//   up [--nft-node lab-node-2]... [--profile NAME]...
+//                                   tear down leftovers, build the lab, write .lab/topology.json,
 //                                   start the simulated API server if lab/api-server/main.ts exists
 //   down                            stop the API server, remove everything the lab made (keeps logs)
-// NDLAB_NFT_NODES=lab-node-2[,lab-node-3] does the same as --nft-node.
+// NDLAB_NFT_NODES=lab-node-2[,lab-node-3] does the same as --nft-node, NDLAB_PROFILES=a,b as --profile.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildLab, defaultLabDeps, labPaths, REPO_ROOT, teardownLab, type LabPaths } from './netns-lab.js';
 import { isAlive, killPids, waitFor } from './lab-process.js';
+import { parseProfiles, type LabProfile } from './lab-profiles.js';
 
 export interface LabCliArgs {
   command: 'up' | 'down';
   nftNodes: string[];
+  profiles: LabProfile[];
 }
 
 export function parseLabCliArgs(argv: readonly string[], env: Record<string, string | undefined>): LabCliArgs {
   const [command, ...rest] = argv;
-  if (command !== 'up' && command !== 'down') throw new Error(`usage: lab-cli.ts up [--nft-node NODE]... | down (got ${command ?? 'nothing'})`);
+  if (command !== 'up' && command !== 'down') throw new Error(`usage: lab-cli.ts up [--nft-node NODE]... [--profile NAME]... | down (got ${command ?? 'nothing'})`);
   const nftNodes = (env['NDLAB_NFT_NODES'] ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const profileNames = (env['NDLAB_PROFILES'] ?? '').split(',');
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i]!;
     if (arg === '--nft-node') {
@@ -28,11 +32,18 @@ export function parseLabCliArgs(argv: readonly string[], env: Record<string, str
       i += 1;
     } else if (arg.startsWith('--nft-node=')) {
       nftNodes.push(arg.slice('--nft-node='.length));
+    } else if (arg === '--profile') {
+      const value = rest[i + 1];
+      if (!value) throw new Error('--profile needs a profile name');
+      profileNames.push(value);
+      i += 1;
+    } else if (arg.startsWith('--profile=')) {
+      profileNames.push(arg.slice('--profile='.length));
     } else {
       throw new Error(`unknown argument ${arg}`);
     }
   }
-  return { command, nftNodes: [...new Set(nftNodes)] };
+  return { command, nftNodes: [...new Set(nftNodes)], profiles: parseProfiles(profileNames) };
 }
 
 // ------------------------------------------------- the one coupling with lab/api-server/
@@ -114,7 +125,7 @@ async function main(): Promise<number> {
       deps.log(`down in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return 0;
     }
-    await buildLab({ nftNodes: args.nftNodes }, deps, paths);
+    await buildLab({ nftNodes: args.nftNodes, profiles: args.profiles }, deps, paths);
     await startApiServer(paths, deps.log);
     deps.log(`up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return 0;

@@ -178,6 +178,15 @@ export async function stopProcess(pod: string = COREDNS_POD, options: FaultOptio
   return () => startProcess(pod, options);
 }
 
+/** Freezes a pod's container process (SIGSTOP): it still exists but answers nothing, as a hung CoreDNS. */
+export async function freezeProcess(pod: string = COREDNS_POD, options: FaultOptions = {}): Promise<RestoreFault> {
+  const labPod = findLabPod(loadState(options), pod);
+  process.kill(labPod.pid, 'SIGSTOP');
+  return async () => {
+    process.kill(labPod.pid, 'SIGCONT');
+  };
+}
+
 /**
  * Starts the pod's container process again (same cgroup, same container id) if it is not
  * running, waits until it listens, and records the new PID in .lab/topology.json.

@@ -66,6 +66,7 @@ export interface LabConfigMap {
 
 export interface LabState {
   createdAt: string; // ISO time
+  profiles?: string[]; // lab-profiles.ts names this lab was built with; absent or [] for the default lab
   serviceCIDR: string;
   clusterCIDR: string;
   clusterDomain: string; // "cluster.local"

@@ -45,6 +45,7 @@ import {
   UPSTREAM_ZONE,
 } from './lab-topology.js';
 import { buildKubeProxyNftRuleset, buildNodeIptablesRestore } from './kube-proxy-rules.js';
+import type { LabProfile } from './lab-profiles.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const POD_PROCESS_SCRIPT = join(REPO_ROOT, 'lab', 'pod-process.mjs');
@@ -77,6 +78,7 @@ export const defaultLabDeps: LabDeps = {
 
 export interface BuildOptions {
   nftNodes: readonly string[]; // nodes whose kube-proxy runs in nftables mode
+  profiles?: readonly LabProfile[]; // lab-profiles.ts: the kind of cluster to build
 }
 
 export function readLabState(paths: LabPaths = labPaths()): LabState {
@@ -367,7 +369,11 @@ async function waitForListeners(state: LabState, upstreamPid: number, deps: LabD
   if (failed.length > 0) throw new Error(`not listening after 10 s: ${failed.join(', ')} (see .lab/logs)`);
 }
 
-export async function buildLab(options: BuildOptions, deps: LabDeps = defaultLabDeps, paths: LabPaths = labPaths()): Promise<LabState> {
+export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultLabDeps, paths: LabPaths = labPaths()): Promise<LabState> {
+  const profiles = [...(requested.profiles ?? [])];
+  // The nftables profile is kube-proxy's nftables mode on every node.
+  const options: BuildOptions = { ...requested, profiles, nftNodes: profiles.includes('nftables') ? LAB_NODES.map((n) => n.name) : requested.nftNodes };
+  if (profiles.length > 0) deps.log(`profiles: ${profiles.join(', ')}`);
   for (const name of options.nftNodes) {
     if (!LAB_NODES.some((n) => n.name === name)) throw new Error(`--nft-node ${name}: no such lab node (${LAB_NODES.map((n) => n.name).join(', ')})`);
   }
@@ -426,6 +432,7 @@ export async function buildLab(options: BuildOptions, deps: LabDeps = defaultLab
   });
   const state: LabState = {
     createdAt: deps.now().toISOString(),
+    profiles,
     serviceCIDR: SERVICE_CIDR,
     clusterCIDR: CLUSTER_CIDR,
     clusterDomain: CLUSTER_DOMAIN,
