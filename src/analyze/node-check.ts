@@ -16,6 +16,7 @@ import { findKubeProxyTable, parseNftRuleset } from '../parse/nft-kube-proxy.js'
 import { servicePortFromNftChain } from './nft-walk.js';
 import { cidrContainsIp, cidrCoversCidr, parseIpv4, parseIpv4Cidr } from './service-chain.js';
 import { parseResolvConf, type ResolvConf } from '../parse/resolv-conf.js';
+import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from './dataplane.js';
 
 // ---- What the command resolved through the API (kept in snapshots) ---------------------------
 
@@ -50,6 +51,8 @@ export interface NodeFleetApi {
   expectedServicePorts: string[]; // "ns/name:port" of every Service port kube-proxy must program
   serviceCidr: ServiceCidr | null;
   agents: AgentPod[];
+  /** Which dataplane steers Services (absent in snapshots taken before it was collected). */
+  dataplane?: ClusterDataplane;
 }
 
 // ---- Typed facts of one node ---------------------------------------------------------------
@@ -94,6 +97,7 @@ export interface KubeProxyRules {
   programmed: string[]; // service ports programmed, "ns/name:port"
   clusterCidr: string | null; // kube-proxy's --cluster-cidr, from its masquerade rules
   serviceCidr: string | null; // nftables mode writes the Service CIDR in cluster-ips-check
+  kubeProxyChains: string[]; // "nat KUBE-SERVICES", ...: kube-proxy's own chains, empty ones too
 }
 
 export interface CniConfigFile {
@@ -117,7 +121,10 @@ export interface NodeNetwork {
   peerRoutes: PeerRoute[];
   sourceTowardsPeer: { peer: string; address: string; prefsrc: string | null } | null;
   kubeProxy: KubeProxyRules | null; // null: the section was not collected
-  cniConfigs: CniConfigFile[] | null; // null: /etc/cni/net.d missing or unreadable
+  cniConfigs: CniConfigFile[] | null; // the files of the directory in use; null: no known directory exists
+  cniConfigDir: string | null; // the first known directory holding a config (see CNI_CONF_DIRS)
+  cniConfigDirs: Array<{ dir: string; files: number }>; // every known directory that exists
+  bpffs: boolean | null; // a bpf filesystem is mounted in the node's view; null: not read
   resolvConf: ResolvConf | null;
   problems: string[];
 }
@@ -135,7 +142,13 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
   const interfaces = links.filter((l) => l.ifname !== 'lo').map((l) => roleOf(l, links, internalIP, routes));
   const nic = interfaces.find((i) => i.role === 'nic') ?? null;
   const kernel = /^kernel=(.*)$/m.exec(facts.sections.get('meta')?.stdout ?? '')?.[1] ?? null;
-  const cniConfigs = readCniConfigs(facts, node.nodeName, internalIP, self?.podCIDRs ?? []);
+  const cniDirs = readCniConfigs(facts, node.nodeName, internalIP, self?.podCIDRs ?? []);
+  // k3s and RKE2 point their runtime at their own directory: prefer it when it holds a config.
+  const own = api.dataplane?.distribution ? `/var/lib/rancher/${api.dataplane.distribution}/agent/etc/cni/net.d` : null;
+  const withFiles = (cniDirs ?? []).filter((d) => d.files.length > 0);
+  const cniInUse = withFiles.find((d) => d.dir === own) ?? withFiles[0] ?? cniDirs?.[0] ?? null;
+  const cniConfigs = cniInUse ? cniInUse.files : null;
+  const bpffsSection = facts.sections.get('host/bpffs');
   const sysctl = facts.host.sysctl;
   const problems = [...facts.problems];
   const peers = api.nodes.filter((n) => n.name !== node.nodeName);
@@ -156,6 +169,9 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
     sourceTowardsPeer: other?.internalIP ? { peer: other.name, address: other.internalIP, prefsrc: towards?.prefsrc ?? null } : null,
     kubeProxy: readKubeProxyRules(facts, problems),
     cniConfigs,
+    cniConfigDir: cniInUse && cniInUse.files.length > 0 ? cniInUse.dir : null,
+    cniConfigDirs: (cniDirs ?? []).map((d) => ({ dir: d.dir, files: d.files.length })),
+    bpffs: bpffsSection && bpffsSection.exitCode === 0 ? bpffsSection.stdout.trim() !== '' : null,
     resolvConf: readResolvConf(facts),
     problems,
   };
@@ -186,8 +202,11 @@ function roleOf(link: NetLink, all: readonly NetLink[], internalIP: string | nul
 function cniOf(interfaces: readonly RoledInterface[], configs: readonly CniConfigFile[] | null): CniKind {
   const names = interfaces.map((i) => i.ifname);
   if (names.some((n) => /^cali/.test(n) || n === 'vxlan.calico' || n === 'wireguard.cali')) return 'calico';
-  if (names.some((n) => /^cilium_/.test(n) || /^lxc/.test(n))) return 'cilium';
+  // Cilium's own devices exist in CNI chaining too (Cilium on top of flannel): its lxc* pod
+  // veths say it owns the pods, cilium_host alone does not.
+  if (names.some((n) => /^lxc/.test(n))) return 'cilium';
   if (names.some((n) => /^flannel[.-]/.test(n))) return 'flannel';
+  if (names.some((n) => /^cilium_/.test(n))) return 'cilium';
   const type = configs?.[0]?.type ?? null;
   if (type === 'calico' || type === 'flannel' || type === 'cilium-cni') return type === 'cilium-cni' ? 'cilium' : type;
   if (interfaces.some((i) => i.role === 'bridge' && i.vethPorts > 0)) return 'bridge';
@@ -268,7 +287,8 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   const nft = parseDump('host/iptables-nft');
   const backend: IptablesBackend = hasKube(legacy) && hasKube(nft) ? 'both' : hasKube(legacy) ? 'legacy' : hasKube(nft) ? 'nft' : 'none';
   // The dump kube-proxy wrote; without either backend's save tool, the node's default one.
-  const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy ?? parseDump('host/iptables')) : nft;
+  const plain = parseDump('host/iptables');
+  const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy ?? plain) : nft;
   const nftSection = sec('host/nft-kube-proxy');
   const nftTable = nftSection && nftSection.exitCode === 0 && nftSection.stdout.trim() !== '' ? findKubeProxyTable(parseNftRuleset(nftSection.stdout)) : null;
   const ipvsLines = sec('host/ipvsadm')?.exitCode === 0 ? (sec('host/ipvsadm')?.stdout ?? '').split('\n').filter((l) => /^(TCP|UDP|SCTP)\s/.test(l)) : [];
@@ -276,6 +296,7 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   const chainNames = [...(nat?.chains.keys() ?? [])];
   const base = {
     backend,
+    kubeProxyChains: kubeProxyChains([legacy, nft, plain]),
     generator: dump?.generator ?? null,
     clusterCidr: dump ? findMasqueradeScopes(dump).clusterCidr : null,
   };
@@ -316,11 +337,25 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   };
 }
 
-function readCniConfigs(facts: NodeFacts, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): CniConfigFile[] | null {
+/** Where CNI config lives, in the order the node script lists them (docs/compatibility.md). */
+export const CNI_CONF_DIRS = ['/etc/cni/net.d', '/var/lib/rancher/k3s/agent/etc/cni/net.d', '/var/lib/rancher/rke2/agent/etc/cni/net.d'] as const;
+
+/** Every known CNI config directory that exists, with its config files; null: none exists. */
+function readCniConfigs(facts: NodeFacts, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): Array<{ dir: string; files: CniConfigFile[] }> | null {
   const s = facts.sections.get('host/cni-conf');
   if (!s || s.exitCode !== 0) return null;
+  // Snapshots from before "#dir" framing hold /etc/cni/net.d only.
+  const blocks = /^#dir /m.test(s.stdout) ? s.stdout.split(/^#dir /m).slice(1) : [`${CNI_CONF_DIRS[0]}\n${s.stdout}`];
+  return blocks.map((block) => {
+    const nl = block.indexOf('\n');
+    const dir = (nl === -1 ? block : block.slice(0, nl)).trim();
+    return { dir, files: parseCniConfigFiles(nl === -1 ? '' : block.slice(nl + 1), nodeName, internalIP, podCIDRs) };
+  });
+}
+
+function parseCniConfigFiles(listing: string, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): CniConfigFile[] {
   const files: CniConfigFile[] = [];
-  for (const block of s.stdout.split(/^### /m).slice(1)) {
+  for (const block of listing.split(/^### /m).slice(1)) {
     const nl = block.indexOf('\n');
     const name = (nl === -1 ? block : block.slice(0, nl)).trim();
     // libcni loads only these extensions; other files (calico-kubeconfig) are not configs.
@@ -380,6 +415,7 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
   const findings: Finding[] = [];
   const problems: string[] = [];
   const nodes: NodeCheckResult[] = [];
+  const verdicts: Array<{ net: NodeNetwork; verdict: ServiceDataplaneVerdict }> = [];
   for (const name of api.checked) {
     const c = collections.find((n) => n.nodeName === name);
     if (!c || !c.ok) {
@@ -390,14 +426,17 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
     const net = buildNodeNetwork(c, api);
     problems.push(...net.problems);
     const rows: NodeCheckRow[] = [];
-    checkNode(net, api, rows, findings);
+    const verdict = dataplaneVerdictOf(net, api);
+    verdicts.push({ net, verdict });
+    checkNode(net, api, verdict, rows, findings);
     nodes.push({ nodeName: name, ok: true, cni: net.cni, rows });
   }
+  findings.push(...dataplaneNotes(verdicts, api));
   return { nodes, serviceCidr: api.serviceCidr, findings, problems };
 }
 
 
-function checkNode(net: NodeNetwork, api: NodeFleetApi, rows: NodeCheckRow[], findings: Finding[]): void {
+function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplaneVerdict, rows: NodeCheckRow[], findings: Finding[]): void {
   const subject = `node ${net.nodeName}`;
   const add = (check: string, value: string, status: CheckStatus) => rows.push({ check, value, status });
   const find = (code: string, severity: Severity, message: string, evidence: string[], remedy: string) => {
@@ -499,27 +538,7 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, rows: NodeCheckRow[], fi
   }
   add('pod CIDR', podCidrText, overlapsNode.length + overlapsSvc.length > 0 ? 'error' : 'ok');
 
-  // kube-proxy: its pod on this node, and its rules against the Services the API has.
-  const kp = checkAgent(net, api, 'kube-proxy');
-  const rules = net.kubeProxy;
-  const ciliumReplacement = net.cni === 'cilium' && !kp.expected;
-  if (kp.status === 'missing' || kp.status === 'not-running') {
-    add('kube-proxy pod', kp.text, find('node.kube-proxy-not-running', 'error', kp.status === 'missing' ? 'no kube-proxy pod runs on this node while other nodes have one: ClusterIPs (DNS included) stop working as soon as its rules go stale (seed 003)' : `kube-proxy pod ${kp.text}: Service rules on this node are not maintained (seed 003)`, kp.evidence, 'find why it is not running (kubectl describe pod -n kube-system; often evicted or Pending for lack of resources): give kube-proxy priorityClassName system-node-critical'));
-  } else add('kube-proxy pod', kp.text, kp.status === 'running' ? 'ok' : 'n/a');
-  if (rules) {
-    const expected = api.expectedServicePorts;
-    const have = new Set(rules.programmed);
-    const absent = rules.mode === 'ipvs' ? [] : expected.filter((s) => !have.has(s));
-    const ruleText = rules.mode === 'none' ? 'none' : `${rules.mode}${rules.mode === 'iptables' ? ` (${rules.backend})` : ''}: ${rules.svcChains} ${rules.mode === 'nftables' ? 'service-' : rules.mode === 'ipvs' ? 'virtual servers' : 'KUBE-SVC-'} chains, ${rules.mode === 'ipvs' ? '?' : expected.length - absent.length}/${expected.length} Service ports`;
-    if (rules.mode === 'none' && !ciliumReplacement && (kp.expected || expected.length > 0)) {
-      add('kube-proxy rules', ruleText, find('node.kube-proxy-rules-missing', 'error', `no kube-proxy rules on this node (no KUBE-SERVICES chain, no nftables kube-proxy table, no IPVS): no ClusterIP works from here, DNS included`, [`nat KUBE-SVC- chains: ${rules.svcChains}, KUBE-SERVICES rules: ${rules.servicesRules}`, `Services in the API: ${expected.length} ports`], 'start (or restart) kube-proxy on this node and check its log; kubectl netdiag trace-svc SERVICE shows one Service\'s path'));
-    } else if (rules.mode !== 'none' && absent.length > 0) {
-      add('kube-proxy rules', ruleText, find('node.kube-proxy-rules-missing', 'error', `${absent.length} of ${expected.length} Service ports have no kube-proxy rule on this node: their ClusterIPs do not work from here`, [...absent.slice(0, 10).map((s) => `missing: ${s}`), ...(absent.length > 10 ? [`... and ${absent.length - 10} more`] : []), `nat KUBE-SERVICES rules: ${rules.servicesRules}, KUBE-SVC- chains: ${rules.svcChains}`], 'restart kube-proxy on this node (its sync failed or it is stuck) and check its log; kubectl netdiag trace-svc SERVICE shows one Service\'s path'));
-    } else add('kube-proxy rules', ciliumReplacement && rules.mode === 'none' ? 'none (Cilium kube-proxy replacement)' : ruleText, 'ok');
-    if (rules.backend === 'both') {
-      find('node.iptables-backends-mixed', 'warn', 'KUBE-* chains exist in both iptables-legacy and iptables-nft: one set is stale and may shadow the other', ['iptables-legacy-save and iptables-nft-save both hold KUBE-SERVICES'], 'flush the backend kube-proxy does not use (iptables-legacy -t nat -F etc.) and make the node\'s iptables alternative match kube-proxy\'s');
-    }
-  }
+  checkKubeProxy(net, api, verdict, add, find);
 
   // The CNI agent pod on this node.
   const role: AgentRole | null = net.cni === 'calico' ? 'calico-node' : net.cni === 'flannel' ? 'flannel' : net.cni === 'cilium' ? 'cilium' : singleAgentRole(api);
@@ -530,17 +549,7 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, rows: NodeCheckRow[], fi
     } else add('CNI agent', agent.text, agent.status === 'running' ? 'ok' : 'n/a');
   } else add('CNI agent', `unknown CNI (${net.cni})`, 'n/a');
 
-  // CNI config in /etc/cni/net.d: without one kubelet cannot start pods' networking at all.
-  const configs = net.cniConfigs;
-  if (configs === null || configs.length === 0) {
-    add('CNI config', configs === null ? '/etc/cni/net.d missing' : 'no .conf/.conflist files', find('node.cni-config-missing', 'error', 'no CNI network config in /etc/cni/net.d: kubelet reports NetworkPluginNotReady and new pods get no network', [configs === null ? '/etc/cni/net.d: not readable or missing' : '/etc/cni/net.d: no *.conf, *.conflist or *.json file'], 'the CNI agent writes this file at start: check that its pod runs on this node and that it mounts the host\'s /etc/cni/net.d'));
-  } else {
-    const invalid = configs.filter((c) => !c.valid);
-    if (invalid.length > 0) {
-      find('node.cni-config-invalid', 'error', `${invalid.map((c) => c.name).join(', ')} is not valid JSON: ${invalid[0] === configs[0] ? 'the runtime cannot load the network config it picks first' : 'the runtime skips it'}`, invalid.map((c) => `/etc/cni/net.d/${c.name}`), 'restore the file from the CNI agent (restart it) or fix the JSON');
-    }
-    add('CNI config', `${configs.map((c) => `${c.name}${c.type ? ` (${c.type})` : ''}`).join(', ')}${configs.length > 1 ? `; ${configs[0]!.name} is used` : ''}`, invalid.length > 0 ? 'error' : 'ok');
-  }
+  checkCniConfig(net, add, find);
 
   // conntrack usage: a full table drops new connections ("nf_conntrack: table full").
   if (net.conntrack) {
@@ -559,6 +568,89 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, rows: NodeCheckRow[], fi
     if (loop.length > 0) {
       add('resolv.conf', text, find('node.resolv-conf-loopback', 'info', `the node's resolv.conf names loopback nameserver ${loop.join(', ')}: CoreDNS pods that inherit it (dnsPolicy Default, forward . /etc/resolv.conf) forward to themselves and loop`, net.resolvConf.rawLines.filter((l) => /nameserver/.test(l)), 'point kubelet --resolv-conf at the real upstream list (systemd-resolved: /run/systemd/resolve/resolv.conf) or give CoreDNS an explicit upstream'));
     } else add('resolv.conf', text, 'ok');
+  }
+}
+
+type AddRow = (check: string, value: string, status: CheckStatus) => void;
+type FindFn = (code: string, severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
+
+/** Which dataplane should be steering Services on this node, from the API and the node's own facts. */
+export function dataplaneVerdictOf(net: NodeNetwork, api: NodeFleetApi): ServiceDataplaneVerdict {
+  const rules = net.kubeProxy;
+  return judgeServiceDataplane(api.dataplane ?? null, net.nodeName, {
+    interfaces: net.interfaces.map((i) => i.ifname),
+    bpffs: net.bpffs,
+    kubeProxyRules: rules !== null && rules.mode !== 'none',
+    remnants: rules !== null && rules.mode === 'none' ? rules.kubeProxyChains : [],
+  });
+}
+
+// kube-proxy: its pod on this node (when it runs in pods), and its rules against the Services the
+// API has; none of it when a replacement steers Services (issue 14 item 5).
+function checkKubeProxy(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplaneVerdict, add: AddRow, find: FindFn): void {
+  const kp = checkAgent(net, api, 'kube-proxy');
+  const rules = net.kubeProxy;
+  // Snapshots without dataplane facts keep the old rule: Cilium devices and no kube-proxy pod.
+  const replacement = verdict.replacement?.title ?? (api.dataplane === undefined && net.cni === 'cilium' && !kp.expected ? 'Cilium kube-proxy replacement' : null);
+  if (kp.status === 'missing' || kp.status === 'not-running') {
+    add('kube-proxy pod', kp.text, find('node.kube-proxy-not-running', 'error', kp.status === 'missing' ? 'no kube-proxy pod runs on this node while other nodes have one: ClusterIPs (DNS included) stop working as soon as its rules go stale (seed 003)' : `kube-proxy pod ${kp.text}: Service rules on this node are not maintained (seed 003)`, kp.evidence, 'find why it is not running (kubectl describe pod -n kube-system; often evicted or Pending for lack of resources): give kube-proxy priorityClassName system-node-critical'));
+  } else if (kp.status === 'running') add('kube-proxy pod', kp.text, 'ok');
+  else add('kube-proxy pod', verdict.kubeProxyOutsidePods ? `none: kube-proxy runs outside pods${api.dataplane?.distribution ? ` (${api.dataplane.distribution} agent)` : ''}, judged by its rules` : replacement ? `none (${replacement})` : kp.text, 'n/a');
+  if (!rules) return;
+  const expected = api.expectedServicePorts;
+  const have = new Set(rules.programmed);
+  const absent = rules.mode === 'ipvs' ? [] : expected.filter((s) => !have.has(s));
+  const ruleText = rules.mode === 'none' ? 'none' : `${rules.mode}${rules.mode === 'iptables' ? ` (${rules.backend})` : ''}: ${rules.svcChains} ${rules.mode === 'nftables' ? 'service-' : rules.mode === 'ipvs' ? 'virtual servers' : 'KUBE-SVC-'} chains, ${rules.mode === 'ipvs' ? '?' : expected.length - absent.length}/${expected.length} Service ports`;
+  if (rules.mode === 'none') {
+    if (verdict.kubeProxyExpected && !(replacement && api.dataplane === undefined)) {
+      add('kube-proxy rules', ruleText, find('node.kube-proxy-rules-missing', 'error', `no kube-proxy rules on this node (no KUBE-SERVICES chain, no nftables kube-proxy table, no IPVS) while kube-proxy is expected here: no ClusterIP works from here, DNS included`, [`nat KUBE-SVC- chains: ${rules.svcChains}, KUBE-SERVICES rules: ${rules.servicesRules}`, `Services in the API: ${expected.length} ports`, ...verdict.expectedBecause.map((b) => `kube-proxy expected: ${b}`)], 'start (or restart) kube-proxy on this node and check its log; kubectl netdiag trace-svc SERVICE shows one Service\'s path'));
+    } else if (replacement) add('kube-proxy rules', `none (${replacement} steers Services)`, 'ok');
+    else {
+      add('kube-proxy rules', 'none (no kube-proxy, no known replacement)', find('node.service-dataplane-unknown', 'info', 'no kube-proxy rules on this node and no kube-proxy pods, ConfigMap or known replacement in the cluster: netdiag cannot tell what steers Services here', ['no KUBE-SERVICES chain, no ip kube-proxy table, no IPVS virtual servers', 'no pods labelled k8s-app=kube-proxy, k8s-app=cilium, app=ovnkube-node, k8s-app=calico-node (FELIX_BPFENABLED), app=antrea (proxyAll) or k8s-app=kube-router on this node'], 'if ClusterIPs fail from this node (kubectl netdiag trace-svc SERVICE --probe), deploy kube-proxy or the replacement the cluster was built for'));
+    }
+  } else if (absent.length > 0) {
+    add('kube-proxy rules', ruleText, find('node.kube-proxy-rules-missing', 'error', `${absent.length} of ${expected.length} Service ports have no kube-proxy rule on this node: their ClusterIPs do not work from here`, [...absent.slice(0, 10).map((s) => `missing: ${s}`), ...(absent.length > 10 ? [`... and ${absent.length - 10} more`] : []), `nat KUBE-SERVICES rules: ${rules.servicesRules}, KUBE-SVC- chains: ${rules.svcChains}`], 'restart kube-proxy on this node (its sync failed or it is stuck) and check its log; kubectl netdiag trace-svc SERVICE shows one Service\'s path'));
+  } else add('kube-proxy rules', ruleText, 'ok');
+  if (rules.backend === 'both') {
+    find('node.iptables-backends-mixed', 'warn', 'KUBE-* chains exist in both iptables-legacy and iptables-nft: one set is stale and may shadow the other', ['iptables-legacy-save and iptables-nft-save both hold KUBE-SERVICES'], 'flush the backend kube-proxy does not use (iptables-legacy -t nat -F etc.) and make the node\'s iptables alternative match kube-proxy\'s');
+  }
+}
+
+/** Said once per report, not per node: who steers Services when it is not kube-proxy in pods. */
+function dataplaneNotes(verdicts: ReadonlyArray<{ net: NodeNetwork; verdict: ServiceDataplaneVerdict }>, api: NodeFleetApi): Finding[] {
+  const out: Finding[] = [];
+  const byProxy = new Map<string, Array<{ net: NodeNetwork; verdict: ServiceDataplaneVerdict }>>();
+  for (const v of verdicts) {
+    if (v.verdict.replacement && v.net.kubeProxy?.mode === 'none' && !v.verdict.kubeProxyExpected) byProxy.set(v.verdict.replacement.proxy, [...(byProxy.get(v.verdict.replacement.proxy) ?? []), v]);
+  }
+  for (const group of byProxy.values()) {
+    const r = group[0]!.verdict.replacement!;
+    out.push({ code: 'node.kube-proxy-replaced', severity: 'info', subject: `node ${group.map((g) => g.net.nodeName).join(', ')}`, message: `Services are steered by ${r.title}, not kube-proxy: no KUBE-* rules is expected on these nodes, and their Service rules live in that dataplane`, evidence: r.evidence, remedy: `inspect the Service translation with: ${r.inspect}` });
+  }
+  const outside = verdicts.filter((v) => v.verdict.kubeProxyOutsidePods);
+  if (outside.length > 0) {
+    const where = api.dataplane?.distribution ? `inside the ${api.dataplane.distribution} agent process` : 'outside pods (a systemd unit or the distribution\'s agent)';
+    out.push({ code: 'node.kube-proxy-outside-pods', severity: 'info', subject: `node ${outside.map((v) => v.net.nodeName).join(', ')}`, message: `no kube-proxy pods in the cluster, but kube-proxy's rules are on these nodes: kube-proxy runs ${where}, so it is judged by its rules`, evidence: outside.slice(0, 3).map((v) => `${v.net.nodeName}: ${v.net.kubeProxy?.mode ?? '?'} rules, ${v.net.kubeProxy?.svcChains ?? 0} Service chains`), remedy: api.dataplane?.distribution === 'k3s' ? 'its log is the k3s service\'s (journalctl -u k3s or k3s-agent); restart k3s to resync' : 'its log is in the node\'s journal (journalctl -u kube-proxy); restart that unit to resync' });
+  }
+  return out;
+}
+
+function checkCniConfig(net: NodeNetwork, add: AddRow, find: FindFn): void {
+  const configs = net.cniConfigs;
+  if (configs === null || configs.length === 0) {
+    const seen = net.cniConfigDirs.map((d) => `${d.dir}: ${d.files} config files`);
+    add('CNI config', configs === null ? 'no CNI config directory' : 'no .conf/.conflist files', find('node.cni-config-missing', 'error', `no CNI network config in ${CNI_CONF_DIRS.join(', ')}: kubelet reports NetworkPluginNotReady and new pods get no network`, seen.length > 0 ? seen : ['none of these directories exists or is readable'], 'the CNI agent writes this file at start: check that its pod runs on this node and that it mounts the directory the runtime reads (k3s/RKE2: /var/lib/rancher/{k3s,rke2}/agent/etc/cni/net.d); a custom containerd conf_dir is not read by netdiag'));
+    return;
+  }
+  const dir = net.cniConfigDir ?? CNI_CONF_DIRS[0];
+  const invalid = configs.filter((c) => !c.valid);
+  if (invalid.length > 0) {
+    find('node.cni-config-invalid', 'error', `${invalid.map((c) => c.name).join(', ')} is not valid JSON: ${invalid[0] === configs[0] ? 'the runtime cannot load the network config it picks first' : 'the runtime skips it'}`, invalid.map((c) => `${dir}/${c.name}`), 'restore the file from the CNI agent (restart it) or fix the JSON');
+  }
+  add('CNI config', `${dir}: ${configs.map((c) => `${c.name}${c.type ? ` (${c.type})` : ''}`).join(', ')}${configs.length > 1 ? `; ${configs[0]!.name} is used` : ''}`, invalid.length > 0 ? 'error' : 'ok');
+  const others = net.cniConfigDirs.filter((d) => d.dir !== dir && d.files > 0);
+  if (others.length > 0) {
+    find('node.cni-config-several-dirs', 'info', `CNI config files are in more than one directory; the runtime reads only the one it is configured with (taken here: ${dir})`, [`${dir}: ${configs.length} config files`, ...others.map((d) => `${d.dir}: ${d.files} config files`)], 'check the runtime\'s CNI conf_dir (containerd config.toml, k3s: /var/lib/rancher/k3s/agent/etc/containerd/config.toml) and remove the stale files from the other directory');
   }
 }
 

@@ -11,6 +11,7 @@ import { parseIpvsadm, findIpvsService } from '../parse/ipvsadm.js';
 import { cidrContainsIp, cidrCoversCidr, type EndpointBranch, type L4Protocol, type ProxyMode, type ServiceChain } from './service-chain.js';
 import { actionSectionName } from '../node-script/node-script.js';
 import { diagnoseVethPeer, type VethPeerApi } from './veth-peer.js';
+import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane } from './dataplane.js';
 
 /** The Service and what the API says should back it (kept in snapshots). */
 export interface TraceSvcApi {
@@ -33,6 +34,8 @@ export interface TraceSvcApi {
   probe: boolean;
   /** The endpoint pods, gathered on their own nodes, for their veth (the veth-peer analysis). */
   endpointPods: VethPeerApi;
+  /** Which dataplane steers Services (absent in snapshots taken before it was collected). */
+  dataplane?: ClusterDataplane;
 }
 
 export interface ServicePortSpec {
@@ -154,7 +157,15 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
     if (api.nodes.find((n) => n.name === c.nodeName)?.role === 'endpoint') continue;
     nodes.push(traceNode(api, facts, findings, veths));
   }
-  return { service: api.service, ports: api.ports, endpoints: api.endpoints, nodes, findings, problems };
+  return { service: api.service, ports: api.ports, endpoints: api.endpoints, nodes, findings: sayOnce(findings, 'svc.kube-proxy-free'), problems };
+}
+
+/** One finding for every node that has it (same message), not one per node. */
+function sayOnce(findings: Finding[], code: string): Finding[] {
+  const same = findings.filter((f) => f.code === code);
+  if (same.length < 2) return findings;
+  const merged = { ...same[0]!, subject: `node ${same.map((f) => f.subject.replace(/^node /, '')).join(', ')}` };
+  return [...findings.filter((f) => f.code !== code), merged];
 }
 
 interface Backend {
@@ -162,6 +173,7 @@ interface Backend {
   backend: string;
   trace(packet: Parameters<typeof buildServiceChainFromIptables>[1]): ServiceChain | null;
   iptables: IptablesDump | null;
+  kubeProxyChains?: string[]; // mode 'none': kube-proxy chains left without KUBE-SERVICES rules
 }
 
 function hasKubeRules(dump: IptablesDump | null): boolean {
@@ -207,7 +219,7 @@ function pickBackend(facts: NodeFacts, api: TraceSvcApi, findings: Finding[]): B
   if (nftTable) {
     return { mode: 'nftables', backend: 'nft (kube-proxy nftables mode)', iptables: nftDump ?? plainDump, trace: (packet) => buildServiceChainFromNft(nftTable, packet) };
   }
-  return { mode: 'none', backend: 'none', iptables: nftDump ?? legacyDump ?? plainDump, trace: () => null };
+  return { mode: 'none', backend: 'none', iptables: nftDump ?? legacyDump ?? plainDump, trace: () => null, kubeProxyChains: kubeProxyChains([nftDump, legacyDump, plainDump]) };
 }
 
 function ipvsChain(table: ReturnType<typeof parseIpvsadm>, packet: Parameters<typeof buildServiceChainFromIptables>[1]): ServiceChain {
@@ -248,12 +260,7 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
   const ready = api.endpoints.filter((e) => e.ready);
   const ports: PortTrace[] = [];
 
-  if (backend.mode === 'none') {
-    const cilium = (facts.host.links ?? []).some((l) => l.ifname.startsWith('cilium_'));
-    findings.push(cilium
-      ? { code: 'svc.kube-proxy-free', severity: 'info', subject, message: 'no kube-proxy rules on this node and Cilium devices are present: Services are handled by eBPF', evidence: ['no KUBE-SERVICES chain in iptables-nft or iptables-legacy, no ip kube-proxy table, no IPVS virtual servers'], remedy: 'use cilium service list / cilium bpf lb list on the cilium agent of this node' }
-      : { code: 'svc.no-kube-proxy-rules', severity: 'error', subject, message: 'no kube-proxy rules at all on this node: ClusterIPs (DNS too) do not work from here; kube-proxy is not running on it', evidence: ['no KUBE-SERVICES chain in iptables-nft or iptables-legacy, no ip kube-proxy table, no IPVS virtual servers'], remedy: `check kube-proxy on ${facts.nodeName}: kubectl -n kube-system get pods -o wide | grep kube-proxy (Pending on a new node is seed 003's case)` });
-  }
+  if (backend.mode === 'none') findings.push(noKubeProxyFinding(api, facts, backend));
 
   for (const port of api.ports) {
     // The ClusterIP as seen from the source, and the NodePort as a client on another node sees it.
@@ -357,6 +364,24 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
 
   const probes = api.probe ? readProbes(api, facts, findings) : [];
   return { nodeName: facts.nodeName, mode: backend.mode, backend: backend.backend, ports, routes, probes };
+}
+
+/** No kube-proxy rules on the node: fine when a replacement steers Services, an error where kube-proxy is expected. */
+function noKubeProxyFinding(api: TraceSvcApi, facts: NodeFacts, backend: Backend): Finding {
+  const subject = `node ${facts.nodeName}`;
+  const links = (facts.host.links ?? []).map((l) => l.ifname);
+  const none = 'no KUBE-SERVICES chain in iptables-nft or iptables-legacy, no ip kube-proxy table, no IPVS virtual servers';
+  const verdict = judgeServiceDataplane(api.dataplane ?? null, facts.nodeName, { interfaces: links, bpffs: null, kubeProxyRules: false, remnants: backend.kubeProxyChains ?? [] });
+  // Snapshots without dataplane facts keep the old rule: Cilium devices mean eBPF Services.
+  const legacyCilium = api.dataplane === undefined && links.some((n) => n.startsWith('cilium_'));
+  if (verdict.replacement && !verdict.kubeProxyExpected) {
+    return { code: 'svc.kube-proxy-free', severity: 'info', subject, message: `kube-proxy is not the Service dataplane here: ${verdict.replacement.title} steers Services, so there are no KUBE-* rules to walk`, evidence: [none, ...verdict.replacement.evidence], remedy: `inspect this Service in that dataplane: ${verdict.replacement.inspect}` };
+  }
+  if (legacyCilium) return { code: 'svc.kube-proxy-free', severity: 'info', subject, message: 'no kube-proxy rules on this node and Cilium devices are present: Services are handled by eBPF', evidence: [none], remedy: 'use cilium service list / cilium bpf lb list on the cilium agent of this node' };
+  if (!verdict.kubeProxyExpected) {
+    return { code: 'svc.dataplane-unknown', severity: 'info', subject, message: 'no kube-proxy rules on this node and no kube-proxy pods, ConfigMap or known replacement in the cluster: netdiag cannot tell what steers Services here', evidence: [none], remedy: `try the Service for real: kubectl netdiag trace-svc ${api.service.name} -n ${api.service.namespace} --probe` };
+  }
+  return { code: 'svc.no-kube-proxy-rules', severity: 'error', subject, message: 'no kube-proxy rules at all on this node: ClusterIPs (DNS too) do not work from here; kube-proxy is not running on it', evidence: [none, ...verdict.expectedBecause.map((b) => `kube-proxy expected: ${b}`)], remedy: `check kube-proxy on ${facts.nodeName}: kubectl -n kube-system get pods -o wide | grep kube-proxy (Pending on a new node is seed 003's case)` };
 }
 
 /** --probe: a TCP connect to the ClusterIP and to each endpoint, from the source pod or the node. */

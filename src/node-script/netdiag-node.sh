@@ -7,7 +7,7 @@
 #   TOKEN                   random per run; frames every section so output cannot forge a marker
 #   host                    links, addresses, routes, neighbours, bridge ports, sysctls, uname
 #   host-kube-proxy         iptables-save (legacy and nft), nft kube-proxy table, ipvsadm, kube-ipvs0
-#   host-files              node resolv.conf, CNI config, conntrack usage
+#   host-files              node resolv.conf, CNI config (every known directory), bpffs mounts, conntrack usage
 #   route-get:IP            the node's route toward IP
 #   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else by IP): links, routes,
 #                           neighbours, sysctls, ethtool -S of each interface, resolv.conf
@@ -125,6 +125,12 @@ SYSCTL_SCRIPT='for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/al
 ETHTOOL_SCRIPT='for d in $(ip -o link show | sed -n "s/^[0-9]*: \([^:@]*\)[:@].*/\1/p"); do
   [ "$d" = lo ] && continue; printf "### %s\n" "$d"; ethtool -S "$d" 2>&1; ethtool -i "$d" 2>&1; done; exit 0'
 
+# CNI config in every directory a distribution puts it (kubeadm and most CNIs; k3s; RKE2), each
+# framed by "#dir PATH" so the analysis can say which one held it. rc 1: none of them exists.
+CNI_CONF_SCRIPT='found=1; for d in /etc/cni/net.d /var/lib/rancher/k3s/agent/etc/cni/net.d /var/lib/rancher/rke2/agent/etc/cni/net.d; do
+  cd "$1$d" 2>/dev/null || continue; found=0; printf "#dir %s\n" "$d"
+  for f in *; do [ -f "$f" ] || continue; printf "### %s\n" "$f"; cat "$f"; echo; done; done; exit $found'
+
 emit_meta() {
   printf 'script=netdiag-node/1\nhostPid=%s\nhostname=%s\nkernel=%s\ndate=%s\n' \
     "$HOST_PID" "$($IN_HOST_NET hostname 2>/dev/null || hostname)" "$(uname -r)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -157,7 +163,8 @@ gather_kube_proxy() {
 
 gather_host_files() {
   section host/resolv.conf cat "/proc/$HOST_PID/root/etc/resolv.conf"
-  section host/cni-conf sh -c 'cd "$1" 2>/dev/null || exit 1; for f in *; do [ -f "$f" ] || continue; printf "### %s\n" "$f"; cat "$f"; echo; done' cni "/proc/$HOST_PID/root/etc/cni/net.d"
+  section host/cni-conf sh -c "$CNI_CONF_SCRIPT" cni "/proc/$HOST_PID/root"
+  section host/bpffs sh -c 'grep " bpf " "$1"; exit 0' bpffs "/proc/$HOST_PID/mounts"
   section host/conntrack $IN_HOST_NET conntrack -S
 }
 

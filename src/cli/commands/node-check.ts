@@ -10,6 +10,7 @@ import { EXIT, UserError } from '../errors.js';
 import { assertDnsSubdomain } from '../global-options.js';
 import { assertLinuxNode, nodeInternalIP } from '../../kube/resolve.js';
 import { parseIpv4Cidr } from '../../analyze/service-chain.js';
+import { fetchClusterDataplane } from './dataplane-api.js';
 
 export type NodeCheckTarget =
   | { kind: 'nodes'; names: string[]; serviceCidr: string | null }
@@ -64,9 +65,11 @@ const AGENT_SELECTORS: ReadonlyArray<[AgentRole, string]> = [
  * `names` null means every Linux node.
  */
 export async function planNodeFleet(api: ClusterApi, names: readonly string[] | null, serviceCidrFlag: string | null): Promise<{ api: NodeFleetApi; targets: ProbeTarget[] }> {
-  const [nodes, services, ...agentLists] = await Promise.all([
-    api.listNodes(),
+  const nodeList = api.listNodes();
+  const [nodes, services, dataplane, ...agentLists] = await Promise.all([
+    nodeList,
     api.listServices({ namespace: undefined }),
+    fetchClusterDataplane(api, nodeList),
     ...AGENT_SELECTORS.map(([, selector]) => api.listPods({ namespace: undefined, labelSelector: selector })),
   ]);
   const linux = nodes.filter((n) => osOf(n) === 'linux');
@@ -96,6 +99,7 @@ export async function planNodeFleet(api: ClusterApi, names: readonly string[] | 
     expectedServicePorts: expectedServicePorts(services),
     serviceCidr: serviceCidrOf(services, serviceCidrFlag),
     agents,
+    dataplane,
   };
   const targets: ProbeTarget[] = checked.map((nodeName) => {
     const requests: NodeRequest[] = [{ kind: 'host' }, { kind: 'host-kube-proxy' }, { kind: 'host-files' }];

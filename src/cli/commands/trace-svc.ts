@@ -11,6 +11,7 @@ import { renderTraceSvc } from '../../render/trace-svc.js';
 import { EXIT, UserError } from '../errors.js';
 import { containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
 import { nodeIPsOf } from './pod-targets.js';
+import { fetchClusterDataplane } from './dataplane-api.js';
 
 export interface TraceSvcTarget {
   service: string | null; // null with --from-snapshot
@@ -29,7 +30,8 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
       const namespace = options.namespace ?? api.defaultNamespace;
       const service = await resolveService(api, namespace, target.service);
       const ports = selectPorts(service, target.port);
-      const [slices, nodes] = await Promise.all([api.listEndpointSlices(namespace, target.service), api.listNodes()]);
+      const nodeList = api.listNodes();
+      const [slices, nodes, dataplane] = await Promise.all([api.listEndpointSlices(namespace, target.service), nodeList, fetchClusterDataplane(api, nodeList)]);
       const selected = service.spec?.selector ? await api.listPods({ namespace, labelSelector: Object.entries(service.spec.selector).map(([k, v]) => `${k}=${v}`).join(',') }) : [];
       const endpoints = endpointsFrom(slices, selected);
       const notReadyPods = selected
@@ -80,6 +82,7 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
         clusterCidrs: nodes.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])).filter((c) => c.includes('.')),
         probe: target.probe,
         endpointPods: { pods: endpointPods, nodeIPs },
+        dataplane,
       };
       if (planApi.service.clusterIPs.length === 0) {
         throw new UserError(`service ${namespace}/${target.service} is headless (clusterIP: None): kube-proxy programs no rules for it`, { hint: 'trace one of its pods instead: kubectl netdiag veth-peer -l <its selector>' });
