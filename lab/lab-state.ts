@@ -15,6 +15,7 @@ export interface LabNode {
   cni: LabCni;
   kubeProxyMode: 'iptables' | 'nftables' | 'none';
   labels: Record<string, string>;
+  annotations?: Record<string, string>; // extra node annotations (the k3s profile's k3s.io/*)
 }
 
 export interface LabContainerPort {

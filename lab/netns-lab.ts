@@ -45,7 +45,8 @@ import {
   UPSTREAM_ZONE,
 } from './lab-topology.js';
 import { buildKubeProxyNftRuleset, buildNodeIptablesRestore } from './kube-proxy-rules.js';
-import type { LabProfile } from './lab-profiles.js';
+import { hasProfile, type LabProfile } from './lab-profiles.js';
+import { addCiliumDevices, applyNodeMountProfiles, buildServiceLbRuleset, CILIUM_AGENT_PODS, k3sNodeMetadata, profileConfigMaps, profilePods } from './lab-dataplane.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const POD_PROCESS_SCRIPT = join(REPO_ROOT, 'lab', 'pod-process.mjs');
@@ -172,7 +173,7 @@ export async function teardownLab(deps: LabDeps = defaultLabDeps, paths: LabPath
     }
     rmSync(paths.etcCreatedFile, { force: true });
   }
-  for (const file of [paths.topologyFile, join(paths.labDir, 'kube-proxy')]) rmSync(file, { recursive: true, force: true });
+  for (const file of [paths.topologyFile, join(paths.labDir, 'kube-proxy'), join(paths.labDir, 'nodes')]) rmSync(file, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------- build
@@ -303,9 +304,10 @@ function ensureEtcDirs(paths: LabPaths): void {
   writeFileSync(paths.etcCreatedFile, JSON.stringify(created) + '\n');
 }
 
-function writeNodeFiles(node: NodeSpec): void {
+function writeNodeFiles(node: NodeSpec, profiles: readonly LabProfile[]): void {
   writeEtcFile(node.netns, 'resolv.conf', buildNodeResolvConf());
   writeEtcFile(node.netns, 'hostname', `${node.name}\n`);
+  if (profiles.includes('k3s')) return; // k3s: under /var/lib/rancher (applyNodeMountProfiles)
   const conflist = node.cni === 'calico' ? ['10-calico.conflist', buildCalicoConflist(node.name)] : ['10-flannel.conflist', buildFlannelConflist()];
   writeEtcFile(node.netns, join('cni', 'net.d', conflist[0]!), conflist[1]! + '\n');
 }
@@ -320,6 +322,9 @@ export async function installNodeRules(state: LabState, node: LabNode, omitServi
   await execIn(node.netns, 'iptables-restore', ['-w'], { input: buildNodeIptablesRestore(state, node, omitServices) });
   if (node.kubeProxyMode === 'nftables') {
     await execIn(node.netns, 'nft', ['-f', '-'], { input: buildKubeProxyNftRuleset(state, node, omitServices) });
+  }
+  if (node.kubeProxyMode === 'none' && hasProfile(state, 'no-kube-proxy')) {
+    await execIn(node.netns, 'nft', ['-f', '-'], { input: buildServiceLbRuleset(state) });
   }
 }
 
@@ -346,7 +351,7 @@ export function startPodProcess(pod: LabPod, program: PodSpec['program'], state:
 }
 
 export function podSpecFor(pod: Pick<LabPod, 'namespace' | 'name'>): PodSpec {
-  const spec = LAB_PODS.find((p) => p.namespace === pod.namespace && p.name === pod.name);
+  const spec = [...LAB_PODS, ...CILIUM_AGENT_PODS].find((p) => p.namespace === pod.namespace && p.name === pod.name);
   if (!spec) throw new Error(`pod ${pod.namespace}/${pod.name} is not in the lab topology`);
   return spec;
 }
@@ -385,6 +390,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
   deps.log(`nodes: ${LAB_NODES.map((n) => `${n.name} (${n.cni})`).join(', ')}`);
   await Promise.all(LAB_NODES.map((n) => buildNodeBase(n)));
   await Promise.all(LAB_NODES.map((n) => (n.cni === 'calico' ? buildCalicoNode(n, LAB_NODES) : buildFlannelNode(n, LAB_NODES, deps))));
+  if (profiles.includes('no-kube-proxy')) await Promise.all(LAB_NODES.map((n) => addCiliumDevices(n.netns)));
 
   deps.log('pods: veths, addresses, routes');
   await Promise.all(
@@ -395,7 +401,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     }),
   );
 
-  for (const node of LAB_NODES) writeNodeFiles(node);
+  for (const node of LAB_NODES) writeNodeFiles(node, profiles);
   for (const pod of LAB_PODS) if (!pod.hostNetwork) writePodFiles(pod);
 
   const nodes: LabNode[] = LAB_NODES.map((n) => ({
@@ -406,10 +412,11 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     nicName: NODE_NIC,
     podCIDR: n.podCIDR,
     cni: n.cni,
-    kubeProxyMode: options.nftNodes.includes(n.name) ? 'nftables' : 'iptables',
+    kubeProxyMode: profiles.includes('no-kube-proxy') ? 'none' : options.nftNodes.includes(n.name) ? 'nftables' : 'iptables',
     labels: n.labels,
   }));
-  const pods: LabPod[] = LAB_PODS.map((p) => {
+  if (profiles.includes('k3s')) for (const n of nodes) Object.assign(n, k3sNodeMetadata(n));
+  const pods: LabPod[] = profilePods(LAB_PODS, profiles).map((p) => {
     const node = nodes.find((n) => n.name === p.nodeName);
     if (!node) throw new Error(`pod ${p.name} is on unknown node ${p.nodeName}`);
     return {
@@ -441,7 +448,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     nodes,
     pods,
     services: LAB_SERVICES.map((s) => ({ ...s, ports: s.ports.map((p) => ({ ...p })), selector: s.selector ? { ...s.selector } : null })),
-    configMaps: buildLabConfigMaps(options.nftNodes),
+    configMaps: profileConfigMaps(buildLabConfigMaps(options.nftNodes), profiles),
     namespaces: [...LAB_NAMESPACES],
   };
 
@@ -450,6 +457,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
 
   deps.log('processes: node init, upstream dnsmasq, pod containers');
   for (const node of nodes) node.initPid = spawnDetachedIn(node.netns, 'sleep', ['infinity'], join(paths.logDir, `node-init-${node.name}.log`));
+  await applyNodeMountProfiles(state, paths.labDir, deps.log);
   const upstreamPid = startUpstreamDns(paths);
   for (const pod of pods) {
     const spec = podSpecFor(pod);

@@ -89,6 +89,7 @@ export function buildNode(node: LabNode, state: LabState, faults: LabFaults, hos
         'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock',
         'node.alpha.kubernetes.io/ttl': '0',
         'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+        ...node.annotations,
       },
     },
     spec,
