@@ -254,3 +254,15 @@ export async function setNodeResolvConf(node: string, text: string, options: Fau
 
 /** The declared resolv.conf texts, for tests that want to compare. */
 export const declaredResolvConf = { pod: buildPodResolvConf, node: buildNodeResolvConf };
+
+/**
+ * Removes every kube-proxy chain from the node (what `kube-proxy --cleanup` leaves: kubelet's and
+ * the CNI's chains stay), as on a node whose kube-proxy never ran; the restore puts them back.
+ */
+export async function removeKubeProxyRules(node: string, options: FaultOptions = {}): Promise<RestoreFault> {
+  const state = loadState(options);
+  const declared = findLabNode(state, node);
+  await execIn(declared.netns, 'nft', ['delete', 'table', 'ip', 'kube-proxy']).catch(() => undefined);
+  await installNodeRules(state, { ...declared, kubeProxyMode: 'none' });
+  return () => restoreKubeProxyRules(node, options);
+}
