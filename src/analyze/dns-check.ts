@@ -663,14 +663,14 @@ function diagnoseFindings(api: DnsCheckApi, report: DnsCheckReport, servers: rea
       code: 'dns.service-unreachable',
       severity: 'error',
       subject: `service ${api.service?.namespace}/${api.service?.name} from node ${api.pod.nodeName}`,
-      message: `queries to the Service IP ${service!.address} get no answer from ${podRef} while CoreDNS answers at its pod IP, so the node does not translate the ClusterIP (kube-proxy rules missing on ${api.pod.nodeName})`,
+      message: `queries to the Service IP ${service!.address} get no answer from ${podRef} while CoreDNS answers at its pod IP, so the node does not translate the ClusterIP (${kp ? 'kube-proxy rules' : 'the Service dataplane, kube-proxy or its replacement,'} missing on ${api.pod.nodeName})`,
       evidence: [
         ...names.slice(0, 2).map((n) => stepEvidence(`dig @${service!.address} ${n.name} (udp)`, cell(n.name, 'udp', service!.id))),
         ...names.slice(0, 1).map((n) => stepEvidence(`dig @${service!.address} ${n.name} (tcp)`, cell(n.name, 'tcp', service!.id))),
         ...podAnswering.slice(0, 2).map((s) => stepEvidence(`dig @${s.address} ${names[0]!.name} (CoreDNS pod, udp)`, cell(names[0]!.name, 'udp', s.id))),
         kp ? `kube-proxy on ${api.pod.nodeName}: pod ${kp.name} ${kp.phase}, ready=${kp.ready}` : `kube-proxy on ${api.pod.nodeName}: no pod labelled k8s-app=kube-proxy on this node`,
       ],
-      remedy: `check kube-proxy on node ${api.pod.nodeName} (running? evicted? give it priorityClassName system-node-critical) and its rules: kubectl netdiag trace-svc kube-dns -n kube-system; on the node: iptables-save -t nat | grep ${service!.address}`,
+      remedy: `check kube-proxy on node ${api.pod.nodeName} (running? evicted? give it priorityClassName system-node-critical) and its rules, or the replacement that steers Services there: kubectl netdiag trace-svc kube-dns -n kube-system; on the node: iptables-save -t nat | grep ${service!.address}`,
     });
   } else if (serviceQueried && !serviceDead) {
     // Some names lost at the Service but answered at a pod: intermittent loss (the conntrack race).

@@ -546,7 +546,11 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
     const agent = checkAgent(net, api, role);
     if (agent.status === 'missing' || agent.status === 'not-running') {
       add('CNI agent', agent.text, find('node.cni-agent-missing', 'error', agent.status === 'missing' ? `no ${role} pod runs on this node: its routes, tunnel entries and policies are not maintained` : `${role} pod ${agent.text}: routes and tunnel entries on this node are not maintained`, agent.evidence, `find why the ${role} pod is not running here (kubectl describe pod; tolerations, node selectors, resources) and restart it`));
-    } else add('CNI agent', agent.text, agent.status === 'running' ? 'ok' : 'n/a');
+    } else {
+      // k3s embeds flannel in its agent (no kube-flannel pods); RKE2 ships canal as pods.
+      const embedded = agent.status === 'not-deployed' && role === 'flannel' && api.dataplane?.distribution === 'k3s';
+      add('CNI agent', embedded ? 'flannel runs inside the k3s agent (no flannel pods)' : agent.text, agent.status === 'running' ? 'ok' : 'n/a');
+    }
   } else add('CNI agent', `unknown CNI (${net.cni})`, 'n/a');
 
   checkCniConfig(net, add, find);
