@@ -266,7 +266,7 @@ function collectFacts(net: NodeNetwork, other: NodeNetwork, api: NodeFleetApi): 
   if (role) put('pod.cni-agent', 'CNI agent pod', `${role} ${agentValue(api, net.nodeName, role)}`);
 
   // CNI config files: names, and content with per-node values taken out.
-  if (net.cniConfigs === null) put('cni.config', 'CNI config files', '/etc/cni/net.d missing');
+  if (net.cniConfigs === null) put('cni.config', 'CNI config files', 'no CNI config directory');
   else {
     put('cni.config', 'CNI config files', net.cniConfigs.map((c) => c.name).join(' ') || ABSENT);
     for (const c of net.cniConfigs) put('cni.config', `${c.name} content`, `sha256:${c.sha256}${c.valid ? '' : ' (invalid JSON)'}`);
