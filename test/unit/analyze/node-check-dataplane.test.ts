@@ -1,10 +1,17 @@
-// node-check's kube-proxy and CNI-config judgement on snapshots of the k3s and no-kube-proxy lab
+// node-check's (and trace-svc's) kube-proxy and CNI-config judgement on snapshots of the k3s and no-kube-proxy lab
 // profiles (test/fixtures/snapshots/node-check/profile-*/PROVENANCE.md: real kernel facts, the API
 // as the simulated server served it), and the negative case: the same rule-less nodes in a
 // cluster that has kube-proxy pods.
 import { expect } from 'chai';
 import { diagnoseNodeCheck, type NodeFleetApi } from '../../../src/analyze/node-check.js';
 import { editSection, loadNodeSnapshot } from '../../fixtures/snapshots/node-check/snapshot-helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../../../src/cli/cli.js';
+import { diagnoseTraceSvc, type TraceSvcApi } from '../../../src/analyze/trace-svc.js';
+import type { NodeCollection } from '../../../src/probe/probe-run.js';
+import { fakeDeps } from '../../support/fake-deps.js';
+import { REPO } from '../../support/lab-harness.js';
 
 const K3S_DIR = '/var/lib/rancher/k3s/agent/etc/cni/net.d';
 const row = (report: ReturnType<typeof diagnoseNodeCheck>, node: string, check: string) => report.nodes.find((n) => n.nodeName === node)!.rows.find((r) => r.check === check)!;
@@ -73,5 +80,34 @@ describe('node-check without kube-proxy (Cilium kube-proxy replacement)', () => 
     const bare: NodeFleetApi = { ...api, dataplane: { ...api.dataplane!, agents: [] } };
     const report = diagnoseNodeCheck({ ...bare, checked: ['lab-node-3'] }, [nodes[2]!]);
     expect(report.findings.map((f) => `${f.severity} ${f.code}`)).to.deep.equal(['info node.service-dataplane-unknown']);
+  });
+});
+
+describe('trace-svc without kube-proxy (Cilium kube-proxy replacement)', () => {
+  const dir = join(REPO, 'test/fixtures/snapshots/trace-svc/profile-no-kube-proxy-web');
+  const load = () => {
+    const file = JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8')) as { api: TraceSvcApi; nodes: Array<{ rawFile: string }> };
+    const nodes = file.nodes.map((n) => ({ ...n, raw: readFileSync(join(dir, n.rawFile), 'utf8') })) as unknown as NodeCollection[];
+    return { api: file.api, nodes };
+  };
+
+  it('says once, as info, that kube-proxy is not the Service dataplane, and how to inspect it (exit 0)', async () => {
+    const deps = fakeDeps();
+    const code = await runCli(['trace-svc', '--from-snapshot', dir, '-o', 'json'], deps);
+    const report = JSON.parse(deps.out()) as { findings: Array<{ code: string; severity: string; subject: string; remedy: string }>; nodes: Array<{ mode: string }> };
+    expect(report.findings.map((f) => `${f.severity} ${f.code}`)).to.deep.equal(['info svc.kube-proxy-free']);
+    expect(report.findings[0]!.subject).to.equal('node lab-node-1, lab-node-2, lab-node-3');
+    expect(report.findings[0]!.remedy).to.contain('cilium-dbg service list');
+    expect(report.nodes.length).to.equal(3);
+    expect(report.nodes.every((n) => n.mode === 'none')).to.equal(true);
+    expect(code).to.equal(0);
+  });
+
+  it('the same nodes are svc.no-kube-proxy-rules errors where kube-proxy pods exist', () => {
+    const { api, nodes } = load();
+    const withKubeProxy: TraceSvcApi = { ...api, dataplane: { ...api.dataplane!, kubeProxyPods: api.nodes.map((n) => ({ nodeName: n.name })) } };
+    const errors = diagnoseTraceSvc(withKubeProxy, nodes).findings.filter((f) => f.code === 'svc.no-kube-proxy-rules');
+    expect(errors.length).to.equal(3);
+    expect(errors.every((f) => f.severity === 'error')).to.equal(true);
   });
 });
