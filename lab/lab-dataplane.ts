@@ -108,12 +108,13 @@ export function buildServiceLbRuleset(state: Pick<LabState, 'services' | 'pods' 
   return lines.join('\n') + '\n';
 }
 
-/** Waits until `ip netns exec` has unshared the node init's mount namespace (and exec'd it). */
+/** Waits until `ip netns exec` has unshared the node init's mount namespace and exec'd the init. */
 async function ownMountNamespace(pid: number): Promise<void> {
   const mine = readlinkSync('/proc/self/ns/mnt');
   const ready = await waitFor(() => {
     try {
-      return readlinkSync(`/proc/${pid}/ns/mnt`) !== mine && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep';
+      // Still `ip` until it has set /etc and /sys up and exec'd the init program.
+      return readlinkSync(`/proc/${pid}/ns/mnt`) !== mine && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ip';
     } catch {
       return false;
     }
