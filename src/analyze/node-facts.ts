@@ -184,10 +184,10 @@ export function describeToolFailure(tool: string, section: RawSection): string {
   const err = section.stderr.trim();
   const first = err.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
   if (section.exitCode === 127 || /\bnot found\b|failed to execute|No such file or directory \(os error|can't execute/i.test(first)) {
-    return `${tool} is not in the probe image (exit ${section.exitCode}${first ? `: ${first}` : ''}); use an --image that has it (netshoot does)`;
+    return `${tool} was not found (exit ${section.exitCode}${first ? `: ${first}` : ''})`;
   }
   if (/permission denied|operation not permitted|you must be root/i.test(err)) {
-    return `${tool} was refused by the kernel (exit ${section.exitCode}: ${first}); the probe pod must run privileged (CAP_NET_ADMIN)`;
+    return `${tool} was refused by the kernel (exit ${section.exitCode}: ${first}); is the probe pod privileged?`;
   }
   if (section.exitCode === 124 || section.exitCode === 143) return `${tool} did not finish in time (exit ${section.exitCode})`;
   if (/insmod|modprobe|protocol not supported|failed to initialize/i.test(err)) {
@@ -237,7 +237,7 @@ export function readRuleDumps(sections: ReadonlyMap<string, RawSection>): RuleDu
     // "Protocol not available": the kernel has no ip_vs, which kube-proxy's IPVS mode loads, so
     // there are no virtual servers; that is an answer, not a failure.
     if (ipvs.exitCode === 0) dumps.ipvsadm = ipvs.stdout;
-    else if (/Protocol not available|Can't initialize ipvs/i.test(ipvs.stderr + ipvs.stdout) && ipvs.exitCode !== 127) dumps.ipvsadm = '';
+    else if (/Can't initialize ipvs: Protocol not available/.test(ipvs.stderr + ipvs.stdout)) dumps.ipvsadm = '';
     else dumps.unreadable.push({ source: 'ipvs', section: 'host/ipvsadm', why: describeToolFailure('ipvsadm', ipvs) });
   }
   return dumps;
