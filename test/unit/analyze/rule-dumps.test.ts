@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeToolFailure, readRuleDumps, ruleDumpProblems } from '../../../src/analyze/node-facts.js';
 import { diagnoseNodeCheck } from '../../../src/analyze/node-check.js';
+import { diagnoseNodeDiff } from '../../../src/analyze/node-diff.js';
 import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
 import { runCli } from '../../../src/cli/cli.js';
 import { loadNodeSnapshot } from '../../fixtures/snapshots/node-check/snapshot-helpers.js';
@@ -103,5 +104,18 @@ describe('minimal-host: the node has no iptables/nft/ipvsadm of its own', () => 
     expect(report.findings.every((f) => f.code === 'svc.rules-unreadable' && f.severity === 'info')).to.equal(true);
     expect(report.nodes.length).to.be.greaterThan(0);
     expect(report.nodes.every((n) => n.mode === 'unknown')).to.equal(true);
+  });
+});
+
+describe('node-diff when one node\'s rules could not be read', () => {
+  it('does not compare kube-proxy facts it could not read on one side, and says why', () => {
+    const readable = loadNodeSnapshot('minimal-host');
+    const unreadable = loadNodeSnapshot('minimal-host-node-tools');
+    const good = readable.nodes.find((n) => n.nodeName === 'lab-node-1')!;
+    const bad = unreadable.nodes.find((n) => n.nodeName === 'lab-node-2')!;
+    const report = diagnoseNodeDiff({ ...readable.api, checked: ['lab-node-1', 'lab-node-2'] }, [good, bad]);
+    expect(report.differences.filter((d) => /kube-proxy|iptables/.test(d.kind))).to.deep.equal([]);
+    expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
+    expect(report.problems.filter((p) => p.startsWith('could not read ') && p.includes('on node lab-node-2'))).to.have.length(4);
   });
 });
