@@ -146,8 +146,8 @@ gather_host() {
 
 gather_kube_proxy() {
   # As kube-proxy does from its own container: the image's tools read the kernel's tables through
-  # netlink/xtables in the node's network namespace. Both iptables backends, nf_tables first (what
-  # current kube-proxy images pick), because KUBE-* chains may sit in either (or, stale, in both);
+  # netlink/xtables in the node's network namespace. Both iptables backends, nf_tables first (the
+  # default of current distros and kube-proxy images), because KUBE-* chains may sit in either (or, stale, in both);
   # the analysis chooses by where they are. Plain iptables-save (one of the two on iptables >= 1.8)
   # is only asked for when a variant could not run.
   big_section host/iptables-nft $IN_HOST_NET iptables-nft-save -c
