@@ -45,6 +45,7 @@ import {
   UPSTREAM_ZONE,
 } from './lab-topology.js';
 import { buildKubeProxyNftRuleset, buildNodeIptablesRestore } from './kube-proxy-rules.js';
+import { startMinimalHostInit } from './minimal-host.js';
 import { hasProfile, type LabProfile } from './lab-profiles.js';
 import { addCiliumDevices, applyNodeMountProfiles, buildServiceLbRuleset, CILIUM_AGENT_PODS, k3sNodeMetadata, profileConfigMaps, profilePods } from './lab-dataplane.js';
 
@@ -456,7 +457,10 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
   await Promise.all(nodes.map((n) => installNodeRules(state, n)));
 
   deps.log('processes: node init, upstream dnsmasq, pod containers');
-  for (const node of nodes) node.initPid = spawnDetachedIn(node.netns, 'sleep', ['infinity'], join(paths.logDir, `node-init-${node.name}.log`));
+  for (const node of nodes) {
+    const log = join(paths.logDir, `node-init-${node.name}.log`);
+    node.initPid = profiles.includes('minimal-host') ? await startMinimalHostInit(node.netns, paths.labDir, log) : spawnDetachedIn(node.netns, 'sleep', ['infinity'], log);
+  }
   await applyNodeMountProfiles(state, paths.labDir, deps.log);
   const upstreamPid = startUpstreamDns(paths);
   for (const pod of pods) {

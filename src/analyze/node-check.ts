@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding, Severity } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
-import { nodeFailedFinding, readNodeFacts, type NodeFacts } from './node-facts.js';
+import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts } from './node-facts.js';
 import { effectiveInterfaceSysctls, type NodeSysctls } from '../parse/sysctl.js';
 import type { NetLink } from '../parse/ip-addr.js';
 import type { RouteEntry } from '../parse/ip-route.js';
@@ -120,7 +120,8 @@ export interface NodeNetwork {
   routes: RouteEntry[]; // main table, IPv4
   peerRoutes: PeerRoute[];
   sourceTowardsPeer: { peer: string; address: string; prefsrc: string | null } | null;
-  kubeProxy: KubeProxyRules | null; // null: the section was not collected
+  kubeProxy: KubeProxyRules | null; // null: the section was not collected, or (kubeProxyUnreadable) no rules where read and some place unread
+  kubeProxyUnreadable: string[]; // rule sources the probe's tools could not read, with why
   cniConfigs: CniConfigFile[] | null; // the files of the directory in use; null: no known directory exists
   cniConfigDir: string | null; // the first known directory holding a config (see CNI_CONF_DIRS)
   cniConfigDirs: Array<{ dir: string; files: number }>; // every known directory that exists
@@ -168,6 +169,7 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
     peerRoutes: peers.flatMap((p) => p.podCIDRs.filter((c) => parseIpv4Cidr(c) !== null).map((cidr) => peerRouteOf(p, cidr, routes, interfaces))),
     sourceTowardsPeer: other?.internalIP ? { peer: other.name, address: other.internalIP, prefsrc: towards?.prefsrc ?? null } : null,
     kubeProxy: readKubeProxyRules(facts, problems),
+    kubeProxyUnreadable: ruleDumpEvidence(readRuleDumps(facts.sections)),
     cniConfigs,
     cniConfigDir: cniInUse && cniInUse.files.length > 0 ? cniInUse.dir : null,
     cniConfigDirs: (cniDirs ?? []).map((d) => ({ dir: d.dir, files: d.files.length })),
@@ -273,30 +275,32 @@ export function normaliseOtherRoute(route: RouteEntry, net: NodeNetwork): string
 }
 
 function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRules | null {
-  const sec = (n: string) => facts.sections.get(n);
-  if (!sec('host/iptables') && !sec('host/iptables-nft') && !sec('host/iptables-legacy') && !sec('host/nft-kube-proxy')) return null;
-  const parseDump = (name: string): IptablesDump | null => {
-    const s = sec(name);
-    if (!s || s.exitCode !== 0 || s.stdout.trim() === '') return null;
-    const d = parseIptablesSave(s.stdout);
+  // The probe image's own tools read the rules (readRuleDumps); a source that could not be read
+  // is in dumps.unreadable, and the facts' problems already say so.
+  const dumps = readRuleDumps(facts.sections);
+  if (!dumps.collected) return null;
+  const parseDump = (name: string, text: string | null): IptablesDump | null => {
+    if (text === null || text.trim() === '') return null;
+    const d = parseIptablesSave(text);
     if (!d.complete) problems.push(`node ${facts.nodeName}: ${name} is incomplete: ${d.warnings.slice(0, 2).join('; ')}`);
     return d;
   };
   const hasKube = (d: IptablesDump | null) => d !== null && [...d.tables.values()].some((t) => [...t.chains.keys()].some((c) => c.startsWith('KUBE-SERVICES') || c.startsWith('KUBE-SVC-')));
-  const legacy = parseDump('host/iptables-legacy');
-  const nft = parseDump('host/iptables-nft');
+  const legacy = parseDump('host/iptables-legacy', dumps.iptablesLegacy);
+  const nft = parseDump('host/iptables-nft', dumps.iptablesNft);
   const backend: IptablesBackend = hasKube(legacy) && hasKube(nft) ? 'both' : hasKube(legacy) ? 'legacy' : hasKube(nft) ? 'nft' : 'none';
-  // The dump kube-proxy wrote; without either backend's save tool, the node's default one.
-  const plain = parseDump('host/iptables');
-  const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy ?? plain) : nft;
-  const nftSection = sec('host/nft-kube-proxy');
-  const nftTable = nftSection && nftSection.exitCode === 0 && nftSection.stdout.trim() !== '' ? findKubeProxyTable(parseNftRuleset(nftSection.stdout)) : null;
-  const ipvsLines = sec('host/ipvsadm')?.exitCode === 0 ? (sec('host/ipvsadm')?.stdout ?? '').split('\n').filter((l) => /^(TCP|UDP|SCTP)\s/.test(l)) : [];
+  // The dump kube-proxy wrote; without KUBE-* chains, whichever backend was read.
+  const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy) : nft;
+  const nftTable = dumps.nftKubeProxy ? findKubeProxyTable(parseNftRuleset(dumps.nftKubeProxy)) : null;
+  const ipvsLines = (dumps.ipvsadm ?? '').split('\n').filter((l) => /^(TCP|UDP|SCTP)\s/.test(l));
+  // No rules found where they could be read, and some place not read: unknown, not "none".
+  const ipvsUnread = dumps.unreadable.some((u) => u.source === 'ipvs') && (dump?.tables.get('nat')?.chains.get('KUBE-SERVICES')?.rules ?? []).some((r) => /--match-set KUBE-CLUSTER-IP\b/.test(r.raw));
+  if (dumps.unreadable.length > 0 && !nftTable && ipvsLines.length === 0 && (backend === 'none' || ipvsUnread)) return null;
   const nat = dump?.tables.get('nat');
   const chainNames = [...(nat?.chains.keys() ?? [])];
   const base = {
     backend,
-    kubeProxyChains: kubeProxyChains([legacy, nft, plain]),
+    kubeProxyChains: kubeProxyChains([legacy, nft]),
     generator: dump?.generator ?? null,
     clusterCidr: dump ? findMasqueradeScopes(dump).clusterCidr : null,
   };
@@ -600,7 +604,12 @@ function checkKubeProxy(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDat
     add('kube-proxy pod', kp.text, find('node.kube-proxy-not-running', 'error', kp.status === 'missing' ? 'no kube-proxy pod runs on this node while other nodes have one: ClusterIPs (DNS included) stop working as soon as its rules go stale (seed 003)' : `kube-proxy pod ${kp.text}: Service rules on this node are not maintained (seed 003)`, kp.evidence, 'find why it is not running (kubectl describe pod -n kube-system; often evicted or Pending for lack of resources): give kube-proxy priorityClassName system-node-critical'));
   } else if (kp.status === 'running') add('kube-proxy pod', kp.text, 'ok');
   else add('kube-proxy pod', verdict.kubeProxyOutsidePods ? `none: kube-proxy runs outside pods${api.dataplane?.distribution ? ` (${api.dataplane.distribution} agent)` : ''}, judged by its rules` : replacement ? `none (${replacement})` : kp.text, 'n/a');
-  if (!rules) return;
+  if (!rules) {
+    if (net.kubeProxyUnreadable.length > 0) {
+      add('kube-proxy rules', 'could not be read', find('node.kube-proxy-rules-unreadable', 'info', `could not read kube-proxy's rules on node ${net.nodeName}: they were not checked (this says nothing about the rules themselves)`, net.kubeProxyUnreadable, 'run with an --image that has iptables-nft-save, iptables-legacy-save, nft and ipvsadm (netshoot has them) and a privileged probe pod'));
+    }
+    return;
+  }
   const expected = api.expectedServicePorts;
   const have = new Set(rules.programmed);
   const absent = rules.mode === 'ipvs' ? [] : expected.filter((s) => !have.has(s));
