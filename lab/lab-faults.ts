@@ -252,5 +252,24 @@ export async function setNodeResolvConf(node: string, text: string, options: Fau
   return replaceFileInPlace(join(etcNetnsDir(labNode.netns), 'resolv.conf'), text);
 }
 
+/**
+ * CoreDNS (re)started with TEXT as its own /etc/resolv.conf: what kubelet writes for a dnsPolicy
+ * Default pod when its resolvConf is the 127.0.0.53 stub. CoreDNS reads the file when it starts, so
+ * the stand-in is restarted (same cgroup) and then really forwards to its own loopback.
+ */
+export async function startCorednsWithResolvConf(text: string, pod: string = COREDNS_POD, options: FaultOptions = {}): Promise<RestoreFault> {
+  const undoFile = await setPodResolvConf(pod, text, options);
+  await restartProcess(pod, options);
+  return async () => {
+    await undoFile();
+    await restartProcess(pod, options);
+  };
+}
+
+async function restartProcess(pod: string, options: FaultOptions): Promise<void> {
+  await killPids([findLabPod(loadState(options), pod).pid]);
+  await startProcess(pod, options);
+}
+
 /** The declared resolv.conf texts, for tests that want to compare. */
 export const declaredResolvConf = { pod: buildPodResolvConf, node: buildNodeResolvConf };
