@@ -4,7 +4,7 @@
 // unblockUpstreamDns) rebuild the lab's declared state whatever happened before.
 // Targets are lab names: a netns ("ndlab-node-1"), a node ("lab-node-1") or a pod
 // ("web-1" or "default/web-1"; a hostNetwork pod means its node's namespace).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execIn, ipIn, readSysctlIn, setSysctlsIn } from './lab-exec.js';
 import { isAlive, isListening, killPids, waitFor } from './lab-process.js';
@@ -267,7 +267,11 @@ export async function startCorednsWithResolvConf(text: string, pod: string = COR
 }
 
 async function restartProcess(pod: string, options: FaultOptions): Promise<void> {
-  await killPids([findLabPod(loadState(options), pod).pid]);
+  const old = findLabPod(loadState(options), pod).pid;
+  await killPids([old]);
+  // PID 1 reaps the killed process a moment later; until then its zombie still names the
+  // container's cgroup, which no restarted container on a real node leaves behind.
+  await waitFor(() => !existsSync(`/proc/${old}`), 5_000);
   await startProcess(pod, options);
 }
 

@@ -314,7 +314,7 @@ function whyUnreadable(api: DnsCheckApi, c: CorednsPodInfo, sections: Sections):
   const section = sections.get(`pod/${key}/resolv.conf`);
   if (section) return section.stderr.trim().split('\n')[0] || `cat exited ${section.exitCode}`;
   if (sections.has(`pod/${key}/pid`) && !pidFound(sections, key)) return 'no process of its container was found';
-  return 'not read';
+  return 'not read by this probe';
 }
 
 /** Every server the node `nodeName` queries, in column order. */
@@ -653,7 +653,7 @@ function forwardLoopFindings(api: DnsCheckApi, corefile: CorefileFacts | null, v
       subject: `pod ${c.namespace}/${c.name}`,
       message: emptyFile && up.loopback.length === 0
         ? `CoreDNS on ${c.nodeName} forwards to /etc/resolv.conf, and its container's file names no nameserver: names outside the cluster cannot be forwarded`
-        : `CoreDNS on ${c.nodeName} forwards to a loopback address (${where}): inside CoreDNS's pod that is CoreDNS itself, a forwarding loop${corefile.loopPlugin ? ' (the loop plugin makes CoreDNS exit: CrashLoopBackOff)' : ''}`,
+        : `CoreDNS on ${c.nodeName} forwards to a loopback address (${where}): inside CoreDNS's pod that is CoreDNS itself, a forwarding loop${corefile.loopPlugin ? ' (with the loop plugin on, CoreDNS exits once it sees its probe come back: CrashLoopBackOff)' : ''}`,
       evidence: [
         ...(up.resolvConf?.rawLines ?? []).map((l) => `CoreDNS pod ${c.name} /etc/resolv.conf: ${l}`),
         ...corefile.forwards.map((f) => `Corefile: ${f.raw.replace(/\s*\{\s*$/, '')}`),
