@@ -4,7 +4,7 @@
 // interfaces, routes and firewall are never touched. Files it writes outside the repo:
 // /etc/netns/ndlab-*/ (bound over /etc by `ip netns exec`) and cgroups under kubepods.slice.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bridgeIn, execIn, ipIn, listNetns, netnsPids, runCommand, setSysctlsIn } from './lab-exec.js';
@@ -45,6 +45,7 @@ import {
   UPSTREAM_ZONE,
 } from './lab-topology.js';
 import { buildKubeProxyNftRuleset, buildNodeIptablesRestore } from './kube-proxy-rules.js';
+import { startMinimalHostInit } from './minimal-host.js';
 import type { LabProfile } from './lab-profiles.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -169,14 +170,23 @@ export function buildKubeletDefaultResolvConf(): string {
 export const RESOLVED_DIR = '/run/systemd/resolve';
 
 /**
- * The node's long-lived init. With systemd-resolved it first mounts a tmpfs over /run/systemd/resolve
- * in its own mount view (`ip netns exec` gave it a private one) and writes the uplink list there, so
- * /proc/INIT/root/run/systemd/resolve/resolv.conf is the node's file and the machine's /run is untouched.
+ * systemd-resolved: a tmpfs over /run/systemd/resolve in the node init's own mount view (`ip netns
+ * exec` gave it a private one) holding the uplink list, so /proc/INIT/root/run/systemd/resolve/resolv.conf
+ * is the node's file and the machine's /run is untouched. Waits until the init has exec'd sleep:
+ * before that, its mount namespace may still be the caller's.
  */
-export function nodeInitCommand(profiles: readonly LabProfile[]): [string, string[]] {
-  if (!profiles.includes('systemd-resolved')) return ['sleep', ['infinity']];
-  const script = `mount -t tmpfs -o mode=0755,size=64k ndlab-resolved ${RESOLVED_DIR} && printf '%s' "$1" > ${RESOLVED_DIR}/resolv.conf && exec sleep infinity`;
-  return ['sh', ['-c', script, 'ndlab-node-init', buildResolvedUplinkResolvConf()]];
+async function mountResolvedUplink(initPid: number): Promise<void> {
+  const execd = await waitFor(() => {
+    try {
+      return readlinkSync(`/proc/${initPid}/exe`).endsWith('/sleep');
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  if (!execd) throw new Error(`systemd-resolved: node init ${initPid} did not start`);
+  const script = `mount -t tmpfs -o mode=0755,size=64k ndlab-resolved ${RESOLVED_DIR} && printf '%s' "$1" > ${RESOLVED_DIR}/resolv.conf`;
+  const r = await runCommand('nsenter', ['-t', String(initPid), '-m', '--', 'sh', '-c', script, 'ndlab-resolved', buildResolvedUplinkResolvConf()], { allowFailure: true });
+  if (r.exitCode !== 0) throw new Error(`systemd-resolved: could not mount ${RESOLVED_DIR} in node init ${initPid}'s mount view: ${r.stderr.trim()}`);
 }
 
 /**
@@ -535,11 +545,10 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
   await Promise.all(nodes.map((n) => installNodeRules(state, n)));
 
   deps.log('processes: node init, upstream dnsmasq, pod containers');
-  const [initFile, initArgs] = nodeInitCommand(profiles);
-  for (const node of nodes) node.initPid = spawnDetachedIn(node.netns, initFile, initArgs, join(paths.logDir, `node-init-${node.name}.log`));
-  if (profiles.includes('systemd-resolved')) {
-    const mounted = await Promise.all(nodes.map((n) => waitFor(() => existsSync(`/proc/${n.initPid}/root${RESOLVED_DIR}/resolv.conf`), 10_000)));
-    if (mounted.includes(false)) throw new Error(`systemd-resolved: ${RESOLVED_DIR}/resolv.conf not in every node's mount view after 10 s (see .lab/logs/node-init-*.log)`);
+  for (const node of nodes) {
+    const log = join(paths.logDir, `node-init-${node.name}.log`);
+    node.initPid = profiles.includes('minimal-host') ? await startMinimalHostInit(node.netns, paths.labDir, log) : spawnDetachedIn(node.netns, 'sleep', ['infinity'], log);
+    if (profiles.includes('systemd-resolved')) await mountResolvedUplink(node.initPid);
   }
   const upstreamPid = startUpstreamDns(paths);
   for (const pod of pods) {
