@@ -54,7 +54,7 @@ const deps: Deps = {
       import('../kube/cluster-api.js'),
     ]);
     const kc = loadKubeConfig(options, process.env);
-    return createClusterApi(kc, { requestTimeoutMs: options.requestTimeoutMs });
+    return createClusterApi(kc, { requestTimeoutMs: options.requestTimeoutMs, proxyEnv: process.env });
   },
   readFile: (path) => readFile(path, 'utf8'),
   writeFile: (path, text) => writeFile(path, text),

@@ -18,6 +18,7 @@ import { renderStructured } from '../../render/structured.js';
 import { colourEnabled, paint } from '../../render/colour.js';
 import type { Pod } from '../../kube/cluster-api.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../probe/probe-pod.js';
+import { createLimiter } from '../../probe/bounded.js';
 
 export interface SmokeTarget {
   pod: { namespace: string; name: string } | null; // --pod; null = pick one
@@ -73,7 +74,9 @@ export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promis
     if (hasPods) checks.push({ check: 'veth-peer', target: `node ${name}`, spec: erase(vethPeerCommand({ kind: 'node', name })), options: withNamespace('default') });
   }
 
-  const results = await Promise.all(checks.map((c) => runCheck(c, ctx)));
+  // One bound for all checks: they run side by side, and --max-parallel counts pods in the cluster.
+  const limiter = createLimiter(options.maxParallel, deps.signal);
+  const results = await Promise.all(checks.map((c) => runCheck(c, { ...ctx, limiter })));
   if (deps.signal.aborted) throw new InterruptedError('signal');
   if (results.every((r) => r.error !== null)) {
     throw new UserError(`no smoke check could run: ${results[0]?.error ?? 'no checks'}`, { exitCode: EXIT.cannotDiagnose });
@@ -96,7 +99,7 @@ export function pickClientPod(pods: readonly Pod[]): Pod | undefined {
 async function runCheck(c: PlannedCheck, ctx: CommandContext): Promise<SmokeCheckResult> {
   const started = ctx.deps.now();
   try {
-    const { collected, report } = await collectAndAnalyze(c.spec, { deps: ctx.deps, options: c.options, parallelRun: true });
+    const { collected, report } = await collectAndAnalyze(c.spec, { deps: ctx.deps, options: c.options, parallelRun: true, limiter: ctx.limiter });
     const failedNodes = collected.nodes.filter((n) => !n.ok);
     const error = collected.nodes.length > 0 && failedNodes.length === collected.nodes.length ? `no node could be diagnosed: ${failedNodes[0] && !failedNodes[0].ok ? failedNodes[0].error : ''}` : null;
     return { check: c.check, target: c.target, findings: report.findings, error, durationMs: ctx.deps.now() - started };
