@@ -90,11 +90,15 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
   const runId = deps.randomSuffix() + deps.randomSuffix();
   const nodeNames = [...new Set(targets.map((t) => t.nodeName))];
   const nodes = createNodeReader(deps, nodeNames);
-  // One round trip before any create: the namespace's admission, stale pods, the target nodes,
-  // and the watch on this run's pods all go out together.
+  // One round trip before any create: the watch on this run's pods starts, and the preflight
+  // checks (the namespace's Pod Security, stale pods, the target nodes) go out together. A new
+  // preflight belongs in this Promise.all.
   const board = watchProbePods(settings.namespace, `${RUN_ID_LABEL}=${runId}`, deps);
   try {
-    await Promise.all([checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false), nodes.prefetch()]);
+    await Promise.all([
+      checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false),
+      nodes.prefetch(),
+    ]);
   } catch (err) {
     board.stop();
     throw err;
@@ -463,6 +467,8 @@ export function classifyProbePod(pod: Pod, image: string): ProbePodVerdict {
  * front, and probe pods left by earlier runs (a SIGKILLed CLI) are pointed out.
  */
 async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress, warnStale: boolean): Promise<void> {
+  // Both reads in one round trip; the stale list only speaks once the namespace passed.
+  const staleRead = warnStale ? api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => [] as Pod[]) : Promise.resolve([] as Pod[]);
   const ns = await api.readNamespace(namespace).catch((err: unknown) => {
     if (err instanceof UserError && /not found/.test(err.message)) {
       throw new UserError(`probe namespace "${namespace}" does not exist`, { hint: 'pick one with --probe-namespace NS' });
@@ -476,7 +482,7 @@ async function checkProbeNamespace(api: ClusterApi, namespace: string, progress:
       exitCode: EXIT.cannotDiagnose,
     });
   }
-  const stale = warnStale ? await api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => []) : [];
+  const stale = await staleRead;
   if (stale.length > 0) {
     // Named with their phase: a Running one may belong to a colleague's run in progress.
     const named = stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name} (${p.status?.phase ?? 'Pending'})`);

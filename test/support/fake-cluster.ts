@@ -52,6 +52,8 @@ export interface FakeClusterOptions {
   createRefused?: number;
   /** Pods created on these nodes are deleted (by "someone else") before they run. */
   deletedBeforeRunning?: string[];
+  /** Every request waits this long (virtual time) before it is answered: a remote API server. */
+  latencyMs?: number;
 }
 
 const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
@@ -66,8 +68,12 @@ export class FakeCluster {
 
   constructor(private readonly options: FakeClusterOptions) {}
 
-  private count(what: string): void {
+  /** Virtual time at which each request was sent. */
+  readonly sentAt: Array<{ what: string; atMs: number }> = [];
+  private count(what: string): Promise<void> {
     this.requests.push(what);
+    this.sentAt.push({ what, atMs: this.clock.nowMs });
+    return this.options.latencyMs ? this.clock.sleep(this.options.latencyMs) : Promise.resolve();
   }
   countOf(what: string): number {
     return this.requests.filter((r) => r === what).length;
@@ -90,22 +96,22 @@ export class FakeCluster {
       contextName: 'fake',
       defaultNamespace: 'default',
       readPod: async (_ns, name) => {
-        this.count('get pods');
+        await this.count('get pods');
         const pod = this.pods.get(name);
         if (!pod) throw apiError(404);
         return structuredClone(pod);
       },
       listPods: async () => {
-        this.count('list pods');
+        await this.count('list pods');
         return [];
       },
       readNode: async (name) => {
-        this.count('get nodes');
+        await this.count('get nodes');
         if (!this.options.nodes.includes(name)) throw apiError(404);
         return this.node(name);
       },
       listNodes: async () => {
-        this.count('list nodes');
+        await this.count('list nodes');
         return this.options.nodes.map((n) => this.node(n));
       },
       readService: unused('readService'),
@@ -114,11 +120,11 @@ export class FakeCluster {
       readConfigMap: unused('readConfigMap'),
       readPodLog: unused('readPodLog'),
       readNamespace: async (name) => {
-        this.count('get namespaces');
+        await this.count('get namespaces');
         return { metadata: { name } };
       },
       createPod: async (_ns, pod) => {
-        this.count('create pods');
+        await this.count('create pods');
         if (this.options.createRefused) throw apiError(this.options.createRefused);
         const name = pod.metadata!.name!;
         const stored: Pod = structuredClone({ ...pod, status: { phase: 'Pending' } });
@@ -141,14 +147,14 @@ export class FakeCluster {
         return structuredClone(stored);
       },
       deletePod: async (_ns, name) => {
-        this.count('delete pods');
+        await this.count('delete pods');
         const pod = this.pods.get(name);
         if (!pod) return;
         this.pods.delete(name);
         this.announce('DELETED', pod);
       },
       watchPods: (_ns, labelSelector, _rv, handlers) => {
-        this.count('watch pods');
+        void this.count('watch pods');
         const [key = '', value = ''] = labelSelector.split('=');
         const entry = { selector: [key, value] as [string, string], handlers };
         if (this.options.watchRefused) {
@@ -160,7 +166,7 @@ export class FakeCluster {
         return { stop: () => void this.watches.delete(entry) };
       },
       exec: async (_ns, pod) => {
-        this.count('create pods/exec');
+        await this.count('create pods/exec');
         if (!this.pods.has(pod)) throw apiError(404);
         await this.clock.sleep(100);
         return { exitCode: 0, stdout: `output of ${pod}\n`, stderr: '', stdoutBytes: 0 };

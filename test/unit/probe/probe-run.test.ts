@@ -74,6 +74,17 @@ describe('runProbes', () => {
     expect(cluster.requests.length).to.be.at.most(3 * 10 + 4);
   });
 
+  it('sends everything before the create in one round trip', async () => {
+    const { cluster, deps, targets } = setup({ nodes: ['lab-node-1'], latencyMs: 50 });
+    const started = cluster.clock.nowMs;
+    await runProbes(targets, settings(), deps);
+    const create = cluster.sentAt.find((r) => r.what === 'create pods')!;
+    const before = cluster.sentAt.filter((r) => r.atMs < create.atMs);
+    expect(before.map((r) => r.what).sort()).to.deep.equal(['get namespaces', 'get nodes', 'list pods', 'watch pods']);
+    expect(before.every((r) => r.atMs === started)).to.equal(true);
+    expect(create.atMs - started).to.equal(50);
+  });
+
   it('reads one node directly rather than listing them all', async () => {
     const { cluster, deps, targets } = setup({ nodes: ['lab-node-1'] });
     await runProbes(targets, settings(), deps);
