@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KUBECONFIG, probePodsLeft, runPlugin, setFaults, skipUnlessLab } from '../support/lab-harness.js';
+import { KUBECONFIG, probePodsLeft, runPlugin, runPluginWith, setFaults, skipUnlessLab } from '../support/lab-harness.js';
 
 /** Watches probe pods through kubectl while `during` runs; returns the most that existed at once. */
 async function peakProbePods(during: () => Promise<void>): Promise<{ peak: number; added: number }> {
@@ -87,6 +87,33 @@ describe('e2e: bounded fan-out and CI reports', function () {
     });
     expect(added).to.equal(3);
     expect(peak).to.be.within(2, 3);
+  });
+
+  it('Ctrl-C with nodes still queued deletes the running pod and never creates the queued ones', async () => {
+    setFaults({ podStartDelayMs: 20_000 });
+    let run = { code: -1, stdout: '', stderr: '' };
+    const { added } = await peakProbePods(async () => {
+      run = await runPluginWith(['node-check', '--all', '--max-parallel', '1'], (child, stderr) => {
+        const timer = setInterval(() => {
+          if (/created on node/.test(stderr())) {
+            clearInterval(timer);
+            child.kill('SIGINT');
+          }
+        }, 50);
+      });
+    });
+    expect(run.code).to.equal(130);
+    expect(added, 'pods created').to.equal(1);
+    expect(run.stderr.match(/probe pod \S+ created on node/g)).to.have.length(1);
+    expect(run.stderr.match(/probe pod \S+ deleted/g)).to.have.length(1);
+    expect(run.stderr).to.contain('error: interrupted; probe pods were deleted');
+  });
+
+  it('without permission to watch pods, follows the probe pod by reading it and still answers', async () => {
+    setFaults({ forbid: [{ verb: 'watch', resource: 'pods' }] });
+    const run = await runPlugin(['veth-peer', 'web-1', '-o', 'json']);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.match(/probe pod \S+ deleted/);
   });
 
   it('rejects a --max-parallel that is not a whole number from 1, with exit 2 and one sentence', async () => {
