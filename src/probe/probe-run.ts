@@ -66,8 +66,9 @@ export interface ProbeDeps {
 export const PROBE_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 export { RUN_ID_LABEL };
 
-// Without a watch, a waiting node reads its pod this often.
-const POLL_WITHOUT_WATCH_MS = 1000;
+// Without a watch (RBAC from before it was needed), a waiting node reads its pod this often, as
+// every node did before the watch.
+const POLL_WITHOUT_WATCH_MS = 250;
 // With a watch, a pod not heard of for this long is read once directly (a lost event must not hang).
 const READ_IF_SILENT_MS = 10_000;
 // A pod still Pending after this long makes us look at its node (kubelet down, node gone).

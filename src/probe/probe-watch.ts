@@ -1,7 +1,7 @@
 // One watch on the run's label instead of reading every probe pod every 250 ms: the pods' states
 // arrive as events and each waiting node is woken when its pod changes. The watch is restarted
 // from the last resourceVersion when it ends; if it cannot run at all (no watch permission, a
-// proxy that cuts streams), waiting nodes fall back to reading their pod once a second.
+// proxy that cuts streams), waiting nodes fall back to reading their pod (every 250 ms).
 import type { ClusterApi, Pod } from '../kube/cluster-api.js';
 import { httpStatusOf } from '../kube/api-error.js';
 

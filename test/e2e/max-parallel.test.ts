@@ -111,8 +111,9 @@ describe('e2e: bounded fan-out and CI reports', function () {
 
   it('without permission to watch pods, follows the probe pod by reading it and still answers', async () => {
     setFaults({ forbid: [{ verb: 'watch', resource: 'pods' }] });
-    const run = await runPlugin(['veth-peer', 'web-1', '-o', 'json']);
+    const run = await runPlugin(['veth-peer', 'web-1']);
     expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/^default\s+web-1\s+lab-node-1\s+eth0@if\d+/m);
     expect(run.stderr).to.match(/probe pod \S+ deleted/);
   });
 

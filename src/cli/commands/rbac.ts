@@ -22,7 +22,7 @@ export function buildRbacManifests(probeNamespace: string, subject: RbacSubject)
     kind: 'Role',
     metadata: { name: 'kubectl-netdiag-probe', namespace: probeNamespace },
     rules: [
-      // watch: one stream follows the run's probe pods; without it they are read once a second.
+      // watch: one stream follows the run's probe pods; without it each is read every 250 ms.
       { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
       { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
     ],
