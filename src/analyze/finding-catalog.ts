@@ -1253,6 +1253,18 @@ export const FINDING_CATALOG = [
       'Run that check alone for details (the subject names it and its target), for example `kubectl netdiag dns-check POD -n NAMESPACE -v`.',
     ),
   },
+  {
+    code: 'smoke.could-not-run',
+    area: 'smoke',
+    severity: 'error',
+    title: 'smoke stopped before any check could report (exit 2 or 3)',
+    seeds: [],
+    explanation: p(
+      'Only in the --junit file: smoke could not start its checks at all (no kubeconfig, the API server unreachable, RBAC refusing the node or pod list) or none of them could run.',
+      'The JUnit report then holds one failed case of this type whose message is the same sentence the terminal printed, so a CI test tab shows why instead of a missing report.',
+      'Fix what the message names, then run smoke again; `kubectl netdiag rbac` prints the permissions the plugin needs.',
+    ),
+  },
 
   // ------------------------------------------------------------------ node-diff (node-diff GOOD BAD)
   {
