@@ -3,6 +3,7 @@
 // X"), never an exception, so the other nodes and sections still count.
 import type { NodeCollection } from '../probe/probe-run.js';
 import type { Finding } from './finding.js';
+import { isUnprobeableNodeMessage } from '../probe/admission.js';
 import { parseNodeScriptOutput, type RawSection } from '../probe/sections.js';
 import { parseIpAddrJson, type NetLink } from '../parse/ip-addr.js';
 import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../parse/ip-route.js';
@@ -106,8 +107,21 @@ export function parseEthtoolPeers(text: string): Map<string, number> {
   return peers;
 }
 
-/** The finding for a node whose probe pod gave no output; the other nodes still report. */
+/**
+ * The finding for a node whose probe pod gave no output; the other nodes still report. A node that
+ * cannot run a probe pod by design (EKS Fargate, virtual-kubelet) is said once, as info.
+ */
 export function nodeFailedFinding(nodeName: string, error: string): Finding {
+  if (isUnprobeableNodeMessage(error)) {
+    return {
+      code: 'probe.node-unprobeable',
+      severity: 'info',
+      subject: `node ${nodeName}`,
+      message: 'this node cannot run the privileged probe pod, so it was not probed',
+      evidence: [error],
+      remedy: 'nothing to fix: its pods cannot be diagnosed at node level; the other nodes were diagnosed',
+    };
+  }
   return {
     code: 'probe.node-failed',
     severity: 'error',

@@ -40,7 +40,8 @@ export interface ClusterApi {
   /** The last `tailLines` lines of a pod's (first or named) container log. */
   readPodLog(namespace: string, name: string, options: { container?: string | undefined; tailLines: number }): Promise<string>;
   readNamespace(name: string): Promise<Namespace>;
-  createPod(namespace: string, pod: Pod): Promise<Pod>;
+  /** dryRun: the server validates and admits it (PodSecurity, webhooks, quota) but stores nothing. */
+  createPod(namespace: string, pod: Pod, options?: { dryRun?: boolean }): Promise<Pod>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
   /** Runs argv in the pod's container; resolves when the command has ended and the stream closed. */
   exec(namespace: string, pod: string, container: string, argv: string[], signal?: AbortSignal): Promise<ExecResult>;
@@ -136,9 +137,9 @@ export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions)
       ),
     readNamespace: (name) =>
       call({ verb: 'get', resource: 'namespaces', name }, () => core.readNamespace({ name }, callOptions())),
-    createPod: (namespace, pod) =>
+    createPod: (namespace, pod, opts) =>
       call({ verb: 'create', resource: 'pods', namespace }, () =>
-        core.createNamespacedPod({ namespace, body: pod }, callOptions()),
+        core.createNamespacedPod({ namespace, body: pod, ...(opts?.dryRun ? { dryRun: 'All' } : {}) }, callOptions()),
       ),
     deletePod: async (namespace, name, gracePeriodSeconds) => {
       try {

@@ -8,6 +8,7 @@ import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROBE_CONTAINER, RUN
 import { EXIT, InterruptedError, UserError } from '../cli/errors.js';
 import { httpStatusOf } from '../kube/api-error.js';
 import type { Progress } from '../render/progress.js';
+import { explainPodCreateFailure, preflightProbeAdmission, unprobeableNodeMessage, unprobeableNodeReason } from './admission.js';
 
 export interface ProbeSettings {
   /** Warn about probe pods of earlier runs (off for smoke's parallel checks, which see each other's). */
@@ -69,6 +70,8 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
   await checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false);
   const runId = deps.randomSuffix() + deps.randomSuffix();
   const lifetimeSeconds = settings.timeoutSeconds + 60;
+  // One dry-run create names an admission refusal (PodSecurity, SCC, webhook, quota) before any pod exists.
+  if (targets.length > 0 && !settings.reusePod) await preflightProbeAdmission(deps.api, settings.namespace, buildProbePod(probePodOptions(targets[0]!.nodeName, runId, lifetimeSeconds, settings, deps)), deps.progress);
   const created = new Map<string, string>(); // node -> pod name
   try {
     // allSettled, not all: an interrupt must not start deleting while a create is still in flight.
@@ -102,18 +105,7 @@ async function probeOneNode(
   created: Map<string, string>,
 ): Promise<NodeCollection> {
   const started = deps.now();
-  const pod = buildProbePod({
-    nodeName: target.nodeName,
-    namespace: settings.namespace,
-    image: settings.image,
-    runId,
-    nameSuffix: deps.randomSuffix(),
-    lifetimeSeconds,
-    imagePullSecrets: settings.imagePullSecrets,
-    priorityClassName: settings.priorityClassName,
-    command: settings.command,
-    nodeScript: loadNodeScript(),
-  });
+  const pod = buildProbePod(probePodOptions(target.nodeName, runId, lifetimeSeconds, settings, deps));
   const reused = settings.reusePod ? await findReusableProbePod(deps.api, target.nodeName, settings, deps.now()) : null;
   const podName = reused ?? pod.metadata!.name!;
   throwIfAborted(deps.signal);
@@ -132,8 +124,7 @@ async function probeOneNode(
       // The API answered with an error status: nothing was created, so there is nothing to delete
       // (and no "deleted" line to print). A timeout or a dropped connection may still have created it.
       if (httpStatusOf(err) !== null) created.delete(target.nodeName);
-      if (isPodSecurityRejection(err)) throw podSecurityError(settings.namespace, err);
-      throw err;
+      throw explainPodCreateFailure(err, settings.namespace) ?? err;
     }
     deps.progress.podCreated(target.nodeName, `${settings.namespace}/${podName}`);
   } else {
@@ -165,6 +156,21 @@ async function probeOneNode(
     deps.progress.nodeState(target.nodeName, `failed: ${message}`);
     return { nodeName: target.nodeName, ok: false, error: message, podName, hint: err instanceof UserError ? err.hint : undefined };
   }
+}
+
+function probePodOptions(nodeName: string, runId: string, lifetimeSeconds: number, settings: ProbeSettings, deps: ProbeDeps) {
+  return {
+    nodeName,
+    namespace: settings.namespace,
+    image: settings.image,
+    runId,
+    nameSuffix: deps.randomSuffix(),
+    lifetimeSeconds,
+    imagePullSecrets: settings.imagePullSecrets,
+    priorityClassName: settings.priorityClassName,
+    command: settings.command,
+    nodeScript: loadNodeScript(),
+  };
 }
 
 interface ExecCall {
@@ -298,6 +304,8 @@ async function checkProbeNode(api: ClusterApi, nodeName: string): Promise<{ mess
   }
   // Either source saying "not Linux" is enough: the label is what schedulers match on, nodeInfo is
   // what the kubelet reports.
+  const unprobeable = unprobeableNodeReason(node);
+  if (unprobeable) return { message: unprobeableNodeMessage(nodeName, unprobeable), hint: 'Fargate and virtual-kubelet nodes have no node kernel the probe can reach; diagnose pods on regular nodes' };
   const os = [node.metadata?.labels?.['kubernetes.io/os'], node.status?.nodeInfo?.operatingSystem].find((v) => v && v !== 'linux');
   if (os) {
     return {
@@ -341,41 +349,23 @@ export function classifyProbePod(pod: Pod, image: string): ProbePodVerdict {
 }
 
 /**
- * Before creating anything: Pod Security Admission that would reject a privileged pod is named up
- * front, and probe pods left by earlier runs (a SIGKILLed CLI) are pointed out.
+ * Before creating anything: the probe namespace exists, and probe pods left by earlier runs (a
+ * SIGKILLed CLI) are pointed out. Admission is asked by the dry run (admission.ts), which also
+ * knows PodSecurity exemptions a namespace label cannot show.
  */
 async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress, warnStale: boolean): Promise<void> {
-  const ns = await api.readNamespace(namespace).catch((err: unknown) => {
+  await api.readNamespace(namespace).catch((err: unknown) => {
     if (err instanceof UserError && /not found/.test(err.message)) {
       throw new UserError(`probe namespace "${namespace}" does not exist`, { hint: 'pick one with --probe-namespace NS' });
     }
     return null; // not allowed to read namespaces: the create call will tell
   });
-  const level = ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
-  if (level === 'baseline' || level === 'restricted') {
-    throw new UserError(`namespace "${namespace}" enforces Pod Security "${level}", which rejects the privileged probe pod`, {
-      hint: `use --probe-namespace with a namespace whose pod-security.kubernetes.io/enforce is privileged (or unset), or: kubectl label ns ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite`,
-      exitCode: EXIT.cannotDiagnose,
-    });
-  }
   const stale = warnStale ? await api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => []) : [];
   if (stale.length > 0) {
     // Named with their phase: a Running one may belong to a colleague's run in progress.
     const named = stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name} (${p.status?.phase ?? 'Pending'})`);
     progress.note(`${stale.length} probe pod(s) from earlier runs are still in the cluster: ${named.join(', ')}${stale.length > 3 ? ', ...' : ''}; unless another netdiag run is in progress, kubectl netdiag cleanup removes them`);
   }
-}
-
-function isPodSecurityRejection(err: unknown): boolean {
-  return err instanceof UserError && /violates PodSecurity/i.test(err.message);
-}
-
-function podSecurityError(namespace: string, err: unknown): UserError {
-  return new UserError(`Pod Security Admission in namespace "${namespace}" rejected the privileged probe pod`, {
-    hint: `use --probe-namespace with a namespace labelled pod-security.kubernetes.io/enforce=privileged, or: kubectl label ns ${namespace} pod-security.kubernetes.io/enforce=privileged`,
-    exitCode: EXIT.cannotDiagnose,
-    cause: err,
-  });
 }
 
 /** Deletes the run's probe pods, naming each; returns how many could not be deleted. */
