@@ -11,11 +11,12 @@
 //   RBAC         pods is forbidden: User "u" cannot create resource "pods" in API group "" in ...
 // A webhook whose sideEffects do not allow dry runs answers `admission webhook "X" does not support
 // dry run`: then nothing is known, and the real create speaks for itself (and is mapped the same way).
-import type { ClusterApi, Node, Pod } from '../kube/cluster-api.js';
+import type { ClusterApi, Node } from '../kube/cluster-api.js';
+import { loadNodeScript } from '../node-script/node-script.js';
 import { readApiFailure } from '../kube/api-error.js';
 import { EXIT, UserError } from '../cli/errors.js';
 import type { Progress } from '../render/progress.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './probe-pod.js';
+import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ProbePodOptions } from './probe-pod.js';
 
 export type AdmissionRejection =
   | { kind: 'pod-security'; level: string; violations: string }
@@ -107,12 +108,14 @@ export function explainPodCreateFailure(err: unknown, namespace: string): UserEr
 }
 
 /**
- * ONE dry-run create of the probe pod before the fan-out. Throws the named refusal; returns when
- * the pod would be admitted or when a webhook cannot answer dry runs (said on stderr).
+ * ONE dry-run create of a probe pod (the one the first node would get) before the fan-out. Throws
+ * the named refusal; returns when the pod would be admitted or when a webhook cannot answer dry
+ * runs (said on stderr).
  */
-export async function preflightProbeAdmission(api: Pick<ClusterApi, 'createPod'>, namespace: string, pod: Pod, progress: Progress): Promise<void> {
+export async function preflightProbeAdmission(api: Pick<ClusterApi, 'createPod'>, options: Omit<ProbePodOptions, 'nodeScript'>, progress: Progress): Promise<void> {
+  const namespace = options.namespace;
   try {
-    await api.createPod(namespace, pod, { dryRun: true });
+    await api.createPod(namespace, buildProbePod({ ...options, nodeScript: loadNodeScript() }), { dryRun: true });
   } catch (err) {
     const message = statusMessageOf(err);
     if (message === null) throw err; // no answer at all (unreachable, timeout): already one clear sentence

@@ -71,7 +71,7 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
   const runId = deps.randomSuffix() + deps.randomSuffix();
   const lifetimeSeconds = settings.timeoutSeconds + 60;
   // One dry-run create names an admission refusal (PodSecurity, SCC, webhook, quota) before any pod exists.
-  if (targets.length > 0 && !settings.reusePod) await preflightProbeAdmission(deps.api, settings.namespace, buildProbePod(probePodOptions(targets[0]!.nodeName, runId, lifetimeSeconds, settings, deps)), deps.progress);
+  if (targets.length > 0 && !settings.reusePod) await preflightProbeAdmission(deps.api, { ...settings, nodeName: targets[0]!.nodeName, runId, lifetimeSeconds, nameSuffix: deps.randomSuffix() }, deps.progress);
   const created = new Map<string, string>(); // node -> pod name
   try {
     // allSettled, not all: an interrupt must not start deleting while a create is still in flight.
@@ -105,7 +105,18 @@ async function probeOneNode(
   created: Map<string, string>,
 ): Promise<NodeCollection> {
   const started = deps.now();
-  const pod = buildProbePod(probePodOptions(target.nodeName, runId, lifetimeSeconds, settings, deps));
+  const pod = buildProbePod({
+    nodeName: target.nodeName,
+    namespace: settings.namespace,
+    image: settings.image,
+    runId,
+    nameSuffix: deps.randomSuffix(),
+    lifetimeSeconds,
+    imagePullSecrets: settings.imagePullSecrets,
+    priorityClassName: settings.priorityClassName,
+    command: settings.command,
+    nodeScript: loadNodeScript(),
+  });
   const reused = settings.reusePod ? await findReusableProbePod(deps.api, target.nodeName, settings, deps.now()) : null;
   const podName = reused ?? pod.metadata!.name!;
   throwIfAborted(deps.signal);
@@ -156,21 +167,6 @@ async function probeOneNode(
     deps.progress.nodeState(target.nodeName, `failed: ${message}`);
     return { nodeName: target.nodeName, ok: false, error: message, podName, hint: err instanceof UserError ? err.hint : undefined };
   }
-}
-
-function probePodOptions(nodeName: string, runId: string, lifetimeSeconds: number, settings: ProbeSettings, deps: ProbeDeps) {
-  return {
-    nodeName,
-    namespace: settings.namespace,
-    image: settings.image,
-    runId,
-    nameSuffix: deps.randomSuffix(),
-    lifetimeSeconds,
-    imagePullSecrets: settings.imagePullSecrets,
-    priorityClassName: settings.priorityClassName,
-    command: settings.command,
-    nodeScript: loadNodeScript(),
-  };
 }
 
 interface ExecCall {
