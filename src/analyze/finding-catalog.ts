@@ -153,9 +153,22 @@ export const FINDING_CATALOG = [
     explanation: p(
       'The node has kube-proxy chains (KUBE-SERVICES) in the legacy iptables tables and in the nf_tables-backed ones at the same time.',
       'The kernel runs both sets of rules; the set kube-proxy no longer maintains is stale and can DNAT to old endpoints or reject Services that work in the other set.',
-      "trace-svc reads iptables-legacy-save and iptables-nft-save through the node's own binaries and checks which of them hold KUBE-SERVICES rules.",
+      "trace-svc reads both backends with the probe image's own iptables-legacy-save and iptables-nft-save inside the node's network namespace (as kube-proxy does from its container) and checks which of them hold KUBE-SERVICES rules.",
       "This usually happens after an OS upgrade switched the iptables alternative, or when kube-proxy's image and the node disagree on the backend.",
       "Flush the backend kube-proxy does not use (for example `iptables-legacy -t nat -F; iptables-legacy -t nat -X`), and make the node's iptables alternative match kube-proxy's.",
+    ),
+  },
+  {
+    code: 'svc.rules-unreadable',
+    area: 'svc',
+    severity: 'info',
+    title: "could not read kube-proxy's rules on this node",
+    seeds: [],
+    explanation: p(
+      "No backend that was read holds kube-proxy rules, and at least one could not be read: the probe image lacks the tool (exit 127), the kernel refused it (the probe pod is not privileged), or its kernel interface is missing.",
+      'This says nothing about the rules themselves, so it is not reported as missing kube-proxy rules. The evidence names each source (iptables nf_tables or legacy backend, the nftables kube-proxy table, IPVS) and why it could not be read.',
+      "trace-svc reads the rules with the probe image's own iptables-nft-save, iptables-legacy-save, nft and ipvsadm inside the node's network namespace, as kube-proxy does from its container; the node's own binaries are never used (Talos, Bottlerocket and Flatcar have none).",
+      'Run again with an --image that has these tools (netshoot has them) and a privileged probe pod.',
     ),
   },
   {
@@ -507,6 +520,19 @@ export const FINDING_CATALOG = [
     ),
   },
   {
+    code: 'node.kube-proxy-rules-unreadable',
+    area: 'node',
+    severity: 'info',
+    title: "could not read kube-proxy's rules on this node",
+    seeds: [],
+    explanation: p(
+      "No backend that was read holds kube-proxy rules, and at least one could not be read: the probe image lacks the tool (exit 127), the kernel refused it (the probe pod is not privileged), or its kernel interface is missing.",
+      'This says nothing about the rules themselves, so it is not reported as missing kube-proxy rules. The evidence names each source (iptables nf_tables or legacy backend, the nftables kube-proxy table, IPVS) and why it could not be read.',
+      "node-check reads the rules with the probe image's own iptables-nft-save, iptables-legacy-save, nft and ipvsadm inside the node's network namespace, as kube-proxy does from its container; the node's own binaries are never used (Talos, Bottlerocket and Flatcar have none).",
+      'Run again with an --image that has these tools (netshoot has them) and a privileged probe pod.',
+    ),
+  },
+  {
     code: 'node.iptables-backends-mixed',
     area: 'node',
     severity: 'warn',
@@ -515,7 +541,7 @@ export const FINDING_CATALOG = [
     explanation: p(
       'Both the legacy and the nf_tables iptables backends hold kube-proxy chains on this node.',
       'The kernel runs both; one set is stale and can shadow the other, so Services behave differently from what kube-proxy thinks it programmed.',
-      "node-check reads iptables-legacy-save and iptables-nft-save through the node's own binaries.",
+      "node-check reads both backends with the probe image's own iptables-legacy-save and iptables-nft-save inside the node's network namespace.",
       "Flush the backend kube-proxy does not use and make the node's iptables alternative (update-alternatives --display iptables) match kube-proxy's.",
     ),
   },
@@ -580,7 +606,7 @@ export const FINDING_CATALOG = [
     explanation: p(
       "The node's /etc/resolv.conf points at 127.0.0.x or ::1 (systemd-resolved's 127.0.0.53, a local dnsmasq).",
       'That is fine for the node itself, but CoreDNS pods with dnsPolicy Default and `forward . /etc/resolv.conf` inherit the file and forward to their own loopback, which is CoreDNS itself: a forwarding loop that makes CoreDNS exit (seed 004).',
-      'node-check reads the node\'s resolv.conf; `kubectl netdiag dns-check POD` confirms whether CoreDNS really loops (dns.node-resolv-loopback).',
+      'node-check reads the node\'s resolv.conf; `kubectl netdiag dns-check POD` reads what CoreDNS really forwards to and names a real loop (dns.coredns-forward-loopback).',
       'Point kubelet --resolv-conf (resolvConf) at the real upstream list (/run/systemd/resolve/resolv.conf with systemd-resolved), or give CoreDNS an explicit upstream.',
     ),
   },
@@ -1048,16 +1074,16 @@ export const FINDING_CATALOG = [
     ),
   },
   {
-    code: 'dns.node-resolv-loopback',
+    code: 'dns.coredns-forward-loopback',
     area: 'dns',
     severity: 'error',
-    title: "CoreDNS forwards to the node's resolv.conf, which points at loopback",
+    title: 'CoreDNS forwards to a loopback address: a forwarding loop',
     seeds: ['004'],
     explanation: p(
-      "CoreDNS forwards to /etc/resolv.conf, which for a CoreDNS pod with dnsPolicy Default is the node's file (or kubelet --resolv-conf), and that names a loopback nameserver (127.0.0.53, 127.0.0.1) or none.",
+      "CoreDNS forwards to a loopback address (127.0.0.53, 127.0.0.1): named by the Corefile's forward, or by CoreDNS's own container /etc/resolv.conf when the Corefile says `forward . /etc/resolv.conf`. Kubelet writes that file for dnsPolicy Default from its resolvConf setting (the node's /etc/resolv.conf unless set; kubeadm, RKE, k3s and microk8s choose /run/systemd/resolve/resolv.conf when systemd-resolved runs).",
       "Inside CoreDNS's pod, loopback is CoreDNS itself: a forwarding loop; with the loop plugin CoreDNS detects it and exits (CrashLoopBackOff, \"Loop (127.0.0.1:44222 -> :53) detected\"), exactly seed 004.",
-      "dns-check reads the resolv.conf of each node that runs CoreDNS and the Corefile's forward and loop plugins.",
-      'Set kubelet resolvConf on those nodes to a file with reachable nameservers (/run/systemd/resolve/resolv.conf with systemd-resolved) or write upstreams into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so they re-read it.',
+      "dns-check reads CoreDNS's own /etc/resolv.conf through its container's process on the node and the Corefile; the node's /etc/resolv.conf (often the systemd-resolved stub 127.0.0.53) is shown for context and is never evidence on its own. A hostNetwork CoreDNS really reaches the node's stub, so it is not flagged.",
+      'Point kubelet resolvConf on those nodes at a file with reachable nameservers (/run/systemd/resolve/resolv.conf with systemd-resolved) or write upstreams into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so kubelet writes their file again.',
     ),
   },
   {
@@ -1069,7 +1095,7 @@ export const FINDING_CATALOG = [
     explanation: p(
       'A CoreDNS pod\'s log has "Loop (...) detected": its queries come back to itself and the loop plugin makes it exit.',
       'All CoreDNS pods on affected nodes crash-loop, so cluster DNS fails (seed 004).',
-      "dns-check reports this when the log shows the loop but the node's resolv.conf does not explain it (otherwise dns.node-resolv-loopback).",
+      "dns-check reports this when the log shows the loop but CoreDNS's own resolv.conf and Corefile do not explain it (otherwise dns.coredns-forward-loopback).",
       'Find the resolver that forwards back to CoreDNS (a local dnsmasq or systemd-resolved on the node, an upstream that forwards cluster queries back, the Corefile forward) and point it elsewhere.',
     ),
   },

@@ -13,7 +13,7 @@ import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
 import { traceSvcCommand, type TraceSvcTarget } from './commands/trace-svc.js';
 import { arpCheckCommand, readArpCheckTarget } from './commands/arp-check.js';
 import { mtuProbeCommand, readMtuProbeTarget } from './commands/mtu-probe.js';
-import { DEFAULT_EXTERNAL_NAME, dnsCheckCommand, readDnsCheckTarget } from './commands/dns-check.js';
+import { dnsCheckCommand, readDnsCheckTarget } from './commands/dns-check.js';
 import { nodeCheckCommand, readNodeCheckTarget } from './commands/node-check.js';
 import { nodeDiffCommand, readNodeDiffTarget } from './commands/node-diff.js';
 import { VERSION } from '../version.js';
@@ -120,8 +120,8 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       (y: Argv) =>
         y
           .positional('pod', { type: 'string', describe: 'pod whose name resolution to check' })
-          .option('name', { type: 'string', array: true, default: [] as string[], describe: `names to resolve (repeatable; default: kubernetes.default and --external-name)` })
-          .option('external-name', { type: 'string', default: DEFAULT_EXTERNAL_NAME, describe: 'the external-style default name; pass one your upstream serves' })
+          .option('name', { type: 'string', array: true, default: [] as string[], describe: `names to resolve (repeatable; default: kubernetes.default and --external-name if given)` })
+          .option('external-name', { type: 'string', describe: 'an outside name your upstream serves, resolved through CoreDNS and the upstream (without it that check is skipped)' })
           .example('kubectl netdiag dns-check web-1', 'where name resolution breaks for web-1')
           .example('kubectl netdiag dns-check client-1 -n team-b --name api --name www.google.com', 'why "api" does not resolve from team-b, and an external name')
           .example('kubectl netdiag dns-check web-1 -o json', 'the query matrix and findings as JSON for CI'),

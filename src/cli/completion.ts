@@ -127,7 +127,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     maxPositionals: 1,
     flags: [
       { name: 'name', description: 'a name to resolve', value: NONE },
-      { name: 'external-name', description: 'the external-style default name', value: NONE },
+      { name: 'external-name', description: 'an outside name to resolve upstream', value: NONE },
     ],
   },
   {

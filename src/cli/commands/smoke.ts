@@ -61,7 +61,7 @@ export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promis
     checks.push({
       check: 'dns-check',
       target: `pod ${ns}/${name}`,
-      spec: erase(dnsCheckCommand({ pod: name, names: ['kubernetes.default', ...(target.externalName ? [target.externalName] : [])], externalName: target.externalName ?? '' })),
+      spec: erase(dnsCheckCommand({ pod: name, names: ['kubernetes.default', ...(target.externalName ? [target.externalName] : [])], externalName: target.externalName })),
       options: withNamespace(ns),
     });
     checks.push({ check: 'mtu-probe', target: `pod ${ns}/${name} to a pod on another node`, spec: erase(mtuProbeCommand({ pod: name, to: { kind: 'default' }, probe: true })), options: withNamespace(ns) });
