@@ -174,7 +174,8 @@ const COREDNS_POD = 'kube-system/coredns-6d4b75cb6d-lab01';
 /** Kills a pod's container process (default: the CoreDNS stand-in): its Service has no live backend. */
 export async function stopProcess(pod: string = COREDNS_POD, options: FaultOptions = {}): Promise<RestoreFault> {
   const labPod = findLabPod(loadState(options), pod);
-  await killPids([labPod.pid]);
+  // CRI-O's conmon exits with its container (crio profile): nothing of the pod is left running.
+  await killPids(labPod.conmonPid ? [labPod.pid, labPod.conmonPid] : [labPod.pid]);
   return () => startProcess(pod, options);
 }
 

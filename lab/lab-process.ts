@@ -32,13 +32,32 @@ export function cgroupHierarchies(): string[] {
   return existsSync(join(CGROUP_ROOT, 'cgroup.procs')) ? [CGROUP_ROOT] : [];
 }
 
-/**
- * The systemd-driver cgroup of a containerd container, relative to a hierarchy root:
- * kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid with _>.slice/cri-containerd-<id>.scope
- */
-export function containerCgroupPath(qosClass: QosClass, podUid: string, containerId: string): string {
+/** The container runtime whose cgroup naming the lab copies (the crio profile switches it). */
+export type LabRuntime = 'containerd' | 'crio';
+
+/** kubepods.slice/kubepods-<qos>.slice/kubepods-<qos>-pod<uid with _>.slice: the systemd driver's pod slice. */
+export function podSlicePath(qosClass: QosClass, podUid: string): string {
   const uid = podUid.replaceAll('-', '_');
-  return join(KUBEPODS_SLICE, `kubepods-${qosClass}.slice`, `kubepods-${qosClass}-pod${uid}.slice`, `cri-containerd-${containerId}.scope`);
+  return join(KUBEPODS_SLICE, `kubepods-${qosClass}.slice`, `kubepods-${qosClass}-pod${uid}.slice`);
+}
+
+/**
+ * The systemd-driver cgroup of a container, relative to a hierarchy root: <pod slice>/
+ * cri-containerd-<id>.scope (containerd) or crio-<id>.scope (CRI-O: cri-o/cri-o
+ * internal/config/cgmgr/systemd_linux.go, "crio" prefix + ":" + id -> crio-<id>.scope).
+ */
+export function containerCgroupPath(qosClass: QosClass, podUid: string, containerId: string, runtime: LabRuntime = 'containerd'): string {
+  const prefix = runtime === 'crio' ? 'crio' : 'cri-containerd';
+  return join(podSlicePath(qosClass, podUid), `${prefix}-${containerId}.scope`);
+}
+
+/**
+ * CRI-O's container monitor: conmon runs in crio-conmon-<id>.scope under the pod slice
+ * (conmon_cgroup = "pod"; MoveConmonToCgroup in cri-o internal/config/cgmgr/systemd_linux.go),
+ * in the node's network namespace.
+ */
+export function conmonCgroupPath(qosClass: QosClass, podUid: string, containerId: string): string {
+  return join(podSlicePath(qosClass, podUid), `crio-conmon-${containerId}.scope`);
 }
 
 export function placeInCgroup(pid: number, relativePath: string): void {

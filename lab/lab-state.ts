@@ -35,6 +35,8 @@ export interface LabPod {
   containerName: string;
   containerId: string; // 64 hex chars; the process below lives in a cgroup named after it
   pid: number; // the "container" process
+  conmonPid?: number; // crio profile: CRI-O's conmon stand-in, in the node's netns (started first)
+  pinnedNetns?: string; // crio profile: the pod netns pinned in the node's mount view, /run/netns/<uuid>
   image: string;
   labels: Record<string, string>;
   ready: boolean;

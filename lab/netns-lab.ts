@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync,
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bridgeIn, execIn, ipIn, listNetns, netnsPids, runCommand, setSysctlsIn } from './lab-exec.js';
-import { containerCgroupPath, isListening, killPids, pidsInLabCgroups, placeInCgroup, removeLabCgroups, spawnDetachedIn, waitFor } from './lab-process.js';
+import { conmonCgroupPath, containerCgroupPath, isListening, killPids, pidsInLabCgroups, placeInCgroup, removeLabCgroups, spawnDetachedIn, waitFor } from './lab-process.js';
 import type { LabNode, LabPod, LabState } from './lab-state.js';
 import {
   buildCalicoConflist,
@@ -436,14 +436,46 @@ export function podCommand(pod: Pick<PodSpec, 'name' | 'namespace' | 'program' |
   }
 }
 
-/** Starts a pod's container process in its namespace and cgroup; returns its PID. */
-export function startPodProcess(pod: LabPod, program: PodSpec['program'], state: Pick<LabState, 'services' | 'nodes'>, paths: LabPaths, qosClass: PodSpec['qosClass']): number {
-  const netns = pod.netns ?? state.nodes.find((n) => n.name === pod.nodeName)?.netns;
-  if (!netns) throw new Error(`no namespace for pod ${pod.namespace}/${pod.name}`);
+/**
+ * Starts a pod's container process in its namespace and cgroup; returns its PID. Under the crio
+ * profile a conmon stand-in starts first (so it has the lower PID, as on a real node) in the
+ * node's network namespace and in crio-conmon-<id>.scope; its PID goes to pod.conmonPid.
+ */
+export function startPodProcess(pod: LabPod, program: PodSpec['program'], state: Pick<LabState, 'services' | 'nodes' | 'profiles'>, paths: LabPaths, qosClass: PodSpec['qosClass']): number {
+  const nodeNetns = state.nodes.find((n) => n.name === pod.nodeName)?.netns;
+  const netns = pod.netns ?? nodeNetns;
+  if (!netns || !nodeNetns) throw new Error(`no namespace for pod ${pod.namespace}/${pod.name}`);
+  const crio = hasProfile(state, 'crio');
+  if (crio) {
+    pod.conmonPid = spawnDetachedIn(nodeNetns, 'sleep', ['infinity'], join(paths.logDir, `conmon-${pod.namespace}-${pod.name}.log`));
+    placeInCgroup(pod.conmonPid, conmonCgroupPath(qosClass, pod.uid, pod.containerId));
+  }
   const [file, args] = podCommand({ ...pod, program }, state.services);
   const pid = spawnDetachedIn(netns, file, args, join(paths.logDir, `pod-${pod.namespace}-${pod.name}.log`));
-  placeInCgroup(pid, containerCgroupPath(qosClass, pod.uid, pod.containerId));
+  placeInCgroup(pid, containerCgroupPath(qosClass, pod.uid, pod.containerId, crio ? 'crio' : 'containerd'));
   return pid;
+}
+
+/**
+ * crio profile: each pod's network namespace pinned as /run/netns/<uuid> (= /var/run/netns) in its
+ * node's own mount view, as CRI-O's pinns does (namespaces_dir /var/run, manage_ns_lifecycle), so
+ * the namespace outlives the pod's processes. A tmpfs over /run/netns in that view keeps the
+ * machine's other namespace names out of it, as on a real node; both go away with the node's
+ * init process (its mount namespace), so teardown has nothing extra to undo.
+ */
+async function pinPodNetnsLikeCrio(state: LabState, deps: LabDeps): Promise<void> {
+  const script = 'mount -t tmpfs -o mode=0755 ndlab-netns /run/netns || exit 1\n' +
+    'while [ $# -ge 2 ]; do : > "/run/netns/$1" && mount --bind "/proc/$2/ns/net" "/run/netns/$1" || exit 1; shift 2; done';
+  for (const node of state.nodes) {
+    const pods = state.pods.filter((p) => p.nodeName === node.name && !p.hostNetwork);
+    const args: string[] = [];
+    for (const pod of pods) {
+      const name = deps.uuid();
+      pod.pinnedNetns = `/run/netns/${name}`;
+      args.push(name, String(pod.pid));
+    }
+    await runCommand('nsenter', ['-t', String(node.initPid), '-m', '--', 'sh', '-c', script, 'pin-netns', ...args]);
+  }
 }
 
 export function podSpecFor(pod: Pick<LabPod, 'namespace' | 'name'>): PodSpec {
@@ -562,6 +594,10 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
   for (const pod of pods) {
     const spec = podSpecFor(pod);
     pod.pid = startPodProcess(pod, spec.program, state, paths, spec.qosClass);
+  }
+  if (hasProfile(state, 'crio')) {
+    deps.log('crio: conmon stand-ins in crio-conmon-<id>.scope, pod namespaces pinned under the nodes\' /run/netns');
+    await pinPodNetnsLikeCrio(state, deps);
   }
   await waitForListeners(state, upstreamPid, deps);
   writeLabState(state, paths);

@@ -7,6 +7,14 @@ export interface ForbidRule {
   namespace?: string;
 }
 
+/** A validating admission webhook on pod create: denies every pod, or (noDryRun) rejects dry runs only. */
+export interface AdmissionWebhookFault {
+  name: string; // "validate.kyverno.svc-fail", "validation.gatekeeper.sh", ...
+  message: string; // the webhook's own reason
+  code: number; // the status code the webhook returned (400 when it gave none)
+  noDryRun: boolean; // sideEffects Unknown/Some: the API server refuses dry runs for it
+}
+
 export interface LabFaults {
   podStartDelayMs: number;
   imagePullFailure: boolean;
@@ -20,6 +28,10 @@ export interface LabFaults {
   apiDelayMs: number;
   execDelayMs: number; // exec sessions wait this long before the command starts (a slow node script)
   namespaceLabels: Record<string, Record<string, string>>;
+  admissionWebhook: AdmissionWebhookFault | null;
+  exhaustedPodQuota: string | null; // a ResourceQuota of this name with no pods left, in every namespace
+  fargateNodes: string[]; // EKS Fargate nodes (label eks.amazonaws.com/compute-type=fargate)
+  virtualKubeletNodes: string[]; // virtual-kubelet nodes (label type=virtual-kubelet, its taint)
   podLogs: Record<string, string[]>; // "namespace/pod" -> log lines
   corednsLogLines: string[] | null; // log lines of every pod labelled k8s-app=kube-dns
 }
@@ -38,6 +50,10 @@ export function defaultFaults(): LabFaults {
     apiDelayMs: 0,
     execDelayMs: 0,
     namespaceLabels: {},
+    admissionWebhook: null,
+    exhaustedPodQuota: null,
+    fargateNodes: [],
+    virtualKubeletNodes: [],
     podLogs: {},
     corednsLogLines: null,
   };
@@ -64,11 +80,22 @@ function stringMap(value: unknown, key: string): Record<string, string> {
   return value as Record<string, string>;
 }
 
+function parseWebhookFault(value: unknown): AdmissionWebhookFault {
+  if (!isRecord(value) || typeof value.name !== 'string' || value.name === '') throw new FaultsError('admissionWebhook needs a name');
+  if (value.message !== undefined && typeof value.message !== 'string') throw new FaultsError('admissionWebhook.message must be a string');
+  return {
+    name: value.name,
+    message: typeof value.message === 'string' ? value.message : '',
+    code: value.code === undefined ? 400 : nonNegative(value.code, 'admissionWebhook.code'),
+    noDryRun: value.noDryRun === true,
+  };
+}
+
 export function parseFaults(input: unknown): LabFaults {
   if (!isRecord(input)) throw new FaultsError('faults must be a JSON object');
   const faults = defaultFaults();
   for (const [key, value] of Object.entries(input)) {
-    if (value === null && key !== 'rejectPodCreate' && key !== 'dropExecAfterBytes' && key !== 'corednsLogLines') continue;
+    if (value === null && !['rejectPodCreate', 'dropExecAfterBytes', 'corednsLogLines', 'admissionWebhook', 'exhaustedPodQuota'].includes(key)) continue;
     switch (key) {
       case 'podStartDelayMs':
       case 'apiDelayMs':
@@ -89,9 +116,18 @@ export function parseFaults(input: unknown): LabFaults {
       case 'dropExecAfterBytes':
         faults.dropExecAfterBytes = value === null ? null : nonNegative(value, key);
         break;
+      case 'admissionWebhook':
+        faults.admissionWebhook = value === null ? null : parseWebhookFault(value);
+        break;
+      case 'exhaustedPodQuota':
+        if (value !== null && typeof value !== 'string') throw new FaultsError('exhaustedPodQuota must be a quota name or null');
+        faults.exhaustedPodQuota = value;
+        break;
       case 'nodeNotReady':
       case 'unschedulable':
       case 'windowsNodes':
+      case 'fargateNodes':
+      case 'virtualKubeletNodes':
         faults[key] = stringList(value, key);
         break;
       case 'corednsLogLines':

@@ -61,6 +61,11 @@ export function buildNode(node: LabNode, state: LabState, faults: LabFaults, hos
     taints.push({ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: at });
   }
   if (cordoned) taints.push({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: at });
+  const fargate = faults.fargateNodes.includes(node.name);
+  const virtualKubelet = faults.virtualKubeletNodes.includes(node.name);
+  // As EKS labels and taints a Fargate node, and as virtual-kubelet registers its node.
+  if (fargate) taints.push({ key: 'eks.amazonaws.com/compute-type', value: 'fargate', effect: 'NoSchedule' });
+  if (virtualKubelet) taints.push({ key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule' });
   const spec: Record<string, unknown> = { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] };
   if (cordoned) spec.unschedulable = true;
   if (taints.length > 0) spec.taints = taints;
@@ -84,6 +89,8 @@ export function buildNode(node: LabNode, state: LabState, faults: LabFaults, hos
         ...node.labels,
         // The windowsNodes fault wins over the state's own labels (which say linux).
         ...(windows ? { 'beta.kubernetes.io/os': 'windows', 'kubernetes.io/os': 'windows' } : {}),
+        ...(fargate ? { 'eks.amazonaws.com/compute-type': 'fargate' } : {}),
+        ...(virtualKubelet ? { type: 'virtual-kubelet', 'kubernetes.io/role': 'agent' } : {}),
       },
       annotations: {
         'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock',

@@ -28,7 +28,7 @@ import {
   type FieldRequirement, type LabelRequirement,
 } from './selectors.js';
 import {
-  admissionForbidden, alreadyExists, ApiError, badRequest, forbidden, gone, internalError, invalid,
+  admissionForbidden, webhookDenied, alreadyExists, ApiError, badRequest, forbidden, gone, internalError, invalid,
   methodNotAllowed, notFound, pathNotFound, unauthorized,
 } from './status.js';
 import { buildTable, type IncludeObject } from './tables.js';
@@ -245,8 +245,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     return violations;
   };
 
-  const createPod = async (req: IncomingMessage, namespace: string): Promise<KubeObject> => {
+  const createPod = async (req: IncomingMessage, namespace: string, query: URLSearchParams): Promise<KubeObject> => {
     const body = await readBody(req);
+    // dryRun=All: validated and admitted like a real create, never stored or started.
+    const dryRunValues = query.getAll('dryRun');
+    if (dryRunValues.some((v) => v !== 'All')) throw badRequest(`Invalid dryRun value: "${dryRunValues.join(',')}". Only "All" is supported`);
+    const dryRun = dryRunValues.length > 0;
     if (!isRecord(body) || !isRecord(body.metadata) || !isRecord(body.spec)) throw badRequest('Pod in version "v1" cannot be handled as a Pod: metadata and spec are required');
     if (body.kind !== undefined && body.kind !== 'Pod') throw badRequest(`Pod in version "v1" cannot be handled as a Pod: kind "${String(body.kind)}" is not Pod`);
     const meta = body.metadata;
@@ -294,6 +298,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
       const version = nsLabels['pod-security.kubernetes.io/enforce-version'] ?? 'latest';
       throw admissionForbidden('pods', name, `violates PodSecurity "${level}:${version}": ${violations.join(', ')}`);
     }
+    // After the built-in admission plugins, the webhooks (faults): one that cannot answer dry runs,
+    // one that denies, then ResourceQuota, each in the real server's words.
+    const webhook = faults.admissionWebhook;
+    if (webhook && dryRun && webhook.noDryRun) throw badRequest(`admission webhook "${webhook.name}" does not support dry run`);
+    if (webhook && !webhook.noDryRun) throw webhookDenied(webhook.name, webhook.message, webhook.code);
+    if (faults.exhaustedPodQuota !== null) {
+      const used = store.list('pods', namespace).length;
+      throw admissionForbidden('pods', name, `exceeded quota: ${faults.exhaustedPodQuota}, requested: pods=1, used: pods=${used}, limited: pods=${used}`);
+    }
     if (store.get('pods', namespace, name)) throw alreadyExists('pods', '', name);
 
     // Defaulting, as the real server's defaulters do.
@@ -312,6 +325,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     };
     delete metadata.resourceVersion;
     const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata, spec: { ...defaults, ...spec } };
+    if (dryRun) return { ...pod, status: { phase: 'Pending', qosClass: 'Burstable' } };
     probeUids.add(metadata.uid);
     return store.put('pods', kubelet.admit(pod));
   };
@@ -544,7 +558,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     }
     if (verb === 'create') {
       if (r.type.name !== 'pods' || r.namespace === null || r.subresource) throw methodNotAllowed();
-      sendJson(res, 201, await createPod(req, r.namespace));
+      sendJson(res, 201, await createPod(req, r.namespace, query));
       return;
     }
     if (verb === 'deletecollection') {

@@ -83,6 +83,15 @@ export function admissionForbidden(resource: string, name: string, reason: strin
   return status(403, 'Forbidden', `${resource} "${name}" is forbidden: ${reason}`, { name, kind: resource });
 }
 
+/**
+ * A validating webhook's denial as the API server words it (k8s.io/apiserver
+ * pkg/admission/plugin/webhook/errors ToStatusErr): the webhook's own code, at least 400.
+ */
+export function webhookDenied(webhook: string, message: string, code: number): ApiError {
+  const text = message === '' ? `admission webhook "${webhook}" denied the request without explanation` : `admission webhook "${webhook}" denied the request: ${message}`;
+  return status(Math.max(400, code), code === 403 ? 'Forbidden' : 'BadRequest', text);
+}
+
 export function invalid(kind: string, resource: string, name: string, causes: Required<Pick<StatusCause, 'field' | 'message'>>[]): ApiError {
   const text = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
   const list = causes.length > 1 ? `[${text}]` : text;

@@ -10,7 +10,7 @@ import type { NodeCollection } from '../probe/probe-run.js';
 import type { RawSection } from '../probe/sections.js';
 import type { NodeRequest } from '../node-script/node-script.js';
 import type { PodTarget } from './veth-peer.js';
-import { locatePodNamespace, nodeFailedFinding, parseEthtoolPeers, readAllNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
+import { locatePodNamespace, nodeFailedFinding, parseEthtoolPeers, podNsenterCommand, readAllNodeFacts, type NodeFacts, type PodNetnsFacts } from './node-facts.js';
 import { parseIpAddrJson, type NetLink } from '../parse/ip-addr.js';
 import { parseIpRouteJson, type RouteEntry } from '../parse/ip-route.js';
 import { parseIpNeighJson, type NeighborEntry, type NeighborState } from '../parse/ip-neigh.js';
@@ -314,7 +314,7 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
       'error',
       `the pod's effective arp_ignore is ${podIgnore} (max of all=${fmt(podSide?.arpIgnore.all)} and ${podLink.ifname}=${fmt(podSide?.arpIgnore.iface)}), so it ignores ARP requests from its node for ${podIP}: ${podBlock}`,
       evidence.filter((e): e is string => Boolean(e)),
-      `in the pod's namespace set net.ipv4.conf.all.arp_ignore=0 and net.ipv4.conf.${podLink.ifname}.arp_ignore=0 (on node ${pod.nodeName}: nsenter -t ${podNs.pid} -n sysctl -w net.ipv4.conf.all.arp_ignore=0)` +
+      `in the pod's namespace set net.ipv4.conf.all.arp_ignore=0 and net.ipv4.conf.${podLink.ifname}.arp_ignore=0 (on node ${pod.nodeName}: ${podNsenterCommand(podNs)} sysctl -w net.ipv4.conf.all.arp_ignore=0)` +
         (inherited
           ? `; new pod namespaces inherit the node's conf/all values and node ${pod.nodeName} has net.ipv4.conf.all.arp_ignore=${nodeAllIgnore}: set it to 0 in /etc/sysctl.conf or /etc/sysctl.d on the node (sysctl -p) and recreate the pods`
           : `; the node's net.ipv4.conf.all.arp_ignore is ${fmt(nodeAllIgnore)}, so find what set it in the pod (an init container, the image, a CNI plugin)`),

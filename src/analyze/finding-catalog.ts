@@ -1214,6 +1214,18 @@ export const FINDING_CATALOG = [
     ),
   },
   {
+    code: 'probe.node-unprobeable',
+    area: 'probe',
+    severity: 'info',
+    title: 'a node that cannot run the probe pod was skipped',
+    seeds: [],
+    explanation: p(
+      'EKS Fargate nodes (label eks.amazonaws.com/compute-type=fargate) run each pod in its own micro-VM and admit no privileged, hostNetwork or hostPID pods; virtual-kubelet nodes (label type=virtual-kubelet, taint virtual-kubelet.io/provider) run pods outside any node kernel.',
+      'A probe pod there could only wait until --timeout, so no pod is created on such a node: it is a row and this info finding, and the other nodes are diagnosed as usual.',
+      'Nothing needs fixing; pods on these nodes cannot be diagnosed at node level.',
+    ),
+  },
+  {
     code: 'probe.peer-node-failed',
     area: 'probe',
     severity: 'warn',

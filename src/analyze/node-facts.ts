@@ -3,6 +3,7 @@
 // X"), never an exception, so the other nodes and sections still count.
 import type { NodeCollection } from '../probe/probe-run.js';
 import type { Finding } from './finding.js';
+import { isUnprobeableNodeMessage } from '../probe/admission.js';
 import { parseNodeScriptOutput, type RawSection } from '../probe/sections.js';
 import { parseIpAddrJson, type NetLink } from '../parse/ip-addr.js';
 import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../parse/ip-route.js';
@@ -16,10 +17,18 @@ export interface NamespaceFacts {
   sysctl: NodeSysctls | null;
 }
 
+/**
+ * How the node script found a pod's namespace: the container's own cgroup scope, a namespace file
+ * pinned by the runtime (CRI-O, containerd) holding the pod IP, or a process holding the pod IP.
+ */
+export const POD_NETNS_METHODS = ['container-id', 'pinned-netns', 'pod-ip'] as const;
+export type PodNetnsMethod = (typeof POD_NETNS_METHODS)[number] | 'none';
+
 export interface PodNetnsFacts extends NamespaceFacts {
   key: string;
-  pid: number | null;
-  pidMethod: 'container-id' | 'pod-ip' | 'none';
+  pid: number | null; // null when only a pinned namespace file is left (no process in the pod)
+  netnsFile: string | null; // the file the probe entered: /proc/PID/ns/net or a pinned /run/netns file
+  pidMethod: PodNetnsMethod;
   ethtoolPeerIfindex: Map<string, number>; // iface -> peer_ifindex from ethtool -S
 }
 
@@ -58,12 +67,14 @@ export function readNodeFacts(node: Extract<NodeCollection, { ok: true }>): Node
       const key = pod[1]!;
       const pidText = section(name)!.stdout;
       const pid = Number(/^pid=(\d+)$/m.exec(pidText)?.[1] ?? NaN);
-      const method = /^method=(.*)$/m.exec(pidText)?.[1];
+      const method = /^method=(.*)$/m.exec(pidText)?.[1] ?? '';
+      const netnsFile = /^netnsFile=(\/\S+)$/m.exec(pidText)?.[1] ?? (Number.isFinite(pid) ? `/proc/${pid}/ns/net` : null);
       pods.set(key, {
         key,
         pid: Number.isFinite(pid) ? pid : null,
-        pidMethod: method === 'container-id' || method === 'pod-ip' ? method : 'none',
-        ...(Number.isFinite(pid) ? namespace(`pod/${key}`) : { links: null, routes: null, sysctl: null }),
+        netnsFile,
+        pidMethod: (POD_NETNS_METHODS as readonly string[]).includes(method) ? (method as PodNetnsMethod) : 'none',
+        ...(netnsFile !== null ? namespace(`pod/${key}`) : { links: null, routes: null, sysctl: null }),
         ethtoolPeerIfindex: parseEthtoolPeers(section(`pod/${key}/ethtool`)?.stdout ?? ''),
       });
     }
@@ -78,6 +89,13 @@ export function readNodeFacts(node: Extract<NodeCollection, { ok: true }>): Node
   return { nodeName: node.nodeName, host: namespace('host'), pods, routeGets, sections: out.sections, problems };
 }
 
+/** The command an operator runs on the node to enter the pod's namespace (remedies cite it). */
+export function podNsenterCommand(podNs: Pick<PodNetnsFacts, 'pid' | 'netnsFile'>): string {
+  if (podNs.pid !== null) return `nsenter -t ${podNs.pid} -n`;
+  // The probe reads the node's files through /proc/HOSTPID/root; on the node itself the path is plain.
+  return `nsenter --net=${(podNs.netnsFile ?? '').replace(/^\/proc\/\d+\/root/, '')}`;
+}
+
 /** The ethtool section frames each interface as "### NAME" followed by `ethtool -S` and `-i`. */
 export function parseEthtoolPeers(text: string): Map<string, number> {
   const peers = new Map<string, number>();
@@ -90,8 +108,21 @@ export function parseEthtoolPeers(text: string): Map<string, number> {
   return peers;
 }
 
-/** The finding for a node whose probe pod gave no output; the other nodes still report. */
+/**
+ * The finding for a node whose probe pod gave no output; the other nodes still report. A node that
+ * cannot run a probe pod by design (EKS Fargate, virtual-kubelet) is said once, as info.
+ */
 export function nodeFailedFinding(nodeName: string, error: string): Finding {
+  if (isUnprobeableNodeMessage(error)) {
+    return {
+      code: 'probe.node-unprobeable',
+      severity: 'info',
+      subject: `node ${nodeName}`,
+      message: 'this node cannot run the privileged probe pod, so it was not probed',
+      evidence: [error],
+      remedy: 'nothing to fix: its pods cannot be diagnosed at node level; the other nodes were diagnosed',
+    };
+  }
   return {
     code: 'probe.node-failed',
     severity: 'error',
@@ -143,7 +174,7 @@ export function locatePodNamespace(pod: PodLocator, facts: ReadonlyMap<string, N
   const node = facts.get(pod.nodeName);
   if (!node || !node.host.links) return { kind: 'node-unreadable', note: `node ${pod.nodeName} could not be read` };
   const podNs = node.pods.get(pod.key);
-  if (!podNs || podNs.pid === null || !podNs.links) {
+  if (!podNs || podNs.netnsFile === null || !podNs.links) {
     return {
       kind: 'netns-missing',
       note: "the pod's network namespace was not found on the node (container id and pod IP both missed)",

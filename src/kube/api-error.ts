@@ -73,6 +73,14 @@ export function toApiUserError(err: unknown, site: ApiCallSite, server: string):
       cause: err,
     });
   }
+  // A 403 is RBAC only when the authorizer says so; admission (PodSecurity, SCC, quota, webhooks)
+  // answers 403 too, and its message names the real cause.
+  if (status === 403 && site.verb === 'create' && site.resource === 'pods' && !/ cannot create resource "/.test(message)) {
+    return new UserError(`the API server refused to ${site.verb} ${site.resource}${where}: ${message}`, {
+      exitCode: EXIT.cannotDiagnose,
+      cause: err,
+    });
+  }
   if (status === 403) {
     return new UserError(`not allowed to ${site.verb} ${site.resource}${where}: ${message}`, {
       hint: 'kubectl netdiag rbac prints the least-privilege Role this plugin needs',

@@ -55,7 +55,8 @@ export interface ClusterApi {
   /** The last `tailLines` lines of a pod's (first or named) container log. */
   readPodLog(namespace: string, name: string, options: { container?: string | undefined; tailLines: number }): Promise<string>;
   readNamespace(name: string): Promise<Namespace>;
-  createPod(namespace: string, pod: Pod): Promise<Pod>;
+  /** dryRun: the server validates and admits it (PodSecurity, webhooks, quota) but stores nothing. */
+  createPod(namespace: string, pod: Pod, options?: { dryRun?: boolean }): Promise<Pod>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
   /**
    * Streams changes to the pods matching labelSelector in namespace (one long request). With a
@@ -159,9 +160,9 @@ export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions)
       ),
     readNamespace: (name) =>
       call({ verb: 'get', resource: 'namespaces', name }, () => core.readNamespace({ name }, callOptions())),
-    createPod: (namespace, pod) =>
+    createPod: (namespace, pod, opts) =>
       call({ verb: 'create', resource: 'pods', namespace }, () =>
-        core.createNamespacedPod({ namespace, body: pod }, callOptions()),
+        core.createNamespacedPod({ namespace, body: pod, ...(opts?.dryRun ? { dryRun: 'All' } : {}) }, callOptions()),
       ),
     deletePod: async (namespace, name, gracePeriodSeconds) => {
       try {

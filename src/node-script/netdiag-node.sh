@@ -10,7 +10,7 @@
 #                           kube-ipvs0: the probe image's own tools in the node's network namespace
 #   host-files              node resolv.conf, CNI config (every known directory), bpffs mounts, conntrack usage
 #   route-get:IP            the node's route toward IP
-#   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else by IP): links, routes,
+#   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else pinned file or process by IP): links, routes,
 #                           neighbours, sysctls, ethtool -S of each interface, resolv.conf
 #   podpid:KEY:CONTAINERID:IP  only find the pod's namespace (for the actions below)
 #   podresolv:KEY:CONTAINERID:IP  find the pod and read its container's /etc/resolv.conf
@@ -175,12 +175,45 @@ gather_host_files() {
   section host/conntrack $IN_HOST_NET conntrack -S
 }
 
-# The PID of a pod's container: a process whose cgroup path names the container id.
+# The PID of a pod's container: a process in the container's own cgroup, named by the runtime
+# (systemd driver: crio-ID.scope, cri-containerd-ID.scope, docker-ID.scope; cgroupfs: crio-ID or
+# a directory named ID; crun adds a child such as /container). Never a runtime monitor's cgroup
+# (CRI-O's conmon sits in crio-conmon-ID.scope in the node's network namespace), and never a
+# process in the node's network namespace: that would silently report the node's facts.
 pid_by_container_id() {
-  f=$(grep -l -- "$1" /proc/[0-9]*/cgroup 2>/dev/null | head -n 1)
-  [ -n "$f" ] || return 1
-  f=${f#/proc/}
-  echo "${f%/cgroup}"
+  host_ns=$(readlink "/proc/$HOST_PID/ns/net" 2>/dev/null)
+  for f in $(grep -l -E -- "/((crio|cri-containerd|docker)-)?$1(\.scope)?(/|\$)" /proc/[0-9]*/cgroup 2>/dev/null); do
+    p=${f#/proc/}
+    p=${p%/cgroup}
+    ns=$(readlink "/proc/$p/ns/net" 2>/dev/null) || continue
+    [ -n "$ns" ] && [ "$ns" != "$host_ns" ] || continue
+    echo "$p"
+    return 0
+  done
+  return 1
+}
+
+# A pod's network namespace pinned as a file in the node's mount view, found by the pod IP:
+# CRI-O (manage_ns_lifecycle; drop_infra_ctr leaves no pause process) and containerd pin it under
+# /var/run/netns or /run/netns, and it outlives the pod's processes (CrashLoopBackOff). Read
+# through /proc/HOST_PID/root; /var/run is skipped when it is a link (to /run, already read).
+netns_file_by_ip() {
+  root=/proc/$HOST_PID/root
+  host_ns=$(readlink "/proc/$HOST_PID/ns/net" 2>/dev/null)
+  for dir in "$root/run/netns" "$root/var/run/netns"; do
+    [ "$dir" = "$root/var/run/netns" ] && [ -L "$root/var/run" ] && continue
+    [ -d "$dir" ] || continue
+    for f in "$dir"/*; do
+      case ${f##*/} in '' | *[!A-Za-z0-9._-]*) continue ;; esac
+      [ -e "$f" ] || continue
+      if nsenter "--net=$f" -- ip -o addr show 2>/dev/null | grep -q -F -- " $1/"; then
+        [ "$(nsenter "--net=$f" -- readlink /proc/self/ns/net 2>/dev/null)" = "$host_ns" ] && continue
+        echo "$f"
+        return 0
+      fi
+    done
+  done
+  return 1
 }
 
 # Fallback: the first process whose network namespace holds the pod IP (one check per namespace).
@@ -201,38 +234,51 @@ pid_by_ip() {
   return 1
 }
 
-# key=pid pairs of the pods found so far in this call, for the actions that name them.
-POD_PIDS=" "
+# key=FILE pairs (the namespace file to enter) of the pods found so far in this call, for the
+# actions that name them.
+POD_NETNS=" "
 
+# Sets $pid (empty when only a pinned file is left) and $nsfile, the namespace to enter by path.
 find_pod() {
   key=$1 cid=$2 ip=$3
-  how=container-id pid=""
+  how=container-id pid="" nsfile=""
   [ "$cid" = none ] || pid=$(pid_by_container_id "$cid") || pid=""
-  if [ -z "$pid" ]; then how=pod-ip; pid=$(pid_by_ip "$ip") || pid=""; fi
-  if [ -z "$pid" ]; then
+  if [ -z "$pid" ]; then how=pinned-netns; nsfile=$(netns_file_by_ip "$ip") || nsfile=""; fi
+  if [ -z "$pid$nsfile" ]; then how=pod-ip; pid=$(pid_by_ip "$ip") || pid=""; fi
+  if [ -z "$pid$nsfile" ]; then
     section "pod/$key/pid" sh -c 'echo "method=none"; exit 1'
     return 1
   fi
-  POD_PIDS="$POD_PIDS$key=$pid "
-  section "pod/$key/pid" printf 'pid=%s\nmethod=%s\nnetns=%s\n' "$pid" "$how" "$(readlink "/proc/$pid/ns/net")"
+  [ -n "$pid" ] && nsfile=/proc/$pid/ns/net
+  POD_NETNS="$POD_NETNS$key=$nsfile "
+  section "pod/$key/pid" printf 'pid=%s\nmethod=%s\nnetns=%s\nnetnsFile=%s\n' "$pid" "$how" "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" "$nsfile"
 }
 
-# The nsenter prefix for WHERE: the node ("host") or a pod found earlier in this call.
+# The namespace file to enter for WHERE: the node ("host") or a pod found earlier in this call.
 netns_of() {
-  if [ "$1" = host ]; then echo "$HOST_PID"; return 0; fi
-  p=${POD_PIDS#* "$1"=}
-  [ "$p" = "$POD_PIDS" ] && return 1
+  if [ "$1" = host ]; then echo "/proc/$HOST_PID/ns/net"; return 0; fi
+  p=${POD_NETNS#* "$1"=}
+  [ "$p" = "$POD_NETNS" ] && return 1
   echo "${p%% *}"
 }
 
 gather_pod() {
   find_pod "$1" "$2" "$3" || return
-  section "pod/$key/addr" nsenter -t "$pid" -n -- ip -j -d addr show
-  section "pod/$key/route" nsenter -t "$pid" -n -- ip -j -d route show table all
-  section "pod/$key/neigh" nsenter -t "$pid" -n -- ip -j neigh show
-  section "pod/$key/sysctl" nsenter -t "$pid" -n -- sh -c "$SYSCTL_SCRIPT"
-  section "pod/$key/ethtool" nsenter -t "$pid" -n -- sh -c "$ETHTOOL_SCRIPT"
-  section "pod/$key/resolv.conf" cat "/proc/$pid/root/etc/resolv.conf"
+  section "pod/$key/addr" nsenter "--net=$nsfile" -- ip -j -d addr show
+  section "pod/$key/route" nsenter "--net=$nsfile" -- ip -j -d route show table all
+  section "pod/$key/neigh" nsenter "--net=$nsfile" -- ip -j neigh show
+  section "pod/$key/sysctl" nsenter "--net=$nsfile" -- sh -c "$SYSCTL_SCRIPT"
+  section "pod/$key/ethtool" nsenter "--net=$nsfile" -- sh -c "$ETHTOOL_SCRIPT"
+  pod_resolv_conf "$key"
+}
+
+# The pod's resolv.conf, through a process of the pod found by find_pod (none left: said so).
+pod_resolv_conf() {
+  if [ -n "$pid" ]; then
+    section "pod/$1/resolv.conf" cat "/proc/$pid/root/etc/resolv.conf"
+  else
+    section "pod/$1/resolv.conf" sh -c 'echo "no process left in the pod (entered through its pinned namespace): its resolv.conf cannot be read" >&2; exit 1'
+  fi
 }
 
 valid_ip() {
@@ -269,18 +315,18 @@ run_action() {
   kind=$1 where=$2
   shift 2
   valid_where "$where" || bad_request place
-  if ! pid=$(netns_of "$where"); then
+  if ! ns=$(netns_of "$where"); then
     section "$kind/$where/$(IFS=/; echo "$*")" sh -c 'echo "no namespace for this pod"; exit 1'
     return
   fi
   case $kind in
-    ping) section "ping/$where/$1/$2" nsenter -t "$pid" -n -- sh -c 'ping -n -M do -s "$1" -c "$2" -i 0.2 -W 1 "$0" 2>&1' "$1" "$2" "$3" ;;
+    ping) section "ping/$where/$1/$2" nsenter "--net=$ns" -- sh -c 'ping -n -M do -s "$1" -c "$2" -i 0.2 -W 1 "$0" 2>&1' "$1" "$2" "$3" ;;
     dig)
-      if [ "$2" = tcp ]; then section "dig/$where/$1/tcp/$3" nsenter -t "$pid" -n -- dig +tcp +tries=1 +time=2 "@$1" "$3"
-      else section "dig/$where/$1/udp/$3" nsenter -t "$pid" -n -- dig +notcp +tries=1 +time=2 "@$1" "$3"; fi
+      if [ "$2" = tcp ]; then section "dig/$where/$1/tcp/$3" nsenter "--net=$ns" -- dig +tcp +tries=1 +time=2 "@$1" "$3"
+      else section "dig/$where/$1/udp/$3" nsenter "--net=$ns" -- dig +notcp +tries=1 +time=2 "@$1" "$3"; fi
       ;;
-    arping) section "arping/$where/$1/$2" nsenter -t "$pid" -n -- arping -c 2 -w 2 -I "$1" "$2" ;;
-    tcp) section "tcp/$where/$1/$2" nsenter -t "$pid" -n -- nc -z -w 2 "$1" "$2" ;;
+    arping) section "arping/$where/$1/$2" nsenter "--net=$ns" -- arping -c 2 -w 2 -I "$1" "$2" ;;
+    tcp) section "tcp/$where/$1/$2" nsenter "--net=$ns" -- nc -z -w 2 "$1" "$2" ;;
   esac
 }
 
@@ -314,7 +360,7 @@ for request in "$@"; do
       valid_where "$F1" || bad_request "pod key"
       case $F2 in '' | *[!0-9a-f]*) F2=none ;; esac
       valid_ip "$F3" || bad_request "pod address"
-      if find_pod "$F1" "$F2" "$F3"; then section "pod/$F1/resolv.conf" cat "/proc/$pid/root/etc/resolv.conf"; fi
+      if find_pod "$F1" "$F2" "$F3"; then pod_resolv_conf "$F1"; fi
       ;;
     ping:*)
       split_fields "${request#ping:}"

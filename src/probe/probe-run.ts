@@ -10,6 +10,7 @@ import { httpStatusOf } from '../kube/api-error.js';
 import type { Progress } from '../render/progress.js';
 import { createLimiter, DEFAULT_MAX_PARALLEL, type Limiter } from './bounded.js';
 import { watchProbePods, type PodSeen, type ProbePodBoard } from './probe-watch.js';
+import { explainPodCreateFailure, preflightProbeAdmission, unprobeableNodeMessage, unprobeableNodeReason } from './admission.js';
 
 export interface ProbeSettings {
   /** Warn about probe pods of earlier runs (off for smoke's parallel checks, which see each other's). */
@@ -91,15 +92,20 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
   const runId = deps.randomSuffix() + deps.randomSuffix();
   const nodeNames = [...new Set(targets.map((t) => t.nodeName))];
   const nodes = createNodeReader(deps, nodeNames);
-  // One round trip before any create: the watch on this run's pods starts, and the preflight
-  // checks (the namespace's Pod Security, stale pods, the target nodes) go out together. A new
-  // preflight belongs in this Promise.all.
+  // Two round trips before any create: the watch on this run's pods starts, and the preflight
+  // checks (the namespace, stale pods, the target nodes) go out together. A new
+  // read-only preflight belongs in this Promise.all.
   const board = watchProbePods(settings.namespace, `${RUN_ID_LABEL}=${runId}`, deps);
   try {
     await Promise.all([
       checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false),
       nodes.prefetch(),
     ]);
+    // Then one dry-run create names an admission refusal (PodSecurity, SCC, webhook, quota) before
+    // any pod exists; after the namespace check, so a missing namespace is named as such.
+    if (targets.length > 0 && !settings.reusePod) {
+      await preflightProbeAdmission(deps.api, { ...settings, nodeName: targets[0]!.nodeName, runId, lifetimeSeconds: settings.timeoutSeconds + 60, nameSuffix: deps.randomSuffix() }, deps.progress);
+    }
   } catch (err) {
     board.stop();
     throw err;
@@ -215,8 +221,7 @@ async function createProbePod(nodeName: string, pod: Pod, run: RunContext): Prom
     // The API answered with an error status: nothing was created, so there is nothing to delete
     // (and no "deleted" line to print). A timeout or a dropped connection may still have created it.
     if (httpStatusOf(err) !== null) run.created.delete(nodeName);
-    if (isPodSecurityRejection(err)) throw podSecurityError(settings.namespace, err);
-    throw err;
+    throw explainPodCreateFailure(err, settings.namespace) ?? err;
   }
   deps.progress.podCreated(nodeName, `${settings.namespace}/${podName}`);
 }
@@ -421,6 +426,8 @@ function linuxNodeProblem(nodeName: string, node: NodeRead): { message: string; 
   if (node === null) return null;
   // Either source saying "not Linux" is enough: the label is what schedulers match on, nodeInfo is
   // what the kubelet reports.
+  const unprobeable = unprobeableNodeReason(node);
+  if (unprobeable) return { message: unprobeableNodeMessage(nodeName, unprobeable), hint: 'Fargate and virtual-kubelet nodes have no node kernel the probe can reach; diagnose pods on regular nodes' };
   const os = [node.metadata?.labels?.['kubernetes.io/os'], node.status?.nodeInfo?.operatingSystem].find((v) => v && v !== 'linux');
   if (os) {
     return {
@@ -464,43 +471,25 @@ export function classifyProbePod(pod: Pod, image: string): ProbePodVerdict {
 }
 
 /**
- * Before creating anything: Pod Security Admission that would reject a privileged pod is named up
- * front, and probe pods left by earlier runs (a SIGKILLed CLI) are pointed out.
+ * Before creating anything: the probe namespace exists, and probe pods left by earlier runs (a
+ * SIGKILLed CLI) are pointed out. Admission is asked by the dry run (admission.ts), which also
+ * knows PodSecurity exemptions a namespace label cannot show.
  */
 async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress, warnStale: boolean): Promise<void> {
   // Both reads in one round trip; the stale list only speaks once the namespace passed.
   const staleRead = warnStale ? api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => [] as Pod[]) : Promise.resolve([] as Pod[]);
-  const ns = await api.readNamespace(namespace).catch((err: unknown) => {
+  await api.readNamespace(namespace).catch((err: unknown) => {
     if (err instanceof UserError && /not found/.test(err.message)) {
       throw new UserError(`probe namespace "${namespace}" does not exist`, { hint: 'pick one with --probe-namespace NS' });
     }
     return null; // not allowed to read namespaces: the create call will tell
   });
-  const level = ns?.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
-  if (level === 'baseline' || level === 'restricted') {
-    throw new UserError(`namespace "${namespace}" enforces Pod Security "${level}", which rejects the privileged probe pod`, {
-      hint: `use --probe-namespace with a namespace whose pod-security.kubernetes.io/enforce is privileged (or unset), or: kubectl label ns ${namespace} pod-security.kubernetes.io/enforce=privileged --overwrite`,
-      exitCode: EXIT.cannotDiagnose,
-    });
-  }
   const stale = await staleRead;
   if (stale.length > 0) {
     // Named with their phase: a Running one may belong to a colleague's run in progress.
     const named = stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name} (${p.status?.phase ?? 'Pending'})`);
     progress.note(`${stale.length} probe pod(s) from earlier runs are still in the cluster: ${named.join(', ')}${stale.length > 3 ? ', ...' : ''}; unless another netdiag run is in progress, kubectl netdiag cleanup removes them`);
   }
-}
-
-function isPodSecurityRejection(err: unknown): boolean {
-  return err instanceof UserError && /violates PodSecurity/i.test(err.message);
-}
-
-function podSecurityError(namespace: string, err: unknown): UserError {
-  return new UserError(`Pod Security Admission in namespace "${namespace}" rejected the privileged probe pod`, {
-    hint: `use --probe-namespace with a namespace labelled pod-security.kubernetes.io/enforce=privileged, or: kubectl label ns ${namespace} pod-security.kubernetes.io/enforce=privileged`,
-    exitCode: EXIT.cannotDiagnose,
-    cause: err,
-  });
 }
 
 /** Deletes the run's probe pods, naming each; returns how many could not be deleted. */

@@ -70,7 +70,8 @@ describe('e2e: fault matrix (private API server)', function () {
     it('SIGINT while the probe pod create is in flight (the pod appears after the signal and is still deleted)', async () => {
       lab.setFaults({ apiDelayMs: 1500 });
       const run = lab.start(['veth-peer', 'web-1']);
-      await lab.nextRequest('POST', /^\/api\/v1\/namespaces\/default\/pods$/);
+      await lab.nextRequest('POST', /^\/api\/v1\/namespaces\/default\/pods$/); // the admission dry run
+      await lab.nextRequest('POST', /^\/api\/v1\/namespaces\/default\/pods$/); // the real create
       run.child.kill('SIGINT');
       const result = await run.done;
       expectClearError(result, { code: 130, error: /^error: interrupted; probe pods were deleted$/ });
@@ -227,27 +228,95 @@ describe('e2e: fault matrix (private API server)', function () {
     });
   });
 
-  describe('Pod Security', () => {
-    it('a restricted probe namespace is named before anything is created', async () => {
-      lab.setFaults({ namespaceLabels: { default: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
-      const run = await lab.run(['veth-peer', 'web-1']);
-      expectClearError(run, {
-        code: 3,
-        error: /^error: namespace "default" enforces Pod Security "restricted", which rejects the privileged probe pod$/,
-        hint: /--probe-namespace.*pod-security\.kubernetes\.io\/enforce=privileged/,
-      });
-      expect(run.stderr).not.to.contain('created on node');
+  describe('admission: one dry-run create names the real cause before any pod exists (issue #14 item 8)', () => {
+    /** Exit 3, one sentence, no pod created or deleted, nothing left, and never the RBAC hint for a non-RBAC cause. */
+    function expectRefusedUpFront(run: PluginResult, error: RegExp, hint: RegExp): void {
+      expectClearError(run, { code: 3, error, hint });
+      expect(run.stderr).not.to.match(/created on node|probe pod \S+ deleted/);
+      expect(run.stderr).not.to.contain('kubectl netdiag rbac');
+    }
+
+    it('the simulated API server honours dryRun=All: admitted or refused as a real create, never stored', async () => {
+      const before = await lab.kubectl(['get', 'pods', '-n', 'default', '-o', 'name']);
+      const out = await lab.kubectl(['run', 'dry-run-check', '-n', 'default', '--image=busybox', '--dry-run=server', '-o', 'name']);
+      expect(out.trim()).to.equal('pod/dry-run-check');
+      expect(await lab.kubectl(['get', 'pods', '-n', 'default', '-o', 'name'])).to.equal(before);
+      lab.setFaults({ exhaustedPodQuota: 'q1' });
+      const refused = await lab.kubectl(['run', 'dry-run-check', '-n', 'default', '--image=busybox', '--dry-run=server']).then(() => '', (err: Error) => err.message);
+      expect(refused).to.match(/pods "dry-run-check" is forbidden: exceeded quota: q1/);
     });
 
-    it('the API rejecting the pod anyway gives the same hint, and no "deleted" line for a pod never made', async () => {
+    it('PodSecurity baseline on the probe namespace: the level and the violations, and the label fix', async () => {
+      lab.setFaults({ namespaceLabels: { default: { 'pod-security.kubernetes.io/enforce': 'baseline' } } });
+      const run = await lab.run(['veth-peer', 'web-1']);
+      expectRefusedUpFront(run,
+        /^error: Pod Security "baseline" in namespace "default" rejects the privileged probe pod: host namespaces \(hostNetwork=true, hostPID=true\), privileged \(container "probe" must not set securityContext\.privileged=true\)/,
+        /--probe-namespace.*kubectl label ns default pod-security\.kubernetes\.io\/enforce=privileged --overwrite/);
+    });
+
+    it('PodSecurity restricted from the API itself (exemptions unknown to labels): same naming', async () => {
       lab.setFaults({ rejectPodCreate: true });
       const run = await lab.run(['veth-peer', 'web-1']);
-      expectClearError(run, {
-        code: 3,
-        error: /^error: Pod Security Admission in namespace "default" rejected the privileged probe pod$/,
-        hint: /--probe-namespace.*pod-security\.kubernetes\.io\/enforce=privileged/,
-      });
-      expect(run.stderr).not.to.match(/probe pod \S+ deleted/);
+      expectRefusedUpFront(run, /^error: Pod Security "restricted" in namespace "default" rejects the privileged probe pod: /, /pod-security\.kubernetes\.io\/enforce=privileged/);
+    });
+
+    it('a policy webhook (Kyverno) is named with its own reason, not as RBAC', async () => {
+      lab.setFaults({ admissionWebhook: { name: 'validate.kyverno.svc-fail', code: 400, message: 'resource Pod/default/x was blocked due to the following policies disallow-privileged-containers: privileged-containers: Privileged mode is disallowed.', noDryRun: false } });
+      const run = await lab.run(['veth-peer', 'web-1']);
+      expectRefusedUpFront(run,
+        /^error: admission webhook "validate\.kyverno\.svc-fail" \(Kyverno\) denied the probe pod in namespace "default": resource Pod\/default\/x was blocked .*Privileged mode is disallowed\.$/,
+        /policy exception for pods labelled app\.kubernetes\.io\/managed-by=kubectl-netdiag/);
+    });
+
+    it('a Gatekeeper 403 is still not RBAC', async () => {
+      lab.setFaults({ admissionWebhook: { name: 'validation.gatekeeper.sh', code: 403, message: '[psp-privileged-container] Privileged container is not allowed: probe, securityContext: {"privileged": true}', noDryRun: false } });
+      const run = await lab.run(['node-check', 'lab-node-1']);
+      expectRefusedUpFront(run, /^error: admission webhook "validation\.gatekeeper\.sh" \(OPA Gatekeeper\) denied the probe pod/, /policy exception/);
+    });
+
+    it('GKE Autopilot (Warden webhook) is named as Autopilot', async () => {
+      lab.setFaults({ admissionWebhook: { name: 'warden-validating.common-webhooks.networking.gke.io', code: 400, message: 'GKE Warden rejected the request because it violates one or more constraints.\nViolations details: {"[denied by autogke-disallow-privilege]":["container probe is privileged; not allowed in Autopilot"]}', noDryRun: false } });
+      const run = await lab.run(['veth-peer', 'web-1']);
+      expectRefusedUpFront(run, /^error: GKE Autopilot refuses the privileged, hostNetwork probe pod \(admission webhook "warden-validating\.common-webhooks\.networking\.gke\.io"\): GKE Warden rejected/, /GKE Standard/);
+    });
+
+    it('OpenShift SCC is named with the oc fix', async () => {
+      lab.setFaults({ rejectPodCreate: 'unable to validate against any security context constraint: [provider "anyuid": Forbidden: not usable by user or serviceaccount, spec.containers[0].securityContext.privileged: Invalid value: true: Privileged containers are not allowed]' });
+      const run = await lab.run(['veth-peer', 'web-1']);
+      expectRefusedUpFront(run, /^error: OpenShift security context constraints in namespace "default" reject the privileged probe pod: unable to validate against any security context constraint: \[provider "anyuid"/, /oc adm policy add-scc-to-user privileged -z default -n default/);
+    });
+
+    it('an exhausted ResourceQuota is named with the quota', async () => {
+      lab.setFaults({ exhaustedPodQuota: 'compute-resources' });
+      const run = await lab.run(['veth-peer', 'web-1']);
+      expectRefusedUpFront(run, /^error: a ResourceQuota in namespace "default" leaves no room for the probe pod: exceeded quota: compute-resources, requested: pods=1, used: pods=\d+, limited: pods=\d+$/, /kubectl describe resourcequota -n default/);
+    });
+
+    it('a webhook that cannot answer dry runs: said once, and the run goes on', async () => {
+      lab.setFaults({ admissionWebhook: { name: 'sidecar-injector.example.com', message: '', code: 400, noDryRun: true } });
+      const run = await lab.run(['veth-peer', 'web-1']);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stderr).to.contain('admission could not be checked up front: webhook "sidecar-injector.example.com" does not support dry runs');
+      expect(run.stdout).to.match(/web-1\s+lab-node-1\s+eth0/);
+    });
+  });
+
+  describe('nodes that cannot run a privileged pod (EKS Fargate, virtual-kubelet)', () => {
+    it('are a row and an info finding, with no pod created there; the others are diagnosed (exit 0)', async () => {
+      lab.setFaults({ fargateNodes: ['lab-node-2'], virtualKubeletNodes: ['lab-node-3'] });
+      const run = await lab.run(['node-check', '--all', '--timeout', '60s', '-o', 'json']);
+      expect(run.code, run.stderr).to.equal(0);
+      const report = JSON.parse(run.stdout) as { findings: Array<{ code: string; severity: string; subject: string; evidence: string[] }> };
+      const skipped = report.findings.filter((f) => f.code === 'probe.node-unprobeable');
+      expect(skipped).to.have.length(2);
+      expect(skipped.every((f) => f.severity === 'info')).to.equal(true);
+      expect(skipped.map((f) => f.subject).sort()).to.deep.equal(['node lab-node-2', 'node lab-node-3']);
+      expect(skipped.find((f) => f.subject === 'node lab-node-2')!.evidence[0]).to.match(/^node lab-node-2 cannot be probed: EKS Fargate node/);
+      expect(skipped.find((f) => f.subject === 'node lab-node-3')!.evidence[0]).to.match(/^node lab-node-3 cannot be probed: virtual-kubelet node \(provider azure\)/);
+      expect(report.findings.some((f) => f.code === 'probe.node-failed')).to.equal(false);
+      expect(run.stderr).not.to.match(/created on node lab-node-[23]/);
+      expect(run.stdout).to.contain('lab-node-1');
+      expect(run.elapsedMs).to.be.below(30_000);
     });
   });
 

@@ -19,7 +19,7 @@ function pidsWhoseCgroupMentions(text: string): number[] {
       /* process ended */
     }
   }
-  return pids;
+  return pids.sort((a, b) => a - b);
 }
 
 describe('lab network: pod identity', function () {
@@ -49,12 +49,22 @@ describe('lab network: pod identity', function () {
     }
   });
 
-  it('grep -l <containerId> /proc/*/cgroup finds exactly the pod process', function () {
+  it('grep -l <containerId> /proc/*/cgroup finds exactly the pod process (and, under CRI-O, its conmon)', function () {
+    const crio = (state.profiles ?? []).includes('crio');
     for (const pod of state.pods) {
       expect(pod.containerId).to.match(/^[0-9a-f]{64}$/);
-      expect(pidsWhoseCgroupMentions(pod.containerId), `${pod.namespace}/${pod.name}`).to.deep.equal([pod.pid]);
+      const slice = `-pod${pod.uid.replaceAll('-', '_')}.slice`;
       const cgroup = readFileSync(`/proc/${pod.pid}/cgroup`, 'utf8');
-      expect(cgroup).to.include(`-pod${pod.uid.replaceAll('-', '_')}.slice/cri-containerd-${pod.containerId}.scope`);
+      if (!crio) {
+        expect(pidsWhoseCgroupMentions(pod.containerId), `${pod.namespace}/${pod.name}`).to.deep.equal([pod.pid]);
+        expect(cgroup).to.include(`${slice}/cri-containerd-${pod.containerId}.scope`);
+        continue;
+      }
+      // CRI-O: conmon first (lower PID) in crio-conmon-<id>.scope, then the container in crio-<id>.scope.
+      expect(pod.conmonPid, `${pod.name} conmon`).to.be.a('number');
+      expect(pidsWhoseCgroupMentions(pod.containerId), `${pod.namespace}/${pod.name}`).to.deep.equal([pod.conmonPid, pod.pid]);
+      expect(cgroup).to.include(`${slice}/crio-${pod.containerId}.scope`);
+      expect(readFileSync(`/proc/${pod.conmonPid}/cgroup`, 'utf8')).to.include(`${slice}/crio-conmon-${pod.containerId}.scope`);
     }
   });
 
