@@ -50,6 +50,8 @@ export interface FakeClusterOptions {
   watchRefused?: number;
   /** createPod answers with this HTTP status. */
   createRefused?: number;
+  /** The dry run passes although real creates are refused (a webhook that skips dry runs). */
+  dryRunPasses?: boolean;
   /** Pods created on these nodes are deleted (by "someone else") before they run. */
   deletedBeforeRunning?: string[];
   /** Every request waits this long (virtual time) before it is answered: a remote API server. */
@@ -123,7 +125,13 @@ export class FakeCluster {
         await this.count('get namespaces');
         return { metadata: { name } };
       },
-      createPod: async (_ns, pod) => {
+      createPod: async (_ns, pod, opts) => {
+        if (opts?.dryRun) {
+          // Admission is asked, nothing is stored (dryRun=All).
+          await this.count('create pods (dry run)');
+          if (this.options.createRefused && !this.options.dryRunPasses) throw apiError(this.options.createRefused);
+          return structuredClone(pod);
+        }
         await this.count('create pods');
         if (this.options.createRefused) throw apiError(this.options.createRefused);
         const name = pod.metadata!.name!;

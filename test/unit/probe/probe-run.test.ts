@@ -71,18 +71,20 @@ describe('runProbes', () => {
     expect(cluster.countOf('list nodes')).to.equal(1);
     const perNode = ['create pods', 'create pods/exec', 'delete pods'].map((r) => cluster.countOf(r));
     expect(perNode).to.deep.equal([10, 10, 10]);
-    expect(cluster.requests.length).to.be.at.most(3 * 10 + 4);
+    expect(cluster.countOf('create pods (dry run)')).to.equal(1);
+    expect(cluster.requests.length).to.be.at.most(3 * 10 + 5);
   });
 
-  it('sends everything before the create in one round trip', async () => {
+  it('sends the reads before the create in one round trip, then the admission dry run', async () => {
     const { cluster, deps, targets } = setup({ nodes: ['lab-node-1'], latencyMs: 50 });
     const started = cluster.clock.nowMs;
     await runProbes(targets, settings(), deps);
     const create = cluster.sentAt.find((r) => r.what === 'create pods')!;
     const before = cluster.sentAt.filter((r) => r.atMs < create.atMs);
-    expect(before.map((r) => r.what).sort()).to.deep.equal(['get namespaces', 'get nodes', 'list pods', 'watch pods']);
-    expect(before.every((r) => r.atMs === started)).to.equal(true);
-    expect(create.atMs - started).to.equal(50);
+    expect(before.map((r) => r.what).sort()).to.deep.equal(['create pods (dry run)', 'get namespaces', 'get nodes', 'list pods', 'watch pods']);
+    expect(before.filter((r) => r.what !== 'create pods (dry run)').every((r) => r.atMs === started)).to.equal(true);
+    expect(before.find((r) => r.what === 'create pods (dry run)')!.atMs - started).to.equal(50);
+    expect(create.atMs - started).to.equal(100);
   });
 
   it('reads one node directly rather than listing them all', async () => {
@@ -111,11 +113,19 @@ describe('runProbes', () => {
   });
 
   it('stops the queue on a failure that is not one node\'s (create refused) and creates no more pods', async () => {
-    const { cluster, deps, targets } = setup({ nodes: nodes(6), createRefused: 403 });
+    const { cluster, deps, targets } = setup({ nodes: nodes(6), createRefused: 403, dryRunPasses: true });
     const failure = await runProbes(targets, settings({ maxParallel: 2 }), deps).then(() => null, (e: unknown) => e);
     expect(failure).to.be.instanceOf(Error);
     // The two that were running when the first refusal came back; none of the queued four.
     expect(cluster.countOf('create pods')).to.equal(2);
+  });
+
+  it('a create the dry run already refuses fails the run before any pod exists', async () => {
+    const { cluster, deps, targets } = setup({ nodes: nodes(3), createRefused: 403 });
+    const failure = await runProbes(targets, settings(), deps).then(() => null, (e: unknown) => e);
+    expect(failure).to.be.instanceOf(Error);
+    expect(cluster.countOf('create pods (dry run)')).to.equal(1);
+    expect(cluster.countOf('create pods')).to.equal(0);
   });
 
   it('on interrupt starts no queued node and deletes the pods alive', async () => {
