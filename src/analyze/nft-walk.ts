@@ -7,7 +7,7 @@
 import type { NftChain, NftRule, NftSet, NftTable, NftVerdict } from '../parse/nft-kube-proxy.js';
 import { parseVerdict } from '../parse/nft-kube-proxy.js';
 import { splitHostPort } from '../parse/iptables-save.js';
-import type { ChainStep, EndpointBranch, FilterVerdict, ServiceChain, ServicePacket } from './service-chain.js';
+import type { ChainStep, EndpointBranch, FilterVerdict, IntendedDropReason, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
 import { cidrContainsIp } from './service-chain.js';
 
 const MAX_JUMPS = 10_000;
@@ -27,6 +27,7 @@ interface NftBranch {
   final: 'drop' | 'reject' | null;
   finalRule: NftRule | null;
   filterRule: NftRule | null;
+  undecided: string[]; // rules this branch assumed to match without evaluating them
 }
 
 type RuleResult =
@@ -50,6 +51,7 @@ interface Ctx {
 
 export class NftWalker {
   readonly notes = new Set<string>();
+  affinity: SessionAffinityRules | null = null;
   private readonly tableLabel: string;
   constructor(private readonly table: NftTable) {
     this.tableLabel = `${table.family} ${table.name}`;
@@ -102,7 +104,16 @@ export class NftWalker {
       const r = this.evalRule(rule, ctx);
       if (r.kind === 'nomatch') continue;
       if (r.kind === 'unknown') {
-        this.notes.add(`not evaluated, assumed not to match: "${r.text}" in ${rule.chain}`);
+        // Follow both: this branch as if the rule did not match, and (when the rule ends in a
+        // verdict) an undecided branch that takes it.
+        const verdictAt = rule.tokens.findIndex((_t, k) => k > 0 && parseVerdict(rule.tokens.slice(k)) !== null && rule.tokens.length - k <= 2);
+        const v = verdictAt === -1 ? null : parseVerdict(rule.tokens.slice(verdictAt));
+        this.notes.add(`not evaluated: "${r.text}" in ${rule.chain}; ${v !== null ? 'both outcomes were followed' : 'assumed not to match'}`);
+        if (v !== null) {
+          const taken: NftBranch = { ...b, steps: [...b.steps, this.step(rule.chain, rule.raw, 'if this rule matches (not evaluated)')], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided, r.text] };
+          const ns = stack.map((f) => ({ chain: f.chain, index: f.index }));
+          if (this.applyVerdict(v, rule, ns, taken, out)) this.walk(ns, taken, packet, out);
+        }
         continue;
       }
       b.mark = ctx.mark;
@@ -125,7 +136,7 @@ export class NftWalker {
       }
       if (r.kind === 'fork') {
         for (const e of r.entries) {
-          const nb: NftBranch = { ...b, weight: b.weight * e.share, steps: [...b.steps], chainsSeen: [...b.chainsSeen] };
+          const nb: NftBranch = { ...b, weight: b.weight * e.share, steps: [...b.steps], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided] };
           const ns = stack.map((f) => ({ chain: f.chain, index: f.index }));
           if (this.applyVerdict(e.verdict, rule, ns, nb, out)) this.walk(ns, nb, packet, out);
         }
@@ -229,6 +240,8 @@ export class NftWalker {
         let hit: boolean;
         if (set.length === 1 && (set[0] as string).startsWith('@')) {
           const s = this.set(set[0] as string);
+          // ClientIP affinity: a client in the set goes back to its endpoint; a new one does not
+          if ((set[0] as string).startsWith('@affinity-') && this.affinity === null) this.affinity = { timeoutSeconds: null, rule: rule.raw };
           hit = s !== undefined && s.elements.some((e) => e.key.length === 1 && cidrContainsIp(e.key[0] as string, value));
         } else {
           hit = set.some((c) => cidrContainsIp(c, value));
@@ -445,6 +458,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     final: null,
     finalRule: null,
     filterRule: null,
+    undecided: [],
   };
   const runHook = (hook: string, branches: NftBranch[]): NftBranch[] => {
     let live = branches;
@@ -452,7 +466,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
       live = live.flatMap((b) => {
         if (b.final !== null) return [b];
         const before = b.steps.length;
-        const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name] }, packet);
+        const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name], undecided: [...b.undecided] }, packet);
         if (chain.hook?.type === 'filter') {
           for (const o of outs) if (o.final !== null && o.steps.length > before) o.filterRule = o.finalRule;
         }
@@ -485,7 +499,10 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
 
   const byChain = new Map<string, EndpointBranch>();
   let unmatched = 0;
-  for (const b of finished) {
+  const all = finished;
+  const undecidedDnat = all.filter((b) => b.undecided.length > 0 && b.dnat !== null);
+  const decided = all.filter((b) => b.undecided.length === 0);
+  for (const b of decided) {
     if (b.dnat === null || b.dnatRule === null) {
       unmatched += b.weight;
       continue;
@@ -517,15 +534,23 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
 
   let outcome: ServiceChain['outcome'] = 'no-match';
   let outcomeRule: string | null = null;
-  const stopped = finished.find((b) => b.final !== null && b.dnat === null);
+  const stopped = decided.find((b) => b.final !== null && b.dnat === null);
+  let intendedDrop: ServiceChain['intendedDrop'] = null;
   if (endpoints.length > 0) {
     outcome = 'dnat';
-    outcomeRule = finished.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null;
+    outcomeRule = decided.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null;
+  } else if (undecidedDnat.length > 0) {
+    outcome = 'undecided';
+    outcomeRule = undecidedDnat[0]?.dnatRule?.raw ?? null;
   } else if (stopped !== undefined) {
     outcome = stopped.final === 'drop' ? 'drop' : 'reject';
     outcomeRule = stopped.finalRule?.raw ?? null;
+    const reason = nftIntendedDrop(stopped);
+    if (reason !== null) intendedDrop = { reason, rule: stopped.steps.find((s) => s.why.includes('@no-endpoint-'))?.rule ?? outcomeRule ?? '' };
   }
-  const allChains = finished.flatMap((b) => b.chainsSeen);
+  for (const b of undecidedDnat) w.notes.add(`if ${b.undecided.join(' and ')} matched, the packet would go to ${b.dnat!.ip}${b.dnat!.port !== null ? `:${b.dnat!.port}` : ''}`);
+  if (w.affinity !== null) w.notes.add('sessionAffinity ClientIP: a client in the affinity set goes back to its endpoint; the shares are a new client\'s');
+  const allChains = decided.flatMap((b) => b.chainsSeen);
   const serviceChain = allChains.find((c) => /^service-[A-Z0-9]{8}-/.test(c)) ?? null;
   let servicePort = serviceChain !== null ? servicePortFromNftChain(serviceChain) : null;
   if (servicePort === null && stopped !== undefined) {
@@ -550,14 +575,26 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     packet,
     servicePort,
     serviceChain,
-    steps: commonPrefix(finished.map((b) => b.steps)),
+    steps: commonPrefix(decided.map((b) => b.steps)),
     endpoints,
     outcome,
     outcomeRule,
     unmatchedShare: share,
     masqueradeScope,
+    intendedDrop,
+    sessionAffinity: w.affinity,
+    undecided: [...new Set(all.flatMap((b) => b.undecided))],
     notes,
   };
+}
+
+// kube-proxy's nftables policy drops: a firewall-* chain (loadBalancerSourceRanges); the
+// no-endpoint-* maps, whose element is `drop` when the Service has endpoints but none on this
+// node (traffic policy Local) and `goto reject-chain` when it has none at all.
+function nftIntendedDrop(b: NftBranch): IntendedDropReason | null {
+  if (b.finalRule !== null && b.finalRule.chain.startsWith('firewall-')) return 'source-range';
+  if (b.steps.some((s) => s.why.includes('@no-endpoint-'))) return b.final === 'drop' ? 'no-local-endpoints' : 'no-endpoints';
+  return null;
 }
 
 function commonPrefix(lists: ChainStep[][]): ChainStep[] {

@@ -235,6 +235,9 @@ function ipvsChain(table: ReturnType<typeof parseIpvsadm>, packet: Parameters<ty
     outcomeRule: vs?.raw ?? null,
     unmatchedShare: endpoints.length > 0 ? 0 : 1,
     masqueradeScope: null,
+    intendedDrop: null,
+    sessionAffinity: vs?.persistentSeconds ? { timeoutSeconds: vs.persistentSeconds, rule: vs.raw } : null,
+    undecided: [],
     notes: [],
   };
 }
@@ -281,7 +284,10 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
             localAddresses: [clusterIP],
           };
       const chain = backend.trace(packet);
-      const expected = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
+      // Traffic policy Local: kube-proxy sends this traffic only to endpoints on this node.
+      const localOnly = via === 'node-port' ? api.service.externalTrafficPolicy === 'Local' : api.service.internalTrafficPolicy === 'Local';
+      const readyForPort = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
+      const expected = localOnly ? readyForPort.filter((x) => x.e.nodeName === facts.nodeName) : readyForPort;
       const inRules = new Map((chain?.endpoints ?? []).filter((b) => b.dnatTarget).map((b) => [`${b.dnatTarget!.ip}:${b.dnatTarget!.port ?? ''}`, b]));
       const rows: EndpointRow[] = expected.map(({ target, e }) => {
         const b = inRules.get(target);
@@ -289,6 +295,7 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
       });
       for (const [target, b] of inRules) {
         if (expected.some((x) => x.target === target)) continue;
+        if (readyForPort.some((x) => x.target === target)) continue; // ready elsewhere: not stale
         rows.push({ target, pod: api.endpoints.find((e) => target.startsWith(`${e.ip}:`))?.pod ?? null, ready: null, inRules: true, probability: b.probability, endpointChain: b.endpointChain, masquerade: b.masquerade.masquerade, counters: b.counters ? `${b.counters.packets}/${b.counters.bytes}` : null });
       }
       ports.push({ port, via, destination: `${clusterIP}:${dport}`, chain, endpoints: rows });
@@ -296,7 +303,21 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
 
       const where = `${svc}:${port.name || port.port}${via === 'node-port' ? ` (NodePort ${dport})` : ''} on node ${facts.nodeName}`;
       const missing = rows.filter((r) => r.ready && !r.inRules);
-      const stale = rows.filter((r) => r.ready === null);
+      const stale = rows.filter((r) => r.ready === null && !readyForPort.some((x) => x.target === r.target));
+      if (chain.outcome === 'undecided') {
+        findings.push({ code: 'svc.rules-undecided', severity: 'info', subject: where, message: `the walk to ${clusterIP}:${dport} reaches an endpoint only if a match trace-svc cannot evaluate applies: ${chain.undecided.join('; ')}`, evidence: [chain.outcomeRule ?? '', ...chain.notes.slice(0, 3)].filter((e) => e !== ''), remedy: 'check that match by hand if traffic really fails; the rules kube-proxy writes for this Service are present' });
+        continue;
+      }
+      if (chain.intendedDrop !== null && (chain.outcome === 'drop' || chain.outcome === 'reject')) {
+        reportIntendedDrop(api, facts.nodeName, where, via, chain, expected.length, readyForPort.map((x) => x.e), findings);
+        continue;
+      }
+      if (localOnly && expected.length === 0 && readyForPort.length > 0 && chain.outcome !== 'dnat') {
+        // Local policy, no endpoint here, and the walk ends without kube-proxy's drop rule: the
+        // traffic has nowhere to go on this node, as the policy intends.
+        reportIntendedDrop(api, facts.nodeName, where, via, chain, 0, readyForPort.map((x) => x.e), findings);
+        continue;
+      }
       if ((chain.outcome === 'no-match' || chain.outcome === 'drop') && expected.length > 0) {
         // nftables mode drops a ClusterIP it has no service for ("cluster-ips-check").
         const fate = chain.outcome === 'drop' ? 'are dropped as if the address were unallocated' : 'go nowhere';
@@ -311,6 +332,9 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
       }
       if (stale.length > 0) {
         findings.push({ code: 'svc.stale-rule-target', severity: 'warn', subject: where, message: `the rules DNAT to ${stale.length} address(es) that are not ready endpoints any more`, evidence: stale.map((s) => `${s.endpointChain}: DNAT to ${s.target}`), remedy: `kube-proxy on ${facts.nodeName} is stale: restart it` });
+      }
+      if (api.service.sessionAffinity === 'ClientIP' && chain.outcome === 'dnat' && chain.sessionAffinity === null) {
+        findings.push({ code: 'svc.affinity-rules-missing', severity: 'warn', subject: where, message: `the Service has sessionAffinity ClientIP but kube-proxy on ${facts.nodeName} has no affinity rules for it: every new connection picks an endpoint at random`, evidence: [chain.serviceChain !== null ? `${chain.serviceChain}: no -m recent --rcheck jump / ip saddr @affinity-* rule` : 'no affinity rule on the path'], remedy: `kube-proxy on ${facts.nodeName} is stale or its rules were edited: restart it` });
       }
       if (chain.unmatchedShare > 0 && chain.outcome === 'dnat') {
         findings.push({ code: 'svc.partial-dnat', severity: 'warn', subject: where, message: `${Math.round(chain.unmatchedShare * 100)}% of new connections match no endpoint rule`, evidence: chain.notes.slice(0, 3), remedy: 'check the statistic probabilities in the KUBE-SVC chain; restart kube-proxy' });
@@ -357,6 +381,34 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
 
   const probes = api.probe ? readProbes(api, facts, findings) : [];
   return { nodeName: facts.nodeName, mode: backend.mode, backend: backend.backend, ports, routes, probes };
+}
+
+// A drop kube-proxy makes on purpose, explained; a warning only when no node hosts an endpoint,
+// an error when this node drops although it hosts one.
+function reportIntendedDrop(api: TraceSvcApi, nodeName: string, where: string, via: PortTrace['via'], chain: ServiceChain, localExpected: number, readyForPort: ApiEndpoint[], findings: Finding[]): void {
+  const rule = chain.intendedDrop?.rule ?? chain.outcomeRule ?? '';
+  const reason = chain.intendedDrop?.reason ?? 'no-local-endpoints';
+  if (reason === 'source-range') {
+    findings.push({ code: 'svc.source-range-drop', severity: 'info', subject: where, message: 'the source is outside loadBalancerSourceRanges: kube-proxy drops it, as the Service asks', evidence: [rule], remedy: 'add the client range to spec.loadBalancerSourceRanges if it should be admitted' });
+    return;
+  }
+  if (reason === 'no-endpoints') {
+    if (readyForPort.length > 0) {
+      findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects the Service as having no endpoints, but the API has ${readyForPort.length} ready`, evidence: [rule], remedy: `kube-proxy on ${nodeName} has not synced: check its logs and restart it` });
+    } else {
+      findings.push({ code: 'svc.no-endpoints-reject', severity: 'info', subject: where, message: 'kube-proxy rejects connections because the Service has no ready endpoints (as it should)', evidence: [rule], remedy: 'make an endpoint ready; the REJECT goes away by itself' });
+    }
+    return;
+  }
+  const policy = via === 'node-port' ? 'externalTrafficPolicy' : 'internalTrafficPolicy';
+  if (localExpected > 0) {
+    findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node drops the traffic as having no local endpoint, but ${localExpected} ready endpoint(s) run on ${nodeName}`, evidence: [rule], remedy: `kube-proxy on ${nodeName} has not synced: check its logs and restart it` });
+    return;
+  }
+  const hosts = [...new Set(readyForPort.map((e) => e.nodeName).filter((n): n is string => n !== null))].sort();
+  findings.push(hosts.length > 0
+    ? { code: 'svc.local-policy-drop', severity: 'info', subject: where, message: `${policy} Local and no ready endpoint on ${nodeName}: kube-proxy drops this traffic here by design; nodes with an endpoint: ${hosts.join(', ')}`, evidence: [rule || 'no endpoint chain for this node'].concat(api.service.type === 'LoadBalancer' ? ['the load balancer\'s health check (healthCheckNodePort) keeps it off this node'] : []), remedy: `send the traffic to ${hosts.join(' or ')}, or run the workload on more nodes` }
+    : { code: 'svc.local-policy-drop', severity: 'warn', subject: where, message: `${policy} Local and no node hosts a ready endpoint: this traffic is dropped on every node`, evidence: [rule || 'no endpoint chain for this node', ...readyForPort.map((e) => `${e.ip} nodeName=${e.nodeName ?? '<none>'}`)], remedy: 'check the endpoints\' nodeName in the EndpointSlices and where the pods run' });
 }
 
 /** --probe: a TCP connect to the ClusterIP and to each endpoint, from the source pod or the node. */
