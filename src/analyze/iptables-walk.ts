@@ -59,6 +59,7 @@ interface Branch {
   chainsSeen: string[]; // every chain entered, in order
   markMasqRule: IptablesRule | null; // last rule that jumped to a chain setting the mark
   undecided: string[]; // matches this branch assumed to match without evaluating them
+  markDropRule: IptablesRule | null; // the jump to KUBE-MARK-DROP (pre-1.24 layouts), if any
 }
 
 // What a rule's matches say about a packet: no match, a match, or a match that depends on
@@ -185,6 +186,7 @@ class Walker {
       chainsSeen: [start],
       markMasqRule: null,
       undecided: [],
+      markDropRule: null,
     };
     if (chain === undefined) {
       this.notes.add(`${this.table.name} table has no ${start} chain`);
@@ -278,7 +280,8 @@ class Walker {
     const name = target.name;
     const userChain = this.table.chains.get(name);
     if (userChain !== undefined && !userChain.builtin) {
-      if (b.markMasqRule === null && (name === 'KUBE-MARK-MASQ' || chainSetsMark(userChain))) b.markMasqRule = rule;
+      if (name === 'KUBE-MARK-DROP') b.markDropRule = rule;
+      else if (b.markMasqRule === null && (name === 'KUBE-MARK-MASQ' || chainSetsMark(userChain))) b.markMasqRule = rule;
       b.chainsSeen.push(name);
       if (target.kind === 'goto') stack.pop();
       stack.push(this.enter(userChain, p));
@@ -504,7 +507,7 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   const natBranches: Branch[] =
     natWalker !== null
       ? natWalker.run(startNat, original, 0, 1)
-      : [{ weight: 1, mark: 0, steps: [], verdict: 'accept', verdictRule: null, chainsSeen: [], markMasqRule: null, undecided: [] }];
+      : [{ weight: 1, mark: 0, steps: [], verdict: 'accept', verdictRule: null, chainsSeen: [], markMasqRule: null, undecided: [], markDropRule: null }];
 
   interface Traced {
     nat: Branch;
@@ -639,7 +642,11 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   const masqueradeScope = serviceChain !== null && nat !== undefined ? masqueradeScopeOf(nat.chains.get(serviceChain)) : null;
   const steps = commonPrefix(decided.map((t) => t.nat.steps));
   const share = endpoints.length > 0 ? roundShare(unmatched) : 0;
-  const dropReason = outcome === 'drop' || outcome === 'reject' ? intendedDropOf(outcomeRule ?? '') : null;
+  // Old layouts mark the packet (KUBE-MARK-DROP) where the policy is decided and drop it later in
+  // filter KUBE-FIREWALL: the marking rule carries the reason.
+  const markDrop = decided.find((t) => t.nat.markDropRule !== null)?.nat.markDropRule ?? null;
+  const dropReason = outcome === 'drop' || outcome === 'reject' ? (intendedDropOf(outcomeRule ?? '') ?? (markDrop !== null ? intendedDropOf(markDrop.raw) : null)) : null;
+  const dropRule = dropReason !== null && intendedDropOf(outcomeRule ?? '') === null ? (markDrop?.raw ?? outcomeRule) : outcomeRule;
   if (natWalker?.affinity) {
     notes.add(`sessionAffinity ClientIP: a client seen in the last ${natWalker.affinity.timeoutSeconds ?? '?'}s goes back to its endpoint; the shares are a new client's`);
   }
@@ -656,7 +663,7 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
     outcomeRule,
     unmatchedShare: share,
     masqueradeScope,
-    intendedDrop: dropReason !== null && outcomeRule !== null ? { reason: dropReason, rule: outcomeRule } : null,
+    intendedDrop: dropReason !== null && dropRule !== null ? { reason: dropReason, rule: dropRule } : null,
     sessionAffinity: natWalker?.affinity ?? null,
     undecided: [...new Set(traced.flatMap((t) => t.nat.undecided))],
     notes: [...notes],
