@@ -251,6 +251,18 @@ export const FINDING_CATALOG = [
     ),
   },
   {
+    code: 'svc.no-proxy-rules-by-design',
+    area: 'svc',
+    severity: 'info',
+    title: 'headless or ExternalName Service: kube-proxy writes no rules for it',
+    seeds: [],
+    explanation: p(
+      'A headless Service (clusterIP: None) is answered by DNS with the endpoint addresses themselves, an ExternalName Service with a CNAME; neither has a virtual IP, so kube-proxy has nothing to program.',
+      'trace-svc says so instead of looking for rules; whether clients reach it depends on DNS and on the endpoints themselves.',
+      'Use kubectl netdiag dns-check POD --name NAME.NAMESPACE to check the answer, and veth-peer on an endpoint pod to follow its path.',
+    ),
+  },
+  {
     code: 'svc.rules-undecided',
     area: 'svc',
     severity: 'info',

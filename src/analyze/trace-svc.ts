@@ -23,6 +23,12 @@ export interface TraceSvcApi {
     sessionAffinity: string | null;
     internalTrafficPolicy: string | null;
     externalTrafficPolicy: string | null;
+    // Optional: snapshots taken before these were recorded lack them.
+    externalIPs?: string[];
+    loadBalancerIngress?: string[]; // status.loadBalancer.ingress[].ip
+    loadBalancerSourceRanges?: string[];
+    healthCheckNodePort?: number | null;
+    externalName?: string | null; // set for type ExternalName
   };
   ports: ServicePortSpec[]; // the ports traced (all, or --port)
   endpoints: ApiEndpoint[];
@@ -72,7 +78,10 @@ export interface NodeTrace {
 
 export interface PortTrace {
   port: ServicePortSpec;
-  via: 'cluster-ip' | 'node-port'; // a NodePort is traced as a client on another node reaches it
+  // A NodePort, external IP or load-balancer IP is traced as a client outside the node reaches it
+  // (another node's address); 'load-balancer-outside' from an address outside the source ranges.
+  via: 'cluster-ip' | 'node-port' | 'external-ip' | 'load-balancer' | 'load-balancer-outside';
+  source?: string; // the packet's source address, when it is not the traced node or pod
   destination: string; // "10.96.100.10:80"
   chain: ServiceChain | null;
   endpoints: EndpointRow[];
@@ -111,6 +120,22 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
   const problems: string[] = [];
   const svc = `${api.service.namespace}/${api.service.name}`;
   const ready = api.endpoints.filter((e) => e.ready);
+
+  if (api.service.clusterIPs.length === 0) {
+    // Headless or ExternalName: DNS answers these names; kube-proxy writes no rule for them.
+    const external = api.service.externalName ?? null;
+    findings.push({
+      code: 'svc.no-proxy-rules-by-design',
+      severity: 'info',
+      subject: `service ${svc}`,
+      message: external !== null
+        ? `ExternalName Service: DNS answers ${svc.replace('/', '.')}.svc with a CNAME to ${external || '<empty>'}; kube-proxy writes no rule for it`
+        : `headless Service (clusterIP: None): DNS answers with the ${ready.length} ready endpoint address(es) directly; kube-proxy writes no rule for it`,
+      evidence: [external !== null ? `spec.type: ExternalName, spec.externalName: ${external}` : 'spec.clusterIP: None', ...ready.slice(0, 5).map((e) => `endpoint ${e.ip}${e.nodeName ? ` on ${e.nodeName}` : ''}`)],
+      remedy: `check name resolution with kubectl netdiag dns-check POD --name ${api.service.name}.${api.service.namespace}; trace an endpoint pod with kubectl netdiag veth-peer`,
+    });
+    return { service: api.service, ports: api.ports, endpoints: api.endpoints, nodes: [], findings, problems };
+  }
 
   if (api.service.selector === null && api.endpoints.length === 0) {
     findings.push({
@@ -260,10 +285,18 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
 
   for (const port of api.ports) {
     // The ClusterIP as seen from the source, and the NodePort as a client on another node sees it.
-    const entries: Array<{ via: PortTrace['via']; ip: string; dport: number }> = api.service.clusterIPs.filter((ip) => ip.includes('.')).map((ip) => ({ via: 'cluster-ip', ip, dport: port.port }));
+    const entries: Array<{ via: PortTrace['via']; ip: string; dport: number; from?: string }> = api.service.clusterIPs.filter((ip) => ip.includes('.')).map((ip) => ({ via: 'cluster-ip', ip, dport: port.port }));
     const outsider = api.nodes.find((n) => n.name !== facts.nodeName && n.internalIP)?.internalIP;
     if (port.nodePort !== null && node?.internalIP) entries.push({ via: 'node-port', ip: node.internalIP, dport: port.nodePort });
-    for (const { via, ip: clusterIP, dport } of entries) {
+    for (const ip of api.service.externalIPs ?? []) entries.push({ via: 'external-ip', ip, dport: port.port });
+    const ranges = api.service.loadBalancerSourceRanges ?? [];
+    for (const ip of api.service.loadBalancerIngress ?? []) {
+      entries.push({ via: 'load-balancer', ip, dport: port.port });
+      // a documentation address (RFC 5737) outside every range shows the firewall at work
+      const outside = OUTSIDE_SOURCES.find((a) => !ranges.some((r) => cidrContainsIp(r, a)));
+      if (ranges.length > 0 && outside !== undefined) entries.push({ via: 'load-balancer-outside', ip, dport: port.port, from: outside });
+    }
+    for (const { via, ip: clusterIP, dport, from } of entries) {
       const packet = via === 'cluster-ip'
         ? {
             protocol: port.protocol,
@@ -275,17 +308,17 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
           }
         : {
             protocol: port.protocol,
-            sourceIp: outsider ?? '203.0.113.10',
+            sourceIp: from ?? outsider ?? '203.0.113.10',
             destinationIp: clusterIP,
             destinationPort: dport,
             hook: 'prerouting' as const,
             inInterface: 'eth0',
-            destinationIsLocal: true,
-            localAddresses: [clusterIP],
+            destinationIsLocal: via === 'node-port',
+            localAddresses: node?.internalIP ? [node.internalIP] : [],
           };
       const chain = backend.trace(packet);
       // Traffic policy Local: kube-proxy sends this traffic only to endpoints on this node.
-      const localOnly = via === 'node-port' ? api.service.externalTrafficPolicy === 'Local' : api.service.internalTrafficPolicy === 'Local';
+      const localOnly = via === 'cluster-ip' ? api.service.internalTrafficPolicy === 'Local' : api.service.externalTrafficPolicy === 'Local';
       const readyForPort = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
       const expected = localOnly ? readyForPort.filter((x) => x.e.nodeName === facts.nodeName) : readyForPort;
       const inRules = new Map((chain?.endpoints ?? []).filter((b) => b.dnatTarget).map((b) => [`${b.dnatTarget!.ip}:${b.dnatTarget!.port ?? ''}`, b]));
@@ -298,10 +331,15 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
         if (readyForPort.some((x) => x.target === target)) continue; // ready elsewhere: not stale
         rows.push({ target, pod: api.endpoints.find((e) => target.startsWith(`${e.ip}:`))?.pod ?? null, ready: null, inRules: true, probability: b.probability, endpointChain: b.endpointChain, masquerade: b.masquerade.masquerade, counters: b.counters ? `${b.counters.packets}/${b.counters.bytes}` : null });
       }
-      ports.push({ port, via, destination: `${clusterIP}:${dport}`, chain, endpoints: rows });
+      ports.push({ port, via, ...(from !== undefined ? { source: from } : {}), destination: `${clusterIP}:${dport}`, chain, endpoints: rows });
       if (backend.mode === 'none' || !chain) continue;
 
-      const where = `${svc}:${port.name || port.port}${via === 'node-port' ? ` (NodePort ${dport})` : ''} on node ${facts.nodeName}`;
+      const where = `${svc}:${port.name || port.port}${VIA_LABEL[via](dport, from)} on node ${facts.nodeName}`;
+      if (via === 'load-balancer-outside') {
+        // only the firewall's verdict matters here: anything but its drop is reported as traced
+        if (chain.intendedDrop?.reason === 'source-range') reportIntendedDrop(api, facts.nodeName, where, via, chain, 0, readyForPort.map((x) => x.e), findings);
+        continue;
+      }
       const missing = rows.filter((r) => r.ready && !r.inRules);
       const stale = rows.filter((r) => r.ready === null && !readyForPort.some((x) => x.target === r.target));
       if (chain.outcome === 'undecided') {
@@ -309,7 +347,11 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
         continue;
       }
       if (chain.intendedDrop !== null && (chain.outcome === 'drop' || chain.outcome === 'reject')) {
-        reportIntendedDrop(api, facts.nodeName, where, via, chain, expected.length, readyForPort.map((x) => x.e), findings);
+        // iptables: a load-balancer packet from inside the source ranges that no KUBE-SVL chain
+        // DNATs (no local endpoint) reaches filter KUBE-PROXY-FIREWALL undNATed and is dropped
+        // there first; the cause is the Local policy, not the range.
+        const cause = chain.intendedDrop.reason === 'source-range' && via === 'load-balancer' && localOnly && expected.length === 0 ? 'no-local-endpoints' : chain.intendedDrop.reason;
+        reportIntendedDrop(api, facts.nodeName, where, via, { ...chain, intendedDrop: { ...chain.intendedDrop, reason: cause } }, expected.length, readyForPort.map((x) => x.e), findings);
         continue;
       }
       if (localOnly && expected.length === 0 && readyForPort.length > 0 && chain.outcome !== 'dnat') {
@@ -383,6 +425,16 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
   return { nodeName: facts.nodeName, mode: backend.mode, backend: backend.backend, ports, routes, probes };
 }
 
+const OUTSIDE_SOURCES = ['203.0.113.10', '198.51.100.10', '192.0.2.10'];
+
+const VIA_LABEL: Record<PortTrace['via'], (dport: number, from: string | undefined) => string> = {
+  'cluster-ip': () => '',
+  'node-port': (d) => ` (NodePort ${d})`,
+  'external-ip': () => ' (external IP)',
+  'load-balancer': () => ' (load-balancer IP)',
+  'load-balancer-outside': (_d, from) => ` (load-balancer IP, from ${from ?? 'outside'})`,
+};
+
 // A drop kube-proxy makes on purpose, explained; a warning only when no node hosts an endpoint,
 // an error when this node drops although it hosts one.
 function reportIntendedDrop(api: TraceSvcApi, nodeName: string, where: string, via: PortTrace['via'], chain: ServiceChain, localExpected: number, readyForPort: ApiEndpoint[], findings: Finding[]): void {
@@ -400,7 +452,7 @@ function reportIntendedDrop(api: TraceSvcApi, nodeName: string, where: string, v
     }
     return;
   }
-  const policy = via === 'node-port' ? 'externalTrafficPolicy' : 'internalTrafficPolicy';
+  const policy = via === 'cluster-ip' ? 'internalTrafficPolicy' : 'externalTrafficPolicy';
   if (localExpected > 0) {
     findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node drops the traffic as having no local endpoint, but ${localExpected} ready endpoint(s) run on ${nodeName}`, evidence: [rule], remedy: `kube-proxy on ${nodeName} has not synced: check its logs and restart it` });
     return;
