@@ -7,7 +7,12 @@ import { labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/la
 interface NodeJson {
   nodeName: string;
   mode: string;
-  ports: Array<{ destination: string; chain: { outcome: string; serviceChain: string | null } | null; endpoints: Array<{ target: string; inRules: boolean; probability: number | null }> }>;
+  ports: Array<{
+    via: string;
+    destination: string;
+    chain: { outcome: string; serviceChain: string | null; intendedDrop: { reason: string } | null; sessionAffinity: { timeoutSeconds: number | null } | null } | null;
+    endpoints: Array<{ target: string; inRules: boolean; probability: number | null; masquerade: boolean | null }>;
+  }>;
   probes: Array<{ to: string; what: string; ok: boolean | null }>;
 }
 interface ReportJson {
@@ -121,5 +126,103 @@ describe('e2e: kubectl netdiag trace-svc on a node in kube-proxy nftables mode',
     } finally {
       await restore();
     }
+  });
+});
+
+// Every Service shape kube-proxy programs differently, on every node, in both proxy modes: exit 0,
+// no warn/error finding, and each kind of traffic ends where kube-proxy sends it.
+async function traceAll(service: string, namespace: string): Promise<ReportJson> {
+  const run = await runPlugin(['trace-svc', service, '-n', namespace, '--all-nodes', '-o', 'json']);
+  expect(run.code, `${run.stderr}${run.stdout}`).to.equal(0);
+  const report = JSON.parse(run.stdout) as ReportJson;
+  expect(report.findings.filter((f) => f.severity !== 'info'), run.stdout).to.deep.equal([]);
+  return report;
+}
+
+function shapeChecks(mode: 'iptables' | 'nftables'): void {
+  it(`${mode}: ClientIP affinity, a named targetPort and a UDP port: DNAT to every web pod, affinity seen`, async () => {
+    const report = await traceAll('sticky', 'default');
+    const web = labState().pods.filter((p) => p.labels.app === 'web').map((p) => p.ip).sort();
+    expect(report.nodes).to.have.length(3);
+    for (const node of report.nodes) {
+      expect(node.mode).to.equal(mode);
+      expect(node.ports.map((p) => p.destination)).to.deep.equal(['10.96.100.30:80', '10.96.100.30:5353']);
+      for (const port of node.ports) {
+        expect(port.chain!.outcome).to.equal('dnat');
+        expect(port.chain!.sessionAffinity, `${node.nodeName} ${port.destination}`).to.not.equal(null);
+        expect(port.endpoints.map((e) => e.target.split(':')[0]).sort()).to.deep.equal(web);
+        expect(port.endpoints.every((e) => e.inRules && e.target.endsWith(':8080'))).to.equal(true);
+      }
+    }
+  });
+
+  it(`${mode}: LoadBalancer with Local policies: DNAT on the endpoint's node, an explained drop elsewhere, the source range enforced`, async () => {
+    const report = await traceAll('api-public', 'team-a');
+    expect(report.nodes).to.have.length(3);
+    for (const node of report.nodes) {
+      const hosts = node.nodeName === 'lab-node-2';
+      const vias = node.ports.map((p) => p.via);
+      expect(vias).to.deep.equal(['cluster-ip', 'node-port', 'external-ip', 'load-balancer', 'load-balancer-outside']);
+      for (const port of node.ports) {
+        const what = `${node.nodeName} ${port.via}`;
+        if (port.via === 'load-balancer-outside') {
+          expect(port.chain!.outcome, what).to.equal('drop');
+          expect(port.chain!.intendedDrop?.reason, what).to.equal('source-range');
+        } else if (hosts) {
+          expect(port.chain!.outcome, what).to.equal('dnat');
+          expect(port.endpoints.map((e) => e.target), what).to.deep.equal(['10.244.2.2:9090']);
+          // Local policy keeps the client's address: no masquerade from another node
+          if (port.via !== 'cluster-ip') expect(port.endpoints[0]!.masquerade, what).to.equal(false);
+        } else {
+          expect(port.chain!.outcome, what).to.equal('drop');
+          expect(port.chain!.intendedDrop?.reason, what).to.be.oneOf(['no-local-endpoints', 'source-range']);
+        }
+      }
+      const info = report.findings.filter((f) => f.code === 'svc.local-policy-drop' && f.subject.endsWith(`on node ${node.nodeName}`));
+      expect(info.length, node.nodeName).to.equal(hosts ? 0 : 4);
+      expect(info.every((f) => f.severity === 'info')).to.equal(true);
+    }
+  });
+
+  it(`${mode}: a Service without selector follows its hand-made EndpointSlice, not the terminating endpoint`, async () => {
+    const report = await traceAll('legacy-db', 'default');
+    expect(report.nodes).to.have.length(3);
+    for (const node of report.nodes) {
+      expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
+      expect(node.ports[0]!.endpoints.map((e) => e.target)).to.deep.equal(['10.244.2.2:9090']);
+    }
+  });
+
+  it(`${mode}: headless and ExternalName Services: no rules by design, said once as info`, async () => {
+    for (const name of ['web-headless', 'external-db']) {
+      const report = await traceAll(name, 'default');
+      expect(report.nodes).to.deep.equal([]);
+      expect(report.findings.map((f) => [f.code, f.severity])).to.deep.equal([['svc.no-proxy-rules-by-design', 'info']]);
+    }
+  });
+}
+
+describe('e2e: trace-svc on every Service shape kube-proxy programs', function () {
+  this.timeout(300_000);
+  beforeEach(function () {
+    skipUnlessLab(this);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'pending') return;
+    expect(probePodsLeft(), 'probe pods left behind').to.deep.equal([]);
+  });
+
+  describe('iptables mode', () => shapeChecks('iptables'));
+
+  describe('nftables mode (every node switched at run time, then restored)', () => {
+    const restores: Array<() => Promise<void>> = [];
+    before(async function () {
+      skipUnlessLab(this);
+      for (const node of ['lab-node-1', 'lab-node-2', 'lab-node-3']) restores.push(await switchKubeProxyMode(node, 'nftables'));
+    });
+    after(async () => {
+      for (const restore of restores.splice(0)) await restore();
+    });
+    shapeChecks('nftables');
   });
 });
