@@ -303,11 +303,12 @@ export const FINDING_CATALOG = [
   {
     code: 'svc.stale-rule-target',
     area: 'svc',
-    severity: 'warn',
+    severity: 'varies',
     title: 'the rules DNAT to addresses that are no longer ready endpoints',
     seeds: [],
     explanation: p(
       'The Service chain on this node still has KUBE-SEP-* rules whose DNAT target is not a ready endpoint in the API.',
+      'An error when no EndpointSlice has the address at all (its pod is gone); a warning when a slice still lists it, not ready (kube-proxy may be falling back to terminating endpoints).',
       'A share of new connections (the rule\'s statistic probability) goes to a deleted or unready pod and times out, so the Service fails intermittently from this node.',
       'trace-svc lists every DNAT target of the walked chain and looks each one up in the EndpointSlices.',
       "kube-proxy on the node is stale: check its log and restart it.",

@@ -1,7 +1,8 @@
 // trace-svc through the real kubectl binary against the lab, whose kube-proxy rules are real
 // iptables rules in each node's namespace (DNAT happens in the kernel).
 import { expect } from 'chai';
-import { flushServiceRules, restoreKubeProxyRules, switchKubeProxyMode } from '../../lab/lab-faults.js';
+import { editLiveIptables, flushServiceRules, restoreKubeProxyRules, switchKubeProxyMode } from '../../lab/lab-faults.js';
+import { servicePortChainName, servicePortEndpointChainName } from '../../lab/kube-proxy-rules.js';
 import { labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
 
 interface NodeJson {
@@ -224,5 +225,68 @@ describe('e2e: trace-svc on every Service shape kube-proxy programs', function (
       for (const restore of restores.splice(0)) await restore();
     });
     shapeChecks('nftables');
+  });
+});
+
+// Faults made in the node's kernel rules (iptables-save, edit, iptables-restore), each named by its
+// own finding code.
+describe('e2e: trace-svc names each broken kube-proxy rule set by its own code', function () {
+  this.timeout(120_000);
+  beforeEach(function () {
+    skipUnlessLab(this);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'pending') return;
+    expect(probePodsLeft(), 'probe pods left behind').to.deep.equal([]);
+  });
+  const WEB_SVC = servicePortChainName('default/web:http', 'tcp');
+
+  async function tracedWith(edit: (save: string) => string, args: string[]): Promise<{ code: number; report: ReportJson }> {
+    const restore = await editLiveIptables('lab-node-2', edit);
+    try {
+      const run = await runPlugin([...args, '--from-node', 'lab-node-2', '-o', 'json']);
+      return { code: run.code, report: JSON.parse(run.stdout) as ReportJson };
+    } finally {
+      await restore();
+    }
+  }
+
+  it('one KUBE-SEP chain deleted (with its jump): svc.endpoint-missing-from-rules', async () => {
+    const sep = servicePortEndpointChainName('default/web:http', 'tcp', '10.244.1.1:8080');
+    const { code, report } = await tracedWith((save) => save.split('\n').filter((l) => !l.includes(sep)).join('\n'), ['trace-svc', 'web']);
+    expect(code).to.equal(1);
+    const f = report.findings.filter((x) => x.severity !== 'info');
+    expect(f.map((x) => [x.code, x.subject])).to.deep.equal([['svc.endpoint-missing-from-rules', 'default/web:http on node lab-node-2']]);
+  });
+
+  it('a stale endpoint kept after its pod was deleted: svc.stale-rule-target (error)', async () => {
+    const stale = 'KUBE-SEP-LABSTALE0000000';
+    const edit = (save: string): string => {
+      const lines = save.split('\n');
+      const nat = lines.indexOf('*nat');
+      lines.splice(nat + 1, 0, `:${stale} - [0:0]`);
+      const firstJump = lines.findIndex((l) => l.startsWith(`-A ${WEB_SVC} `) && l.includes('-j KUBE-SEP-'));
+      lines.splice(firstJump, 0, `-A ${WEB_SVC} -m comment --comment "default/web:http -> 10.244.2.99:8080" -m statistic --mode random --probability 0.2500000000 -j ${stale}`);
+      const commit = lines.indexOf('COMMIT', nat);
+      lines.splice(commit, 0, `-A ${stale} -p tcp -m comment --comment "default/web:http" -m tcp -j DNAT --to-destination 10.244.2.99:8080`);
+      return lines.join('\n');
+    };
+    const { code, report } = await tracedWith(edit, ['trace-svc', 'web']);
+    expect(code).to.equal(1);
+    const f = report.findings.filter((x) => x.severity !== 'info');
+    expect(f.map((x) => [x.code, x.severity, x.subject])).to.deep.equal([['svc.stale-rule-target', 'error', 'default/web:http on node lab-node-2']]);
+  });
+
+  it('the affinity rules removed from a ClientIP Service: svc.affinity-rules-missing', async () => {
+    const { code, report } = await tracedWith((save) => save.split('\n').filter((l) => !l.includes('--rcheck')).join('\n'), ['trace-svc', 'sticky', '--port', 'http', '--fail-on', 'warn']);
+    expect(code).to.equal(1);
+    const f = report.findings.filter((x) => x.severity !== 'info');
+    expect(f.map((x) => [x.code, x.subject])).to.deep.equal([['svc.affinity-rules-missing', 'default/sticky:http on node lab-node-2']]);
+  });
+
+  it('a flushed KUBE-SVC chain: svc.rules-missing', async () => {
+    const { code, report } = await tracedWith((save) => save.split('\n').filter((l) => !l.startsWith(`-A ${WEB_SVC} `)).join('\n'), ['trace-svc', 'web']);
+    expect(code).to.equal(1);
+    expect(report.findings.filter((x) => x.severity !== 'info').map((x) => [x.code, x.subject])).to.deep.equal([['svc.rules-missing', 'default/web:http on node lab-node-2']]);
   });
 });
