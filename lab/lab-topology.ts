@@ -209,7 +209,7 @@ export const LAB_SERVICES: readonly LabService[] = [
     selector: { app: 'web' },
     sessionAffinityTimeout: 600,
   },
-  // A LoadBalancer with both traffic policies Local: its one endpoint runs on lab-node-2 only.
+  // A LoadBalancer with externalTrafficPolicy Local: its one endpoint runs on lab-node-2 only.
   {
     name: 'api-public',
     namespace: 'team-a',
@@ -218,12 +218,13 @@ export const LAB_SERVICES: readonly LabService[] = [
     ports: [{ name: 'api', port: 9090, targetPort: 'api', protocol: 'TCP', nodePort: 30090 }],
     selector: { app: 'api' },
     externalTrafficPolicy: 'Local',
-    internalTrafficPolicy: 'Local',
     healthCheckNodePort: 32090,
     externalIPs: ['192.168.77.241'],
     loadBalancerIngress: ['192.168.77.240'],
     loadBalancerSourceRanges: ['192.168.77.0/24'],
   },
+  // internalTrafficPolicy Local: each node sends ClusterIP traffic to its own web pod only.
+  { name: 'web-local', namespace: 'default', type: 'ClusterIP', clusterIP: '10.96.100.32', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'web' }, internalTrafficPolicy: 'Local' },
   // No selector: a hand-made EndpointSlice with one ready and one terminating endpoint.
   {
     name: 'legacy-db',

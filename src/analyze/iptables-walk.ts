@@ -779,9 +779,12 @@ export function listProgrammedServicePorts(dump: IptablesDump): ProgrammedServic
   for (const chainName of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES']) {
     for (const rule of dump.tables.get('filter')?.chains.get(chainName)?.rules ?? []) {
       if (rule.target?.name !== 'REJECT' && rule.target?.name !== 'DROP') continue;
-      if (!(rule.comment ?? '').includes('has no endpoints')) continue;
+      // "has no endpoints" (REJECT) and, for a Local traffic policy, "has no local endpoints" (DROP):
+      // both are kube-proxy's rules for the port, written on purpose
+      const comment = rule.comment ?? '';
+      if (!comment.includes('has no endpoints') && !comment.includes('has no local endpoints')) continue;
       const kind: ProgrammedPortKind =
-        rule.addrType?.dstType === 'LOCAL' && rule.destination === null ? 'node-port' : 'cluster-ip';
+        rule.addrType?.dstType === 'LOCAL' && rule.destination === null ? 'node-port' : chainName === 'KUBE-EXTERNAL-SERVICES' ? 'external-ip' : 'cluster-ip';
       push(rule, kind, null, false);
     }
   }

@@ -437,7 +437,7 @@ function formatShare(p: number): string {
 
 // "service-ULMVA6XW-ns1/svc1/tcp/p80" -> "ns1/svc1:p80"
 export function servicePortFromNftChain(chain: string): string | null {
-  const m = chain.match(/^(?:service|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
+  const m = chain.match(/^(?:service|local|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
   return m === null ? null : `${m[1]}/${m[2]}:${m[3]}`;
 }
 
@@ -551,7 +551,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
   for (const b of undecidedDnat) w.notes.add(`if ${b.undecided.join(' and ')} matched, the packet would go to ${b.dnat!.ip}${b.dnat!.port !== null ? `:${b.dnat!.port}` : ''}`);
   if (w.affinity !== null) w.notes.add('sessionAffinity ClientIP: a client in the affinity set goes back to its endpoint; the shares are a new client\'s');
   const allChains = decided.flatMap((b) => b.chainsSeen);
-  const serviceChain = allChains.find((c) => /^service-[A-Z0-9]{8}-/.test(c)) ?? null;
+  const serviceChain = allChains.find((c) => /^(service|local)-[A-Z0-9]{8}-/.test(c)) ?? null;
   let servicePort = serviceChain !== null ? servicePortFromNftChain(serviceChain) : null;
   if (servicePort === null && stopped !== undefined) {
     // a no-endpoint verdict: the map element's comment names the Service port

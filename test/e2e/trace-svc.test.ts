@@ -157,7 +157,7 @@ function shapeChecks(mode: 'iptables' | 'nftables'): void {
     }
   });
 
-  it(`${mode}: LoadBalancer with Local policies: DNAT on the endpoint's node, an explained drop elsewhere, the source range enforced`, async () => {
+  it(`${mode}: LoadBalancer with externalTrafficPolicy Local: DNAT on the endpoint's node, an explained drop elsewhere, the source range enforced`, async () => {
     const report = await traceAll('api-public', 'team-a');
     expect(report.nodes).to.have.length(3);
     for (const node of report.nodes) {
@@ -169,7 +169,7 @@ function shapeChecks(mode: 'iptables' | 'nftables'): void {
         if (port.via === 'load-balancer-outside') {
           expect(port.chain!.outcome, what).to.equal('drop');
           expect(port.chain!.intendedDrop?.reason, what).to.equal('source-range');
-        } else if (hosts) {
+        } else if (hosts || port.via === 'cluster-ip') {
           expect(port.chain!.outcome, what).to.equal('dnat');
           expect(port.endpoints.map((e) => e.target), what).to.deep.equal(['10.244.2.2:9090']);
           // Local policy keeps the client's address: no masquerade from another node
@@ -180,8 +180,20 @@ function shapeChecks(mode: 'iptables' | 'nftables'): void {
         }
       }
       const info = report.findings.filter((f) => f.code === 'svc.local-policy-drop' && f.subject.endsWith(`on node ${node.nodeName}`));
-      expect(info.length, node.nodeName).to.equal(hosts ? 0 : 4);
+      expect(info.length, node.nodeName).to.equal(hosts ? 0 : 3);
       expect(info.every((f) => f.severity === 'info')).to.equal(true);
+    }
+  });
+
+  it(`${mode}: internalTrafficPolicy Local: each node sends ClusterIP traffic to its own web pod only`, async () => {
+    const report = await traceAll('web-local', 'default');
+    expect(report.nodes).to.have.length(3);
+    for (const node of report.nodes) {
+      const own = labState().pods.filter((p) => p.labels.app === 'web' && p.nodeName === node.nodeName).map((p) => `${p.ip}:8080`);
+      expect(own).to.have.length(1);
+      expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
+      expect(node.ports[0]!.chain!.serviceChain ?? '', node.nodeName).to.match(mode === 'iptables' ? /^KUBE-SVL-/ : /^local-/);
+      expect(node.ports[0]!.endpoints.map((e) => e.target)).to.deep.equal(own);
     }
   });
 
