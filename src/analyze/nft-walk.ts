@@ -203,7 +203,7 @@ export class NftWalker {
 
   // Evaluates a rule's statements left to right.
   private evalRule(rule: NftRule, ctx: Ctx): RuleResult {
-    const t = rule.tokens;
+    const t = listingTokens(rule);
     const why: string[] = [];
     let i = 0;
     const n = t.length;
@@ -397,6 +397,30 @@ export class NftWalker {
         return null;
     }
   }
+}
+
+// `nft -f` input writes some expressions the way a person types them; the listing prints them in
+// nft's canonical form ("mark and 0x4000 == 0" -> "meta mark & 0x4000 == 0", "mark set mark or
+// 0x4000" -> "meta mark set meta mark | 0x4000"). The walker reads the canonical form.
+const canonicalTokens = new WeakMap<NftRule, string[]>();
+const WORD_OPERATORS: Record<string, string> = { and: '&', or: '|', xor: '^' };
+
+function listingTokens(rule: NftRule): string[] {
+  const cached = canonicalTokens.get(rule);
+  if (cached !== undefined) return cached;
+  const src = rule.tokens;
+  let out: string[] = src;
+  if (src.includes('mark')) {
+    out = [];
+    for (let i = 0; i < src.length; i++) {
+      const tok = src[i] as string;
+      if (tok === 'mark' && src[i - 1] !== 'meta' && src[i - 1] !== 'ct') out.push('meta', 'mark');
+      else if (tok in WORD_OPERATORS && out[out.length - 1] === 'mark') out.push(WORD_OPERATORS[tok] as string);
+      else out.push(tok);
+    }
+  }
+  canonicalTokens.set(rule, out);
+  return out;
 }
 
 // Reads "VALUE" or "{ a, b, c }" starting at k.

@@ -116,6 +116,52 @@ describe('kube-proxy releases: packet-flow tables', () => {
     // nftables mode shows affinity as a set; its timeout is not on the rule
     check((p) => buildServiceChainFromNft(table, p), overallRows(null));
   });
+
+  describe('nftables v1.31+, the same table from a support bundle as `nft -a` (handles on every line)', () => {
+    const table = findKubeProxyTable(parseNftRuleset(readFixture('nftables/kube-proxy-overall-listing-handles.txt'))) as NftTable;
+    check((p) => buildServiceChainFromNft(table, p), overallRows(null));
+  });
+
+  describe('nftables v1.31+, kube-proxy\'s own `nft -f` transaction (add table/chain/rule/element)', () => {
+    const table = findKubeProxyTable(parseNftRuleset(readFixture('nftables/kube-proxy-overall-rules.nft'))) as NftTable;
+    check((p) => buildServiceChainFromNft(table, p), overallRows(null));
+  });
+});
+
+describe('the three nftables forms hold the same table', () => {
+  const forms = {
+    listing: parseNftRuleset(readFixture('nftables/kube-proxy-overall-listing.txt')),
+    handles: parseNftRuleset(readFixture('nftables/kube-proxy-overall-listing-handles.txt')),
+    transaction: parseNftRuleset(readFixture('nftables/kube-proxy-overall-rules.nft')),
+  };
+  const shape = (rs: (typeof forms)['listing']) => {
+    const t = findKubeProxyTable(rs) as NftTable;
+    return {
+      chains: [...t.chains.values()].map((c) => `${c.name} ${c.hook?.hook ?? '-'} ${c.hook?.priority ?? ''} ${c.rules.length}`).sort(),
+      sets: [...t.sets.values()].map((x) => `${x.kind} ${x.name} ${x.elements.map((e) => `${e.key.join('.')}=${e.verdict?.kind ?? ''}${e.verdict?.chain ?? ''}`).sort().join(',')}`).sort(),
+    };
+  };
+  for (const [name, rs] of Object.entries(forms)) {
+    it(`${name}: parsed completely, without warnings`, () => {
+      expect(rs.complete).to.equal(true);
+      expect(rs.warnings).to.deep.equal([]);
+      expect(rs.tables).to.have.length(1);
+    });
+  }
+  it('same chains (hooks, priorities, rule counts) and the same set elements in all three', () => {
+    const listing = shape(forms.listing);
+    expect(listing.chains.length).to.be.greaterThan(20);
+    expect(shape(forms.handles)).to.deep.equal(listing);
+    expect(shape(forms.transaction)).to.deep.equal(listing);
+  });
+  it('keeps each rule\'s handle from `nft -a` and none from the others', () => {
+    const rules = [...(findKubeProxyTable(forms.handles) as NftTable).chains.values()].flatMap((c) => c.rules);
+    expect(rules.length).to.be.greaterThan(40);
+    expect(rules.every((r) => Number.isInteger(r.handle) && r.raw.indexOf('# handle') === -1)).to.equal(true);
+    expect(new Set(rules.map((r) => r.handle)).size).to.equal(rules.length);
+    const plain = [...(findKubeProxyTable(forms.transaction) as NftTable).chains.values()].flatMap((c) => c.rules);
+    expect(plain.every((r) => r.handle === null)).to.equal(true);
+  });
 });
 
 describe('unmodelled matches are undecided, never silently "no match"', () => {
