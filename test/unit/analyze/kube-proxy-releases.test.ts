@@ -190,3 +190,13 @@ describe('unmodelled matches are undecided, never silently "no match"', () => {
     expect(sc.undecided).to.deep.equal([]);
   });
 });
+
+describe('nftables chain names -> the ServicePortName kube-proxy uses', () => {
+  it('"ns/name:port" for a named port, "ns/name" for an unnamed one (as node-check expects)', async () => {
+    const { servicePortFromNftChain } = await import('../../../src/analyze/nft-walk.js');
+    expect(servicePortFromNftChain('service-ULMVA6XW-ns1/svc1/tcp/p80')).to.equal('ns1/svc1:p80');
+    expect(servicePortFromNftChain('external-ABCDEFGH-default/web-nodeport/tcp/')).to.equal('default/web-nodeport');
+    expect(servicePortFromNftChain('local-ABCDEFGH-default/web-local/tcp/http')).to.equal('default/web-local:http');
+    expect(servicePortFromNftChain('endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80')).to.equal('ns1/svc1:p80');
+  });
+});
