@@ -268,13 +268,10 @@ function ipvsChain(table: ReturnType<typeof parseIpvsadm>, packet: Parameters<ty
 }
 
 function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veths: ReadonlyMap<string, string>): NodeTrace {
-  const node = api.nodes.find((n) => n.name === facts.nodeName);
   const backend = pickBackend(facts, api, findings);
   const subject = `node ${facts.nodeName}`;
   const svc = `${api.service.namespace}/${api.service.name}`;
   const source = api.source?.kind === 'pod' && api.source.nodeName === facts.nodeName ? api.source : null;
-  const ready = api.endpoints.filter((e) => e.ready);
-  const ports: PortTrace[] = [];
 
   if (backend.mode === 'none') {
     const cilium = (facts.host.links ?? []).some((l) => l.ifname.startsWith('cilium_'));
@@ -283,6 +280,56 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
       : { code: 'svc.no-kube-proxy-rules', severity: 'error', subject, message: 'no kube-proxy rules at all on this node: ClusterIPs (DNS too) do not work from here; kube-proxy is not running on it', evidence: ['no KUBE-SERVICES chain in iptables-nft or iptables-legacy, no ip kube-proxy table, no IPVS virtual servers'], remedy: `check kube-proxy on ${facts.nodeName}: kubectl -n kube-system get pods -o wide | grep kube-proxy (Pending on a new node is seed 003's case)` });
   }
 
+  const ports = tracePorts(api, facts, backend, findings);
+
+  // Masquerade scoped to a cluster CIDR that does not cover the pods (seed 002).
+  if (backend.iptables) {
+    const { clusterCidr, rules } = findMasqueradeScopes(backend.iptables);
+    if (clusterCidr) {
+      const uncovered = api.clusterCidrs.filter((cidr) => !cidrCoversCidr(clusterCidr, cidr));
+      if (uncovered.length > 0) {
+        findings.push({ code: 'svc.masquerade-cidr-mismatch', severity: 'error', subject, message: `kube-proxy's cluster CIDR ${clusterCidr} does not cover the pod CIDR(s) ${uncovered.join(', ')}: traffic from those pods to Services is masqueraded or, from outside, not`, evidence: rules.slice(0, 3).map((r) => r.rule), remedy: 'set kube-proxy --cluster-cidr (clusterCIDR in its ConfigMap) to the real pod network and restart it' });
+      }
+      const svcInside = api.service.clusterIPs.filter((ip) => ip.includes('.') && cidrContainsIp(clusterCidr, ip));
+      if (svcInside.length > 0) {
+        findings.push({ code: 'svc.cluster-cidr-overlaps-services', severity: 'warn', subject, message: `kube-proxy's cluster CIDR ${clusterCidr} contains the Service IP ${svcInside[0]}: pod and Service ranges overlap`, evidence: rules.slice(0, 2).map((r) => r.rule), remedy: 'give pods and Services disjoint ranges (kube-controller-manager --cluster-cidr and --service-cluster-ip-range)' });
+      }
+    }
+  }
+
+  // Node conditions that break Services.
+  const sysctl = facts.host.sysctl;
+  if (sysctl?.ipForward === false) {
+    findings.push({ code: 'node.ip-forward-off', severity: 'error', subject, message: 'net.ipv4.ip_forward=0: the node does not route packets between pods, other nodes and Services', evidence: ['/proc/sys/net/ipv4/ip_forward:0'], remedy: `sysctl -w net.ipv4.ip_forward=1 on ${facts.nodeName} and persist it in /etc/sysctl.d/` });
+  }
+  const bridged = (facts.host.links ?? []).some((l) => l.kind === 'bridge' && (facts.host.links ?? []).some((p) => p.master === l.ifname && p.kind === 'veth'));
+  if (bridged && sysctl?.bridgeNfCallIptables === false) {
+    findings.push({ code: 'node.bridge-nf-call-iptables-off', severity: 'error', subject, message: 'bridge-nf-call-iptables=0 on a bridged CNI: pod-to-Service packets between pods on the same bridge skip kube-proxy\'s DNAT', evidence: ['/proc/sys/net/bridge/bridge-nf-call-iptables:0'], remedy: 'modprobe br_netfilter; sysctl -w net.bridge.bridge-nf-call-iptables=1 (and persist both)' });
+  }
+  if (source) {
+    const pairSelf = api.endpoints.some((e) => e.ip === source.ip);
+    const port = (facts.host.links ?? []).find((l) => l.bridgePort && (facts.pods.get(source.key)?.links ?? []).some((pl) => pl.peer?.ifindex === l.ifindex));
+    if (pairSelf && port?.bridgePort?.hairpin === false) {
+      findings.push({ code: 'svc.hairpin-off', severity: 'warn', subject: `pod ${source.namespace}/${source.name}`, message: `the pod is an endpoint of ${svc} and its bridge port ${port.ifname} has hairpin off: it cannot reach itself through the Service`, evidence: [`${port.ifname} master ${port.master} hairpin off`], remedy: 'enable hairpin mode (kubelet --hairpin-mode=hairpin-veth, or the bridge plugin\'s hairpinMode: true)' });
+    }
+  }
+
+  const routes = [...new Set(api.endpoints.map((e) => e.ip))].map((ip) => {
+    const r = facts.routeGets.get(ip);
+    return { endpoint: ip, route: r ? `${r.dstRaw}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev ?? '?'}${r.prefsrc ? ` src ${r.prefsrc}` : ''}` : null, dev: r?.dev ?? null, veth: veths.get(ip) ?? null };
+  });
+
+  const probes = api.probe ? readProbes(api, facts, findings) : [];
+  return { nodeName: facts.nodeName, mode: backend.mode, backend: backend.backend, ports, routes, probes };
+}
+
+// Every Service port as each kind of client reaches it, traced through this node's rules and judged.
+function tracePorts(api: TraceSvcApi, facts: NodeFacts, backend: Backend, findings: Finding[]): PortTrace[] {
+  const node = api.nodes.find((n) => n.name === facts.nodeName);
+  const svc = `${api.service.namespace}/${api.service.name}`;
+  const source = api.source?.kind === 'pod' && api.source.nodeName === facts.nodeName ? api.source : null;
+  const ready = api.endpoints.filter((e) => e.ready);
+  const ports: PortTrace[] = [];
   for (const port of api.ports) {
     // The ClusterIP as seen from the source, and the NodePort as a client on another node sees it.
     const entries: Array<{ via: PortTrace['via']; ip: string; dport: number; from?: string }> = api.service.clusterIPs.filter((ip) => ip.includes('.')).map((ip) => ({ via: 'cluster-ip', ip, dport: port.port }));
@@ -385,46 +432,7 @@ function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veth
       }
     }
   }
-
-  // Masquerade scoped to a cluster CIDR that does not cover the pods (seed 002).
-  if (backend.iptables) {
-    const { clusterCidr, rules } = findMasqueradeScopes(backend.iptables);
-    if (clusterCidr) {
-      const uncovered = api.clusterCidrs.filter((cidr) => !cidrCoversCidr(clusterCidr, cidr));
-      if (uncovered.length > 0) {
-        findings.push({ code: 'svc.masquerade-cidr-mismatch', severity: 'error', subject, message: `kube-proxy's cluster CIDR ${clusterCidr} does not cover the pod CIDR(s) ${uncovered.join(', ')}: traffic from those pods to Services is masqueraded or, from outside, not`, evidence: rules.slice(0, 3).map((r) => r.rule), remedy: 'set kube-proxy --cluster-cidr (clusterCIDR in its ConfigMap) to the real pod network and restart it' });
-      }
-      const svcInside = api.service.clusterIPs.filter((ip) => ip.includes('.') && cidrContainsIp(clusterCidr, ip));
-      if (svcInside.length > 0) {
-        findings.push({ code: 'svc.cluster-cidr-overlaps-services', severity: 'warn', subject, message: `kube-proxy's cluster CIDR ${clusterCidr} contains the Service IP ${svcInside[0]}: pod and Service ranges overlap`, evidence: rules.slice(0, 2).map((r) => r.rule), remedy: 'give pods and Services disjoint ranges (kube-controller-manager --cluster-cidr and --service-cluster-ip-range)' });
-      }
-    }
-  }
-
-  // Node conditions that break Services.
-  const sysctl = facts.host.sysctl;
-  if (sysctl?.ipForward === false) {
-    findings.push({ code: 'node.ip-forward-off', severity: 'error', subject, message: 'net.ipv4.ip_forward=0: the node does not route packets between pods, other nodes and Services', evidence: ['/proc/sys/net/ipv4/ip_forward:0'], remedy: `sysctl -w net.ipv4.ip_forward=1 on ${facts.nodeName} and persist it in /etc/sysctl.d/` });
-  }
-  const bridged = (facts.host.links ?? []).some((l) => l.kind === 'bridge' && (facts.host.links ?? []).some((p) => p.master === l.ifname && p.kind === 'veth'));
-  if (bridged && sysctl?.bridgeNfCallIptables === false) {
-    findings.push({ code: 'node.bridge-nf-call-iptables-off', severity: 'error', subject, message: 'bridge-nf-call-iptables=0 on a bridged CNI: pod-to-Service packets between pods on the same bridge skip kube-proxy\'s DNAT', evidence: ['/proc/sys/net/bridge/bridge-nf-call-iptables:0'], remedy: 'modprobe br_netfilter; sysctl -w net.bridge.bridge-nf-call-iptables=1 (and persist both)' });
-  }
-  if (source) {
-    const pairSelf = api.endpoints.some((e) => e.ip === source.ip);
-    const port = (facts.host.links ?? []).find((l) => l.bridgePort && (facts.pods.get(source.key)?.links ?? []).some((pl) => pl.peer?.ifindex === l.ifindex));
-    if (pairSelf && port?.bridgePort?.hairpin === false) {
-      findings.push({ code: 'svc.hairpin-off', severity: 'warn', subject: `pod ${source.namespace}/${source.name}`, message: `the pod is an endpoint of ${svc} and its bridge port ${port.ifname} has hairpin off: it cannot reach itself through the Service`, evidence: [`${port.ifname} master ${port.master} hairpin off`], remedy: 'enable hairpin mode (kubelet --hairpin-mode=hairpin-veth, or the bridge plugin\'s hairpinMode: true)' });
-    }
-  }
-
-  const routes = [...new Set(api.endpoints.map((e) => e.ip))].map((ip) => {
-    const r = facts.routeGets.get(ip);
-    return { endpoint: ip, route: r ? `${r.dstRaw}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev ?? '?'}${r.prefsrc ? ` src ${r.prefsrc}` : ''}` : null, dev: r?.dev ?? null, veth: veths.get(ip) ?? null };
-  });
-
-  const probes = api.probe ? readProbes(api, facts, findings) : [];
-  return { nodeName: facts.nodeName, mode: backend.mode, backend: backend.backend, ports, routes, probes };
+  return ports;
 }
 
 const OUTSIDE_SOURCES = ['203.0.113.10', '198.51.100.10', '192.0.2.10'];
