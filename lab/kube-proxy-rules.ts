@@ -22,7 +22,7 @@ export interface ServiceEndpoint {
 export interface ServicePortEndpoints {
   service: LabService;
   port: LabServicePort;
-  endpoints: ServiceEndpoint[]; // ready endpoints, sorted by IP as kube-proxy's endpoint cache orders them
+  endpoints: ServiceEndpoint[]; // ready endpoints (else serving terminating ones), sorted by IP as kube-proxy's endpoint cache orders them
 }
 
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -73,6 +73,14 @@ export function serviceExternalChainName(servicePortName: string, protocol: stri
   return `KUBE-EXT-${portProtoHash(servicePortName, protocol)}`;
 }
 
+export function serviceLocalChainName(servicePortName: string, protocol: string): string {
+  return `KUBE-SVL-${portProtoHash(servicePortName, protocol)}`;
+}
+
+export function serviceFirewallChainName(servicePortName: string, protocol: string): string {
+  return `KUBE-FW-${portProtoHash(servicePortName, protocol)}`;
+}
+
 /** KUBE-SEP-: base32(sha256(servicePortName + protocol + "ip:port")) first 16 chars. */
 export function servicePortEndpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
   return `KUBE-SEP-${sha256Base32(servicePortName + protocol + endpoint).slice(0, 16)}`;
@@ -89,8 +97,17 @@ export function nftServiceChainBase(service: Pick<LabService, 'namespace' | 'nam
 }
 
 export function nftEndpointChainName(service: Pick<LabService, 'namespace' | 'name'>, port: LabServicePort, endpoint: ServiceEndpoint): string {
-  const base = `${service.namespace}/${service.name}/${protocolLower(port)}/${port.name ?? ''}__${endpoint.ip}/${endpoint.port}`;
-  return `endpoint-${nftHashAndTruncate(base)}`;
+  return `endpoint-${nftEndpointBase(service, port, endpoint)}`;
+}
+
+/** kube-proxy nftables names the endpoint chain and its affinity set from the same hash. */
+function nftEndpointBase(service: Pick<LabService, 'namespace' | 'name'>, port: LabServicePort, endpoint: ServiceEndpoint): string {
+  return nftHashAndTruncate(`${service.namespace}/${service.name}/${protocolLower(port)}/${port.name ?? ''}__${endpoint.ip}/${endpoint.port}`);
+}
+
+/** Services kube-proxy writes no rules for: headless (clusterIP None) and ExternalName. */
+export function hasProxyRules(service: Pick<LabService, 'type' | 'clusterIP'>): boolean {
+  return service.type !== 'ExternalName' && service.clusterIP !== 'None' && service.clusterIP !== '';
 }
 
 function labelsMatch(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -117,9 +134,17 @@ function ipSortKey(ip: string): string {
 export function buildServiceEndpoints(state: Pick<LabState, 'services' | 'pods' | 'nodes'>): ServicePortEndpoints[] {
   const result: ServicePortEndpoints[] = [];
   for (const service of state.services) {
+    if (!hasProxyRules(service)) continue;
     for (const port of service.ports) {
       const endpoints: ServiceEndpoint[] = [];
-      if (service.selector === null) {
+      if (service.selector === null && service.manualEndpoints !== undefined) {
+        // A hand-made EndpointSlice: kube-proxy takes the ready endpoints, and only when there
+        // are none the serving terminating ones (graceful termination fallback).
+        const ready = service.manualEndpoints.filter((e) => e.ready);
+        const chosen = ready.length > 0 ? ready : service.manualEndpoints.filter((e) => e.serving && e.terminating);
+        const targetPort = typeof port.targetPort === 'number' ? port.targetPort : null;
+        if (targetPort !== null) for (const e of chosen) endpoints.push({ ip: e.ip, port: targetPort, podName: null, nodeName: e.nodeName, ready: e.ready });
+      } else if (service.selector === null) {
         if (service.namespace === 'default' && service.name === 'kubernetes') {
           const controlPlane = state.nodes.find((n) => 'node-role.kubernetes.io/control-plane' in n.labels) ?? state.nodes[0];
           if (controlPlane) {
@@ -189,7 +214,7 @@ function matchDport(port: LabServicePort, portNumber: number): string {
 }
 
 /** kube-proxy iptables mode rules (mangle canary, filter, nat) for one node. */
-function addKubeProxyIptablesRules(t: IptablesTables, state: Pick<LabState, 'services' | 'pods' | 'nodes'>, options: RuleBuildOptions): void {
+function addKubeProxyIptablesRules(t: IptablesTables, state: Pick<LabState, 'services' | 'pods' | 'nodes'>, node: LabNode, options: RuleBuildOptions): void {
   const cidr = options.clusterCIDR;
   t.mangle.chains.push('KUBE-PROXY-CANARY');
   t.filter.chains.push('KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-CANARY', 'KUBE-PROXY-FIREWALL', 'KUBE-SERVICES');
@@ -222,47 +247,144 @@ function addKubeProxyIptablesRules(t: IptablesTables, state: Pick<LabState, 'ser
     '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
   );
 
-  const serviceRules: string[] = [];
-  const nodePortRules: string[] = [];
-  const chainRules: string[] = [];
-  for (const { service, port, endpoints } of buildServiceEndpoints(state)) {
-    if (isOmitted(service, options)) continue;
-    const spn = servicePortNameString(service, port);
-    const proto = protocolLower(port);
-    const dst = `-d ${service.clusterIP}/32`;
-    if (endpoints.length === 0) {
-      t.filter.rules.push(`-A KUBE-SERVICES ${dst} ${matchProto(port)} -m comment --comment "${spn} has no endpoints" ${matchDport(port, port.port)} -j REJECT --reject-with icmp-port-unreachable`);
-      if (port.nodePort !== undefined) {
-        t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -m addrtype --dst-type LOCAL ${matchProto(port)} -m comment --comment "${spn} has no endpoints" ${matchDport(port, port.nodePort)} -j REJECT --reject-with icmp-port-unreachable`);
-      }
-      continue;
-    }
-    const svcChain = servicePortChainName(spn, proto);
-    t.nat.chains.push(svcChain);
-    serviceRules.push(`-A KUBE-SERVICES ${dst} ${matchProto(port)} -m comment --comment "${spn} cluster IP" ${matchDport(port, port.port)} -j ${svcChain}`);
-    chainRules.push(`-A ${svcChain} ! -s ${cidr} ${dst} ${matchProto(port)} -m comment --comment "${spn} cluster IP" ${matchDport(port, port.port)} -j KUBE-MARK-MASQ`);
-    if (port.nodePort !== undefined) {
-      const extChain = serviceExternalChainName(spn, proto);
-      t.nat.chains.push(extChain);
-      nodePortRules.push(`-A KUBE-NODEPORTS ${matchProto(port)} -m comment --comment "${spn}" ${matchDport(port, port.nodePort)} -j ${extChain}`);
-      chainRules.push(`-A ${extChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`);
-      chainRules.push(`-A ${extChain} -j ${svcChain}`);
-    }
-    endpoints.forEach((ep, i) => {
-      const epString = `${ep.ip}:${ep.port}`;
-      const sepChain = servicePortEndpointChainName(spn, proto, epString);
-      t.nat.chains.push(sepChain);
-      const remaining = endpoints.length - i;
-      const split = remaining > 1 ? ` -m statistic --mode random --probability ${probability(remaining)}` : '';
-      chainRules.push(`-A ${svcChain} -m comment --comment "${spn} -> ${epString}"${split} -j ${sepChain}`);
-      chainRules.push(`-A ${sepChain} -s ${ep.ip}/32 -m comment --comment "${spn}" -j KUBE-MARK-MASQ`);
-      chainRules.push(`-A ${sepChain} ${matchProto(port)} -m comment --comment "${spn}" -m ${proto} -j DNAT --to-destination ${epString}`);
-    });
+  const out: ServiceRuleLines = { services: [], nodePorts: [], chains: [] };
+  for (const spe of buildServiceEndpoints(state)) {
+    if (isOmitted(spe.service, options)) continue;
+    addServicePortIptablesRules(t, out, spe, node, cidr);
   }
-  t.nat.rules.push(...serviceRules);
+  t.nat.rules.push(...out.services);
   // kube-proxy with no --nodeport-addresses: NodePorts on every local address, always the last rule.
   t.nat.rules.push('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
-  t.nat.rules.push(...nodePortRules, ...chainRules);
+  t.nat.rules.push(...out.nodePorts, ...out.chains);
+}
+
+interface ServiceRuleLines {
+  services: string[]; // nat KUBE-SERVICES
+  nodePorts: string[]; // nat KUBE-NODEPORTS
+  chains: string[]; // nat service/endpoint chains
+}
+
+/** The nat destinations a Service port is reached at besides its ClusterIP. */
+function externalDestinations(service: LabService, port: LabServicePort): { externalIPs: string[]; lbIPs: string[]; nodePort: number | null } {
+  const lb = service.type === 'LoadBalancer';
+  return {
+    externalIPs: service.externalIPs ?? [],
+    lbIPs: lb ? (service.loadBalancerIngress ?? []) : [],
+    nodePort: (service.type === 'NodePort' || lb) && port.nodePort !== undefined ? port.nodePort : null,
+  };
+}
+
+/**
+ * One Service port as kube-proxy 1.29+ writes it (pkg/proxy/iptables/proxier.go syncProxyRules):
+ * KUBE-SVC (all endpoints) and KUBE-SVL (this node's, for a Local traffic policy), KUBE-EXT for
+ * NodePort / external IP / load-balancer traffic, KUBE-FW for loadBalancerSourceRanges, `-m recent`
+ * for ClientIP affinity; filter REJECT "has no endpoints" and DROP "has no local endpoints".
+ */
+function addServicePortIptablesRules(t: IptablesTables, out: ServiceRuleLines, spe: ServicePortEndpoints, node: LabNode, cidr: string): void {
+  const { service, port, endpoints } = spe;
+  const spn = servicePortNameString(service, port);
+  const proto = protocolLower(port);
+  const ext = externalDestinations(service, port);
+  const hasExternal = ext.externalIPs.length > 0 || ext.lbIPs.length > 0 || ext.nodePort !== null;
+  const dst = `-d ${service.clusterIP}/32`;
+  const m = `${matchProto(port)}`;
+  if (endpoints.length === 0) {
+    t.filter.rules.push(`-A KUBE-SERVICES ${dst} ${m} -m comment --comment "${spn} has no endpoints" ${matchDport(port, port.port)} -j REJECT --reject-with icmp-port-unreachable`);
+    for (const ip of [...ext.externalIPs, ...ext.lbIPs]) t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -d ${ip}/32 ${m} -m comment --comment "${spn} has no endpoints" ${matchDport(port, port.port)} -j REJECT --reject-with icmp-port-unreachable`);
+    if (ext.nodePort !== null) t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -m addrtype --dst-type LOCAL ${m} -m comment --comment "${spn} has no endpoints" ${matchDport(port, ext.nodePort)} -j REJECT --reject-with icmp-port-unreachable`);
+    return;
+  }
+  const local = endpoints.filter((e) => e.nodeName === node.name);
+  const internalLocal = service.internalTrafficPolicy === 'Local';
+  const externalLocal = service.externalTrafficPolicy === 'Local' && hasExternal;
+  const svcChain = servicePortChainName(spn, proto);
+  const svlChain = serviceLocalChainName(spn, proto);
+  const extChain = serviceExternalChainName(spn, proto);
+  const usesLocal = (internalLocal || externalLocal) && local.length > 0;
+  const usesCluster = !internalLocal || hasExternal; // KUBE-EXT always leads to KUBE-SVC (directly, or for pods and the node itself)
+  const affinity = service.sessionAffinityTimeout;
+
+  // ClusterIP
+  const internalChain = internalLocal ? svlChain : svcChain;
+  if (!internalLocal || local.length > 0) {
+    out.services.push(`-A KUBE-SERVICES ${dst} ${m} -m comment --comment "${spn} cluster IP" ${matchDport(port, port.port)} -j ${internalChain}`);
+  } else {
+    t.filter.rules.push(`-A KUBE-SERVICES ${dst} ${m} -m comment --comment "${spn} has no local endpoints" ${matchDport(port, port.port)} -j DROP`);
+  }
+  if (usesCluster) {
+    t.nat.chains.push(svcChain);
+    out.chains.push(`-A ${svcChain} ! -s ${cidr} ${dst} ${m} -m comment --comment "${spn} cluster IP" ${matchDport(port, port.port)} -j KUBE-MARK-MASQ`);
+    out.chains.push(...endpointJumps(svcChain, spn, endpoints, proto, affinity));
+  }
+  if (usesLocal) {
+    t.nat.chains.push(svlChain);
+    out.chains.push(...endpointJumps(svlChain, spn, local, proto, affinity));
+  }
+  for (const ep of new Set([...(usesCluster ? endpoints : []), ...(usesLocal ? local : [])])) {
+    const epString = `${ep.ip}:${ep.port}`;
+    const sepChain = servicePortEndpointChainName(spn, proto, epString);
+    if (t.nat.chains.includes(sepChain)) continue;
+    t.nat.chains.push(sepChain);
+    const recent = affinity !== undefined ? ` -m recent --name ${sepChain} --mask 255.255.255.255 --rsource --set` : '';
+    out.chains.push(`-A ${sepChain} -s ${ep.ip}/32 -m comment --comment "${spn}" -j KUBE-MARK-MASQ`);
+    out.chains.push(`-A ${sepChain} ${m} -m comment --comment "${spn}"${recent} -m ${proto} -j DNAT --to-destination ${epString}`);
+  }
+  if (!hasExternal) return;
+
+  // NodePort, external IPs, load-balancer IPs: all through KUBE-EXT
+  t.nat.chains.push(extChain);
+  if (externalLocal) {
+    out.chains.push(`-A ${extChain} -s ${cidr} -m comment --comment "pod traffic for ${spn} external destinations" -j ${svcChain}`);
+    out.chains.push(`-A ${extChain} -m comment --comment "masquerade LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
+    out.chains.push(`-A ${extChain} -m comment --comment "route LOCAL traffic for ${spn} external destinations" -m addrtype --src-type LOCAL -j ${svcChain}`);
+    if (local.length > 0) out.chains.push(`-A ${extChain} -j ${svlChain}`);
+  } else {
+    out.chains.push(`-A ${extChain} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`);
+    out.chains.push(`-A ${extChain} -j ${svcChain}`);
+  }
+  const dropNoLocal = externalLocal && local.length === 0;
+  for (const ip of ext.externalIPs) {
+    out.services.push(`-A KUBE-SERVICES -d ${ip}/32 ${m} -m comment --comment "${spn} external IP" ${matchDport(port, port.port)} -j ${extChain}`);
+    if (dropNoLocal) t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -d ${ip}/32 ${m} -m comment --comment "${spn} has no local endpoints" ${matchDport(port, port.port)} -j DROP`);
+  }
+  const ranges = service.loadBalancerSourceRanges ?? [];
+  for (const ip of ext.lbIPs) {
+    if (ranges.length > 0) {
+      const fwChain = serviceFirewallChainName(spn, proto);
+      if (!t.nat.chains.includes(fwChain)) {
+        t.nat.chains.push(fwChain);
+        for (const r of ranges) out.chains.push(`-A ${fwChain} -s ${r} -m comment --comment "${spn} loadbalancer IP" -j ${extChain}`);
+        out.chains.push(`-A ${fwChain} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`);
+      }
+      out.services.push(`-A KUBE-SERVICES -d ${ip}/32 ${m} -m comment --comment "${spn} loadbalancer IP" ${matchDport(port, port.port)} -j ${fwChain}`);
+      t.filter.rules.push(`-A KUBE-PROXY-FIREWALL -d ${ip}/32 ${m} -m comment --comment "${spn} traffic not accepted by ${fwChain}" ${matchDport(port, port.port)} -j DROP`);
+    } else {
+      out.services.push(`-A KUBE-SERVICES -d ${ip}/32 ${m} -m comment --comment "${spn} loadbalancer IP" ${matchDport(port, port.port)} -j ${extChain}`);
+    }
+    if (dropNoLocal) t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -d ${ip}/32 ${m} -m comment --comment "${spn} has no local endpoints" ${matchDport(port, port.port)} -j DROP`);
+  }
+  if (ext.nodePort !== null) {
+    out.nodePorts.push(`-A KUBE-NODEPORTS ${m} -m comment --comment "${spn}" ${matchDport(port, ext.nodePort)} -j ${extChain}`);
+    if (dropNoLocal) t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -m addrtype --dst-type LOCAL ${m} -m comment --comment "${spn} has no local endpoints" ${matchDport(port, ext.nodePort)} -j DROP`);
+  }
+  if (externalLocal && service.healthCheckNodePort !== undefined && !t.filter.rules.some((r) => r.includes(`"${spn} health check node port"`))) {
+    t.filter.rules.push(`-A KUBE-NODEPORTS -p tcp -m comment --comment "${spn} health check node port" -m tcp --dport ${service.healthCheckNodePort} -j ACCEPT`);
+  }
+}
+
+/** A service chain's jumps: affinity rechecks first, then the random split (kube-proxy's order). */
+function endpointJumps(chain: string, spn: string, endpoints: readonly ServiceEndpoint[], proto: string, affinity: number | undefined): string[] {
+  const lines: string[] = [];
+  const sep = (ep: ServiceEndpoint): string => servicePortEndpointChainName(spn, proto, `${ep.ip}:${ep.port}`);
+  if (affinity !== undefined) {
+    for (const ep of endpoints) lines.push(`-A ${chain} -m comment --comment "${spn} -> ${ep.ip}:${ep.port}" -m recent --name ${sep(ep)} --mask 255.255.255.255 --rsource --rcheck --seconds ${affinity} --reap -j ${sep(ep)}`);
+  }
+  endpoints.forEach((ep, i) => {
+    const remaining = endpoints.length - i;
+    const split = remaining > 1 ? ` -m statistic --mode random --probability ${probability(remaining)}` : '';
+    lines.push(`-A ${chain} -m comment --comment "${spn} -> ${ep.ip}:${ep.port}"${split} -j ${sep(ep)}`);
+  });
+  return lines;
 }
 
 /** The CNI's own rules: Calico natOutgoing, or flannel's FLANNEL-POSTRTG / FLANNEL-FWD. */
@@ -326,7 +448,7 @@ function renderTables(t: IptablesTables): string {
  */
 export function buildNodeIptablesRestore(state: Pick<LabState, 'services' | 'pods' | 'nodes' | 'clusterCIDR'>, node: LabNode, omitServices: readonly string[] = []): string {
   const t = emptyTables();
-  if (node.kubeProxyMode === 'iptables') addKubeProxyIptablesRules(t, state, { clusterCIDR: state.clusterCIDR, omitServices });
+  if (node.kubeProxyMode === 'iptables') addKubeProxyIptablesRules(t, state, node, { clusterCIDR: state.clusterCIDR, omitServices });
   addKubeletRules(t);
   addCniRules(t, node, state.clusterCIDR);
   return renderTables(t);
@@ -389,38 +511,100 @@ export function buildKubeProxyNftRuleset(state: Pick<LabState, 'services' | 'pod
     `add element ${T} nodeport-ips { ${node.internalIP} }`,
     `add rule ${T} service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services`,
   ];
-  for (const { service, port, endpoints } of buildServiceEndpoints(state)) {
-    if (isOmitted(service, options)) continue;
-    const proto = protocolLower(port);
-    const spn = servicePortNameString(service, port);
-    lines.push('', `# ${spn}`);
-    lines.push(`add element ${T} cluster-ips { ${service.clusterIP} }`);
-    if (endpoints.length === 0) {
-      lines.push(`add element ${T} no-endpoint-services { ${service.clusterIP} . ${proto} . ${port.port} comment "${spn}" : goto reject-chain }`);
-      if (port.nodePort !== undefined) lines.push(`add element ${T} no-endpoint-nodeports { ${proto} . ${port.nodePort} comment "${spn}" : goto reject-chain }`);
-      continue;
-    }
-    const base = nftServiceChainBase(service, port);
-    const svcChain = `service-${base}`;
-    // Chains first: a vmap/goto may only name a chain that already exists in the transaction.
-    lines.push(`add chain ${T} ${svcChain}`);
-    for (const ep of endpoints) lines.push(`add chain ${T} ${nftEndpointChainName(service, port, ep)}`);
-    lines.push(`add rule ${T} ${svcChain} ip daddr ${service.clusterIP} ip saddr != ${options.clusterCIDR} jump mark-for-masquerade`);
-    const vmap = endpoints.map((ep, i) => `${i} : goto ${nftEndpointChainName(service, port, ep)}`).join(' , ');
-    lines.push(`add rule ${T} ${svcChain} numgen random mod ${endpoints.length} vmap { ${vmap} }`);
-    if (port.nodePort !== undefined) {
-      const extChain = `external-${base}`;
-      lines.push(`add chain ${T} ${extChain}`);
-      lines.push(`add rule ${T} ${extChain} jump mark-for-masquerade`);
-      lines.push(`add rule ${T} ${extChain} goto ${svcChain}`);
-      lines.push(`add element ${T} service-nodeports { ${proto} . ${port.nodePort} : goto ${extChain} }`);
-    }
-    for (const ep of endpoints) {
-      const epChain = nftEndpointChainName(service, port, ep);
-      lines.push(`add rule ${T} ${epChain} ip saddr ${ep.ip} jump mark-for-masquerade`);
-      lines.push(`add rule ${T} ${epChain} meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
-    }
-    lines.push(`add element ${T} service-ips { ${service.clusterIP} . ${proto} . ${port.port} : goto ${svcChain} }`);
+  for (const spe of buildServiceEndpoints(state)) {
+    if (isOmitted(spe.service, options)) continue;
+    lines.push(...nftServicePortLines(T, spe, node, options.clusterCIDR));
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * One Service port in kube-proxy's nftables mode (pkg/proxy/nftables/proxier.go): service-* (all
+ * endpoints), local-* (this node's, Local traffic policy), external-*, firewall-* (source ranges),
+ * affinity-* sets for ClientIP, and no-endpoint-* elements (reject: no endpoints; drop: none here).
+ */
+function nftServicePortLines(T: string, spe: ServicePortEndpoints, node: LabNode, cidr: string): string[] {
+  const { service, port, endpoints } = spe;
+  const proto = protocolLower(port);
+  const spn = servicePortNameString(service, port);
+  const ext = externalDestinations(service, port);
+  const hasExternal = ext.externalIPs.length > 0 || ext.lbIPs.length > 0 || ext.nodePort !== null;
+  const externalVips = [...ext.externalIPs, ...ext.lbIPs];
+  const lines: string[] = ['', `# ${spn}`, `add element ${T} cluster-ips { ${service.clusterIP} }`];
+  if (endpoints.length === 0) {
+    for (const ip of [service.clusterIP, ...externalVips]) lines.push(`add element ${T} no-endpoint-services { ${ip} . ${proto} . ${port.port} comment "${spn}" : goto reject-chain }`);
+    if (ext.nodePort !== null) lines.push(`add element ${T} no-endpoint-nodeports { ${proto} . ${ext.nodePort} comment "${spn}" : goto reject-chain }`);
+    return lines;
+  }
+  const local = endpoints.filter((e) => e.nodeName === node.name);
+  const internalLocal = service.internalTrafficPolicy === 'Local';
+  const externalLocal = service.externalTrafficPolicy === 'Local' && hasExternal;
+  const base = nftServiceChainBase(service, port);
+  const svcChain = `service-${base}`;
+  const localChain = `local-${base}`;
+  const extChain = `external-${base}`;
+  const usesCluster = !internalLocal || hasExternal;
+  const usesLocal = (internalLocal || externalLocal) && local.length > 0;
+  const affinity = service.sessionAffinityTimeout;
+  const used = [...new Set([...(usesCluster ? endpoints : []), ...(usesLocal ? local : [])])];
+  // Chains (and sets) first: a vmap/goto may only name one that already exists in the transaction.
+  if (affinity !== undefined) {
+    for (const ep of used) lines.push(`add set ${T} affinity-${nftEndpointBase(service, port, ep)} { type ipv4_addr ; flags dynamic,timeout ; timeout ${affinity}s ; }`);
+  }
+  for (const ep of used) lines.push(`add chain ${T} ${nftEndpointChainName(service, port, ep)}`);
+  const dispatch = (chain: string, eps: readonly ServiceEndpoint[]): void => {
+    if (affinity !== undefined) {
+      for (const ep of eps) lines.push(`add rule ${T} ${chain} ip saddr @affinity-${nftEndpointBase(service, port, ep)} goto ${nftEndpointChainName(service, port, ep)}`);
+    }
+    const vmap = eps.map((ep, i) => `${i} : goto ${nftEndpointChainName(service, port, ep)}`).join(' , ');
+    lines.push(`add rule ${T} ${chain} numgen random mod ${eps.length} vmap { ${vmap} }`);
+  };
+  if (usesCluster) {
+    lines.push(`add chain ${T} ${svcChain}`);
+    lines.push(`add rule ${T} ${svcChain} ip daddr ${service.clusterIP} ip saddr != ${cidr} jump mark-for-masquerade`);
+    dispatch(svcChain, endpoints);
+  }
+  if (usesLocal) {
+    lines.push(`add chain ${T} ${localChain}`);
+    dispatch(localChain, local);
+  }
+  for (const ep of used) {
+    const epChain = nftEndpointChainName(service, port, ep);
+    lines.push(`add rule ${T} ${epChain} ip saddr ${ep.ip} jump mark-for-masquerade`);
+    if (affinity !== undefined) lines.push(`add rule ${T} ${epChain} update @affinity-${nftEndpointBase(service, port, ep)} { ip saddr }`);
+    lines.push(`add rule ${T} ${epChain} meta l4proto ${proto} dnat to ${ep.ip}:${ep.port}`);
+  }
+  if (!internalLocal || local.length > 0) {
+    lines.push(`add element ${T} service-ips { ${service.clusterIP} . ${proto} . ${port.port} : goto ${internalLocal ? localChain : svcChain} }`);
+  } else {
+    lines.push(`add element ${T} no-endpoint-services { ${service.clusterIP} . ${proto} . ${port.port} comment "${spn}" : drop }`);
+  }
+  if (!hasExternal) return lines;
+  lines.push(`add chain ${T} ${extChain}`);
+  if (externalLocal) {
+    lines.push(`add rule ${T} ${extChain} ip saddr ${cidr} goto ${svcChain} comment "short-circuit pod traffic"`);
+    lines.push(`add rule ${T} ${extChain} fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"`);
+    lines.push(`add rule ${T} ${extChain} fib saddr type local goto ${svcChain} comment "short-circuit local traffic"`);
+    if (local.length > 0) lines.push(`add rule ${T} ${extChain} goto ${localChain}`);
+  } else {
+    lines.push(`add rule ${T} ${extChain} jump mark-for-masquerade`);
+    lines.push(`add rule ${T} ${extChain} goto ${svcChain}`);
+  }
+  const dropNoLocal = externalLocal && local.length === 0;
+  const ranges = service.loadBalancerSourceRanges ?? [];
+  if (ext.lbIPs.length > 0 && ranges.length > 0) {
+    const fwChain = `firewall-${base}`;
+    lines.push(`add chain ${T} ${fwChain}`);
+    lines.push(`add rule ${T} ${fwChain} ip saddr != { ${ranges.join(', ')} } drop`);
+    for (const ip of ext.lbIPs) lines.push(`add element ${T} firewall-ips { ${ip} . ${proto} . ${port.port} : goto ${fwChain} }`);
+  }
+  for (const ip of externalVips) {
+    lines.push(`add element ${T} service-ips { ${ip} . ${proto} . ${port.port} : goto ${extChain} }`);
+    if (dropNoLocal) lines.push(`add element ${T} no-endpoint-services { ${ip} . ${proto} . ${port.port} comment "${spn}" : drop }`);
+  }
+  if (ext.nodePort !== null) {
+    lines.push(`add element ${T} service-nodeports { ${proto} . ${ext.nodePort} : goto ${extChain} }`);
+    if (dropNoLocal) lines.push(`add element ${T} no-endpoint-nodeports { ${proto} . ${ext.nodePort} comment "${spn}" : drop }`);
+  }
+  return lines;
 }

@@ -64,14 +64,36 @@ export async function flushServiceRules(node: string, service: string, options: 
   const labNode = findLabNode(state, node);
   const ref = service.includes('/') ? service : `default/${service}`;
   if (!state.services.some((s) => `${s.namespace}/${s.name}` === ref)) throw new Error(`no lab service ${ref}`);
-  await installNodeRules(state, labNode, [ref]);
-  return () => restoreKubeProxyRules(node, options);
+  // The mode kube-proxy runs in now (switchKubeProxyMode may have changed the declared one).
+  const live = { ...labNode, kubeProxyMode: await liveKubeProxyMode(labNode) };
+  await installNodeRules(state, live, [ref]);
+  return () => installNodeRules(state, live);
+}
+
+async function liveKubeProxyMode(node: LabNode): Promise<LabNode['kubeProxyMode']> {
+  if (node.kubeProxyMode !== 'iptables' && node.kubeProxyMode !== 'nftables') return node.kubeProxyMode;
+  const table = await execIn(node.netns, 'nft', ['list', 'table', 'ip', 'kube-proxy'], { allowFailure: true });
+  return table.exitCode === 0 ? 'nftables' : 'iptables';
 }
 
 /** Puts back the node's complete declared rules (iptables tables, plus the nft table in nftables mode). */
 export async function restoreKubeProxyRules(node: string, options: FaultOptions = {}): Promise<void> {
   const state = loadState(options);
   await installNodeRules(state, findLabNode(state, node));
+}
+
+/**
+ * Edits the node's live iptables rules (iptables-save, edit the text, iptables-restore), as a hand
+ * edit or a half-applied kube-proxy sync leaves them; the restore re-installs the declared rules.
+ */
+export async function editLiveIptables(node: string, edit: (save: string) => string, options: FaultOptions = {}): Promise<RestoreFault> {
+  const state = loadState(options);
+  const labNode = findLabNode(state, node);
+  const saved = await execIn(labNode.netns, 'iptables-save', []);
+  const edited = edit(saved.stdout);
+  if (edited === saved.stdout) throw new Error(`the edit changed nothing in the iptables rules of ${node}`);
+  await execIn(labNode.netns, 'iptables-restore', ['-w'], { input: edited });
+  return () => restoreKubeProxyRules(node, options);
 }
 
 /**

@@ -52,13 +52,31 @@ export interface LabServicePort {
   nodePort?: number;
 }
 
+/** An endpoint of a hand-made EndpointSlice (a Service without selector). */
+export interface LabManualEndpoint {
+  ip: string;
+  nodeName: string | null;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+}
+
 export interface LabService {
   name: string;
   namespace: string;
-  type: 'ClusterIP' | 'NodePort';
-  clusterIP: string;
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  clusterIP: string; // "None" for a headless Service, "" for ExternalName
   ports: LabServicePort[];
   selector: Record<string, string> | null;
+  sessionAffinityTimeout?: number; // sessionAffinity: ClientIP with this timeoutSeconds
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  internalTrafficPolicy?: 'Cluster' | 'Local';
+  healthCheckNodePort?: number; // eTP=Local NodePort/LoadBalancer
+  externalIPs?: string[];
+  loadBalancerIngress?: string[]; // status.loadBalancer.ingress[].ip
+  loadBalancerSourceRanges?: string[];
+  externalName?: string;
+  manualEndpoints?: LabManualEndpoint[]; // the hand-made EndpointSlice of a Service without selector
 }
 
 export interface LabConfigMap {

@@ -195,6 +195,52 @@ export const LAB_SERVICES: readonly LabService[] = [
     ],
     selector: { 'k8s-app': 'kube-dns' },
   },
+  // Service shapes kube-proxy programs differently (issue 15); each is traced on every node.
+  // ClientIP affinity, several ports: a named targetPort and a UDP port.
+  {
+    name: 'sticky',
+    namespace: 'default',
+    type: 'ClusterIP',
+    clusterIP: '10.96.100.30',
+    ports: [
+      { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
+      { name: 'echo-udp', port: 5353, targetPort: 8080, protocol: 'UDP' },
+    ],
+    selector: { app: 'web' },
+    sessionAffinityTimeout: 600,
+  },
+  // A LoadBalancer with externalTrafficPolicy Local: its one endpoint runs on lab-node-2 only.
+  {
+    name: 'api-public',
+    namespace: 'team-a',
+    type: 'LoadBalancer',
+    clusterIP: '10.96.100.21',
+    ports: [{ name: 'api', port: 9090, targetPort: 'api', protocol: 'TCP', nodePort: 30090 }],
+    selector: { app: 'api' },
+    externalTrafficPolicy: 'Local',
+    healthCheckNodePort: 32090,
+    externalIPs: ['192.168.77.241'],
+    loadBalancerIngress: ['192.168.77.240'],
+    loadBalancerSourceRanges: ['192.168.77.0/24'],
+  },
+  // internalTrafficPolicy Local: each node sends ClusterIP traffic to its own web pod only.
+  { name: 'web-local', namespace: 'default', type: 'ClusterIP', clusterIP: '10.96.100.32', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'web' }, internalTrafficPolicy: 'Local' },
+  // No selector: a hand-made EndpointSlice with one ready and one terminating endpoint.
+  {
+    name: 'legacy-db',
+    namespace: 'default',
+    type: 'ClusterIP',
+    clusterIP: '10.96.100.31',
+    ports: [{ name: 'db', port: 5432, targetPort: 9090, protocol: 'TCP' }],
+    selector: null,
+    manualEndpoints: [
+      { ip: '10.244.2.2', nodeName: 'lab-node-2', ready: true, serving: true, terminating: false },
+      { ip: '10.244.1.1', nodeName: 'lab-node-1', ready: false, serving: true, terminating: true },
+    ],
+  },
+  // No kube-proxy rules by design: headless and ExternalName (DNS answers them).
+  { name: 'web-headless', namespace: 'default', type: 'ClusterIP', clusterIP: 'None', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'web' } },
+  { name: 'external-db', namespace: 'default', type: 'ExternalName', clusterIP: '', ports: [], selector: null, externalName: 'db.example.test' },
 ];
 
 export const LAB_NAMESPACES: readonly string[] = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'team-a', 'team-b'];

@@ -196,10 +196,10 @@ async function mountResolvedUplink(initPid: number): Promise<void> {
  * `forward . /etc/resolv.conf` does; a loopback nameserver there is a real loop back to itself.
  */
 export function buildCorednsDnsmasqArgs(services: LabState['services']): string[] {
-  const records = [`kubernetes.default.svc.${CLUSTER_DOMAIN}`, ...services.map((s) => `${s.name}.${s.namespace}.svc.${CLUSTER_DOMAIN}`)];
   const byName = new Map<string, string>();
-  byName.set(records[0]!, '10.96.0.1');
-  for (const s of services) byName.set(`${s.name}.${s.namespace}.svc.${CLUSTER_DOMAIN}`, s.clusterIP);
+  byName.set(`kubernetes.default.svc.${CLUSTER_DOMAIN}`, '10.96.0.1');
+  // Headless and ExternalName Services have no cluster IP to answer with (not modelled here).
+  for (const s of services) if (/^\d+\.\d+\.\d+\.\d+$/.test(s.clusterIP)) byName.set(`${s.name}.${s.namespace}.svc.${CLUSTER_DOMAIN}`, s.clusterIP);
   return [
     '--keep-in-foreground',
     '--conf-file=/dev/null',

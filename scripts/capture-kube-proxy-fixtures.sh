@@ -45,6 +45,12 @@ ip netns exec "$NFT_NS" nft -f "$TMP/kp.nft"
 	provenance 'nft list table ip kube-proxy' "$(nft --version)" "netns $NFT_NS"
 	ip netns exec "$NFT_NS" nft list table ip kube-proxy
 } >"$FIX/nftables/kube-proxy-overall-listing.txt"
+# the same table as a support bundle often has it: `nft -a`, a "# handle N" on every line
+{
+	printf '# source: kube-proxy nftables layout from kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go (baseRules + TestOverallNFTablesRules), loaded with nft -f\n'
+	provenance 'nft -a list table ip kube-proxy' "$(nft --version)" "netns $NFT_NS"
+	ip netns exec "$NFT_NS" nft -a list table ip kube-proxy
+} >"$FIX/nftables/kube-proxy-overall-listing-handles.txt"
 ip netns del "$NFT_NS"
 
 # ---- dns -----------------------------------------------------------------------------------

@@ -214,19 +214,31 @@ export function buildService(service: LabService, state: LabState): KubeObject {
       port.protocol = p.protocol;
       port.port = p.port;
       port.targetPort = p.targetPort;
-      if (service.type === 'NodePort' && p.nodePort !== undefined) port.nodePort = p.nodePort;
+      if ((service.type === 'NodePort' || service.type === 'LoadBalancer') && p.nodePort !== undefined) port.nodePort = p.nodePort;
       return port;
     }),
-    clusterIP: service.clusterIP,
-    clusterIPs: [service.clusterIP],
     type: service.type,
-    sessionAffinity: 'None',
-    ipFamilies: ['IPv4'],
-    ipFamilyPolicy: 'SingleStack',
-    internalTrafficPolicy: 'Cluster',
+    sessionAffinity: service.sessionAffinityTimeout !== undefined ? 'ClientIP' : 'None',
   };
+  if (service.type === 'ExternalName') {
+    // The API server gives an ExternalName Service no cluster IP, IP families or traffic policy.
+    spec.externalName = service.externalName ?? '';
+  } else {
+    spec.clusterIP = service.clusterIP;
+    spec.clusterIPs = [service.clusterIP];
+    spec.ipFamilies = ['IPv4'];
+    spec.ipFamilyPolicy = 'SingleStack';
+    spec.internalTrafficPolicy = service.internalTrafficPolicy ?? 'Cluster';
+  }
+  if (service.sessionAffinityTimeout !== undefined) spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: service.sessionAffinityTimeout } };
   if (service.selector) spec.selector = { ...service.selector };
-  if (service.type === 'NodePort') spec.externalTrafficPolicy = 'Cluster';
+  if (service.type === 'NodePort' || service.type === 'LoadBalancer') {
+    spec.externalTrafficPolicy = service.externalTrafficPolicy ?? 'Cluster';
+    if (service.externalTrafficPolicy === 'Local' && service.healthCheckNodePort !== undefined) spec.healthCheckNodePort = service.healthCheckNodePort;
+  }
+  if (service.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts = true;
+  if (service.externalIPs) spec.externalIPs = [...service.externalIPs];
+  if (service.loadBalancerSourceRanges) spec.loadBalancerSourceRanges = [...service.loadBalancerSourceRanges];
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -238,7 +250,7 @@ export function buildService(service: LabService, state: LabState): KubeObject {
       labels: service.name === 'kube-dns' ? { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' } : {},
     },
     spec,
-    status: { loadBalancer: {} },
+    status: { loadBalancer: service.type === 'LoadBalancer' && service.loadBalancerIngress ? { ingress: service.loadBalancerIngress.map((ip) => ({ ip, ipMode: 'VIP' })) } : {} },
   };
 }
 
@@ -281,7 +293,32 @@ function buildApiServerSlice(service: LabService, state: LabState): KubeObject |
 // The EndpointSlice controller's view: one IPv4 slice per Service with a selector, endpoints for
 // the selected pods that have an IP, ports resolved per service port (named targetPorts looked up
 // in the first selected pod, as the controller does per pod group).
+// A slice someone wrote by hand for a Service without selector: no managed-by label of the
+// controller, no owner, named as its author chose.
+function buildManualSlice(service: LabService, state: LabState): KubeObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: `${service.name}-manual`,
+      namespace: service.namespace,
+      uid: stableUid('endpointslice', service.namespace, service.name),
+      creationTimestamp: state.createdAt,
+      labels: { 'kubernetes.io/service-name': service.name },
+    },
+    addressType: 'IPv4',
+    endpoints: (service.manualEndpoints ?? []).map((e) => ({
+      addresses: [e.ip],
+      conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating },
+      ...(e.nodeName !== null ? { nodeName: e.nodeName } : {}),
+    })),
+    ports: service.ports.map((p) => ({ name: p.name ?? '', protocol: p.protocol, port: typeof p.targetPort === 'number' ? p.targetPort : Number(p.targetPort) })),
+  };
+}
+
 export function buildEndpointSlice(service: LabService, pods: readonly PodView[], state: LabState): KubeObject | null {
+  if (service.type === 'ExternalName') return null;
+  if (!service.selector && service.manualEndpoints !== undefined) return buildManualSlice(service, state);
   if (!service.selector) return service.namespace === 'default' && service.name === 'kubernetes' ? buildApiServerSlice(service, state) : null;
   const selector = service.selector;
   const selected = pods.filter((p) => p.namespace === service.namespace && p.ip !== '' && selectorMatches(selector, p.labels));
@@ -313,6 +350,7 @@ export function buildEndpointSlice(service: LabService, pods: readonly PodView[]
       labels: {
         'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
         'kubernetes.io/service-name': service.name,
+        ...(service.clusterIP === 'None' ? { 'service.kubernetes.io/headless': '' } : {}),
         ...(service.name === 'kube-dns' ? { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' } : {}),
       },
       annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': state.createdAt },

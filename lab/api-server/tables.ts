@@ -123,7 +123,11 @@ function cellsFor(resource: ResourceName, obj: KubeObject, ageSeconds: number): 
       const ports = ((spec.ports as { port: number; protocol: string; nodePort?: number }[] | undefined) ?? [])
         .map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol}` : `${p.port}/${p.protocol}`));
       const selector = spec.selector as Record<string, string> | undefined;
-      return [obj.metadata.name, String(spec.type), String(spec.clusterIP ?? '<none>'), '<none>', joinOrNone(ports), age,
+      // kubectl's EXTERNAL-IP: load-balancer ingress and externalIPs, or the ExternalName target
+      const ingress = (((obj.status ?? {}) as { loadBalancer?: { ingress?: { ip?: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
+      const external = spec.type === 'ExternalName' ? [String(spec.externalName ?? '')] : [...ingress, ...((spec.externalIPs as string[] | undefined) ?? [])];
+      const externalCell = external.length > 0 ? external.join(',') : spec.type === 'LoadBalancer' ? '<pending>' : '<none>';
+      return [obj.metadata.name, String(spec.type), String(spec.clusterIP ?? '<none>'), externalCell, joinOrNone(ports), age,
         selector ? Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',') : '<none>'];
     }
     case 'nodes': {

@@ -4,8 +4,8 @@
 // pushes a return frame, -g does not; MARK is applied; `-m statistic --mode random` splits the
 // walk in two branches weighted p and 1-p, so each endpoint ends with its effective share.
 
-import type { IptablesChain, IptablesDump, IptablesRule, IptablesTable } from '../parse/iptables-save.js';
-import { splitHostPort } from '../parse/iptables-save.js';
+import type { IptablesChain, IptablesDump, IptablesRule, IptablesTable, IptablesUnknownMatch } from '../parse/iptables-save.js';
+import { parseIptablesSave, splitHostPort } from '../parse/iptables-save.js';
 import type {
   ChainStep,
   EndpointBranch,
@@ -13,8 +13,9 @@ import type {
   MasqueradeScope,
   ServiceChain,
   ServicePacket,
+  SessionAffinityRules,
 } from './service-chain.js';
-import { parseIpv4, parseIpv4Cidr, servicePortFromComment } from './service-chain.js';
+import { intendedDropOf, parseIpv4, parseIpv4Cidr, servicePortFromComment } from './service-chain.js';
 
 export interface IptablesTraceOptions {
   /** false walks every rule in order, as the kernel does (the benchmark's baseline); default true. */
@@ -57,6 +58,15 @@ interface Branch {
   verdictRule: IptablesRule | null;
   chainsSeen: string[]; // every chain entered, in order
   markMasqRule: IptablesRule | null; // last rule that jumped to a chain setting the mark
+  undecided: string[]; // matches this branch assumed to match without evaluating them
+  markDropRule: IptablesRule | null; // the jump to KUBE-MARK-DROP (pre-1.24 layouts), if any
+}
+
+// What a rule's matches say about a packet: no match, a match, or a match that depends on
+// something the walker cannot evaluate (then the walk follows both branches).
+interface MatchResult {
+  why: string;
+  undecided: string | null;
 }
 
 interface Frame {
@@ -140,6 +150,7 @@ function visitOrder(chain: IptablesChain, dstNum: number | null): readonly numbe
 class Walker {
   readonly notes = new Set<string>();
   readonly missingChains = new Set<string>();
+  affinity: SessionAffinityRules | null = null;
   private forks = 0;
   constructor(
     private readonly table: IptablesTable,
@@ -156,7 +167,11 @@ class Walker {
       // an excerpt without the built-in chain: start where kube-proxy hooks in
       const hooked = { PREROUTING: 'KUBE-SERVICES', OUTPUT: 'KUBE-SERVICES', POSTROUTING: 'KUBE-POSTROUTING' }[start];
       const alt = hooked !== undefined && this.table.name === 'nat' ? this.table.chains.get(hooked) : undefined;
-      if (alt !== undefined) {
+      const synthetic = this.table.name === 'filter' ? kubeProxyFilterHooks(this.table, start) : undefined;
+      if (synthetic !== undefined) {
+        this.notes.add(`filter table has no ${start} chain; walked kube-proxy's own jumps from it (${synthetic.rules.map((r) => r.target?.name).join(', ')})`);
+        chain = synthetic;
+      } else if (alt !== undefined) {
         this.notes.add(`${this.table.name} table has no ${start} chain; started at ${alt.name}, where kube-proxy hooks it`);
         chain = alt;
         start = alt.name;
@@ -170,6 +185,8 @@ class Walker {
       verdictRule: null,
       chainsSeen: [start],
       markMasqRule: null,
+      undecided: [],
+      markDropRule: null,
     };
     if (chain === undefined) {
       this.notes.add(`${this.table.name} table has no ${start} chain`);
@@ -210,9 +227,19 @@ class Walker {
       }
       const rule = rules[order === null ? frame.index : (order[frame.index] as number)] as IptablesRule;
       frame.index++;
-      const why = this.matches(rule, p, b.mark);
-      if (why === null) continue;
+      const m = this.matches(rule, p, b.mark);
+      if (m === null) continue;
+      const why = m.why;
       const target = rule.target;
+      if (m.undecided !== null && target !== null) {
+        // Not evaluated: the matched side is walked as its own branch, marked undecided and
+        // carrying no share; this branch goes on as if the rule did not match.
+        if (++this.forks > MAX_FORKS) continue;
+        const taken: Branch = { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided, m.undecided] };
+        const takenStack = stack.map((f) => ({ chain: f.chain, index: f.index, order: f.order }));
+        if (this.apply(rule, `${why}, if ${m.undecided} matches`, takenStack, taken, out, p)) this.walk(takenStack, p, taken, out);
+        continue;
+      }
       const stat = rule.statistic;
       if (stat !== null) {
         const prob = stat.mode === 'nth' ? 1 / (stat.every ?? 1) : (stat.probability ?? 1);
@@ -225,7 +252,7 @@ class Walker {
         }
         if (pTaken < 1) {
           // fork: the taken branch continues separately; this one goes on with 1-p
-          const taken: Branch = { ...b, weight: b.weight * pTaken, steps: [...b.steps], chainsSeen: [...b.chainsSeen] };
+          const taken: Branch = { ...b, weight: b.weight * pTaken, steps: [...b.steps], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided] };
           const takenStack = stack.map((f) => ({ chain: f.chain, index: f.index, order: f.order }));
           if (this.apply(rule, why + `, probability ${formatShare(pTaken)} taken`, takenStack, taken, out, p)) {
             this.walk(takenStack, p, taken, out);
@@ -253,7 +280,8 @@ class Walker {
     const name = target.name;
     const userChain = this.table.chains.get(name);
     if (userChain !== undefined && !userChain.builtin) {
-      if (b.markMasqRule === null && (name === 'KUBE-MARK-MASQ' || chainSetsMark(userChain))) b.markMasqRule = rule;
+      if (name === 'KUBE-MARK-DROP') b.markDropRule = rule;
+      else if (b.markMasqRule === null && (name === 'KUBE-MARK-MASQ' || chainSetsMark(userChain))) b.markMasqRule = rule;
       b.chainsSeen.push(name);
       if (target.kind === 'goto') stack.pop();
       stack.push(this.enter(userChain, p));
@@ -305,13 +333,8 @@ class Walker {
   }
 
   // Null when the rule does not apply; otherwise a short text of the matches that applied.
-  private matches(rule: IptablesRule, p: PacketView, mark: number): string | null {
+  private matches(rule: IptablesRule, p: PacketView, mark: number): MatchResult | null {
     const why: string[] = [];
-    if (rule.unknownMatches.length > 0) {
-      const text = rule.unknownMatches.map((u) => (u.module !== null ? `-m ${u.module} ${u.text}` : u.text)).join(' ');
-      this.notes.add(`not evaluated, assumed not to match: ${text} (in ${rule.chain})`);
-      return null;
-    }
     const s = rule.source;
     if (s !== null) {
       if (cidrContainsNum(s.cidr, p.srcNum) === s.negated) return null;
@@ -372,8 +395,55 @@ class Walker {
       why.push(`ctstate ${[...p.ctstates].join(',')}`);
     }
     if (rule.comment !== null) why.push(`"${rule.comment}"`);
-    return why.length === 0 ? 'matches every packet' : why.join(', ');
+    // Matches the walker does not model come last, once every modelled match has applied.
+    let undecided: string | null = null;
+    for (const u of rule.unknownMatches) {
+      const r = this.unmodelledMatch(u, rule);
+      if (r === 'no-match') return null;
+      if (r === 'match') {
+        if (u.module !== null) why.push(`-m ${u.module}`);
+        continue;
+      }
+      undecided = undecided === null ? r : `${undecided} ${r}`;
+    }
+    if (undecided !== null) this.notes.add(`not evaluated: ${undecided} (in ${rule.chain}); both outcomes were followed`);
+    return { why: why.length === 0 ? 'matches every packet' : why.join(', '), undecided };
   }
+
+  // kube-proxy's own `-m recent` and `-m nfacct` are known: `--set` and nfacct only record (always
+  // match); `--rcheck`/`--update` match a client seen before, so the first connection of a new
+  // client (the packet traced) does not match them. Anything else is undecided (its text).
+  private unmodelledMatch(u: IptablesUnknownMatch, rule: IptablesRule): 'match' | 'no-match' | string {
+    const text = u.module !== null ? `-m ${u.module} ${u.text}` : u.text;
+    if (u.module === 'nfacct') return 'match';
+    if (u.module === 'recent' && !u.text.startsWith('!')) {
+      if (/(^| )--(rcheck|update)( |$)/.test(u.text)) {
+        if (this.affinity === null) {
+          const seconds = /--seconds (\d+)/.exec(u.text);
+          this.affinity = { timeoutSeconds: seconds !== null ? Number(seconds[1]) : null, rule: rule.raw };
+        }
+        return 'no-match';
+      }
+      if (/(^| )--set( |$)/.test(u.text)) return 'match';
+    }
+    return text;
+  }
+}
+
+// kube-proxy's jumps from the filter table's built-in chains (1.29 layout). An excerpt (a unit
+// test's expected output, a grep) often has only the KUBE-* chains; these stand in for the
+// built-in chain, limited to the chains the excerpt has.
+const KUBE_PROXY_FILTER_HOOKS: Record<string, Array<[string, boolean]>> = {
+  INPUT: [['KUBE-PROXY-FIREWALL', true], ['KUBE-NODEPORTS', false], ['KUBE-EXTERNAL-SERVICES', true], ['KUBE-FIREWALL', false]],
+  FORWARD: [['KUBE-PROXY-FIREWALL', true], ['KUBE-FORWARD', false], ['KUBE-SERVICES', true], ['KUBE-EXTERNAL-SERVICES', true]],
+  OUTPUT: [['KUBE-PROXY-FIREWALL', true], ['KUBE-SERVICES', true], ['KUBE-FIREWALL', false]],
+};
+
+function kubeProxyFilterHooks(table: IptablesTable, builtin: string): IptablesChain | undefined {
+  const hooks = (KUBE_PROXY_FILTER_HOOKS[builtin] ?? []).filter(([name]) => table.chains.has(name));
+  if (hooks.length === 0) return undefined;
+  const lines = hooks.map(([name, onlyNew]) => `-A ${builtin}${onlyNew ? ' -m conntrack --ctstate NEW' : ''} -j ${name}`);
+  return parseIptablesSave(`*filter\n:${builtin} ACCEPT [0:0]\n${lines.join('\n')}\nCOMMIT\n`).tables.get('filter')?.chains.get(builtin);
 }
 
 function chainSetsMark(chain: IptablesChain): boolean {
@@ -437,7 +507,7 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   const natBranches: Branch[] =
     natWalker !== null
       ? natWalker.run(startNat, original, 0, 1)
-      : [{ weight: 1, mark: 0, steps: [], verdict: 'accept', verdictRule: null, chainsSeen: [], markMasqRule: null }];
+      : [{ weight: 1, mark: 0, steps: [], verdict: 'accept', verdictRule: null, chainsSeen: [], markMasqRule: null, undecided: [], markDropRule: null }];
 
   interface Traced {
     nat: Branch;
@@ -490,7 +560,12 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   // can reach the same KUBE-SEP chain).
   const byChain = new Map<string, EndpointBranch>();
   let unmatched = 0;
-  for (const t of traced) {
+  const decided = traced.filter((t) => t.nat.undecided.length === 0);
+  const undecidedDnat = traced.filter((t) => t.nat.undecided.length > 0 && t.dnat !== null);
+  for (const t of undecidedDnat) {
+    notes.add(`if ${t.nat.undecided.join(' and ')} matched, the packet would go to ${t.dnat!.ip}${t.dnat!.port !== null ? `:${t.dnat!.port}` : ''}`);
+  }
+  for (const t of decided) {
     if (t.dnat === null) {
       unmatched += t.nat.weight;
       continue;
@@ -534,10 +609,14 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   let outcomeRule: string | null = null;
   if (endpoints.length > 0) {
     outcome = 'dnat';
-    outcomeRule = traced.find((t) => t.dnat !== null)?.nat.verdictRule?.raw ?? null;
+    outcomeRule = decided.find((t) => t.dnat !== null)?.nat.verdictRule?.raw ?? null;
+  } else if (undecidedDnat.length > 0) {
+    // no decided branch reaches an endpoint, one behind an unevaluated match does: not "no rule"
+    outcome = 'undecided';
+    outcomeRule = undecidedDnat[0]?.nat.verdictRule?.raw ?? null;
   } else {
-    const natStop = traced.find((t) => t.nat.verdict === 'drop' || t.nat.verdict === 'reject');
-    const filterStop = traced.find((t) => t.filterVerdict === 'reject' || t.filterVerdict === 'drop');
+    const natStop = decided.find((t) => t.nat.verdict === 'drop' || t.nat.verdict === 'reject');
+    const filterStop = decided.find((t) => t.filterVerdict === 'reject' || t.filterVerdict === 'drop');
     if (natStop !== undefined) {
       outcome = natStop.nat.verdict === 'drop' ? 'drop' : 'reject';
       outcomeRule = natStop.nat.verdictRule?.raw ?? null;
@@ -561,8 +640,16 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   if (commentSource !== null) servicePort = servicePortFromComment(commentOf(commentSource));
 
   const masqueradeScope = serviceChain !== null && nat !== undefined ? masqueradeScopeOf(nat.chains.get(serviceChain)) : null;
-  const steps = commonPrefix(traced.map((t) => t.nat.steps));
+  const steps = commonPrefix(decided.map((t) => t.nat.steps));
   const share = endpoints.length > 0 ? roundShare(unmatched) : 0;
+  // Old layouts mark the packet (KUBE-MARK-DROP) where the policy is decided and drop it later in
+  // filter KUBE-FIREWALL: the marking rule carries the reason.
+  const markDrop = decided.find((t) => t.nat.markDropRule !== null)?.nat.markDropRule ?? null;
+  const dropReason = outcome === 'drop' || outcome === 'reject' ? (intendedDropOf(outcomeRule ?? '') ?? (markDrop !== null ? intendedDropOf(markDrop.raw) : null)) : null;
+  const dropRule = dropReason !== null && intendedDropOf(outcomeRule ?? '') === null ? (markDrop?.raw ?? outcomeRule) : outcomeRule;
+  if (natWalker?.affinity) {
+    notes.add(`sessionAffinity ClientIP: a client seen in the last ${natWalker.affinity.timeoutSeconds ?? '?'}s goes back to its endpoint; the shares are a new client's`);
+  }
   if (share > 0) notes.add(`${formatShare(share)} of new connections reach no DNAT rule`);
 
   return {
@@ -576,6 +663,9 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
     outcomeRule,
     unmatchedShare: share,
     masqueradeScope,
+    intendedDrop: dropReason !== null && dropRule !== null ? { reason: dropReason, rule: dropRule } : null,
+    sessionAffinity: natWalker?.affinity ?? null,
+    undecided: [...new Set(traced.flatMap((t) => t.nat.undecided))],
     notes: [...notes],
   };
 }
@@ -689,9 +779,12 @@ export function listProgrammedServicePorts(dump: IptablesDump): ProgrammedServic
   for (const chainName of ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES']) {
     for (const rule of dump.tables.get('filter')?.chains.get(chainName)?.rules ?? []) {
       if (rule.target?.name !== 'REJECT' && rule.target?.name !== 'DROP') continue;
-      if (!(rule.comment ?? '').includes('has no endpoints')) continue;
+      // "has no endpoints" (REJECT) and, for a Local traffic policy, "has no local endpoints" (DROP):
+      // both are kube-proxy's rules for the port, written on purpose
+      const comment = rule.comment ?? '';
+      if (!comment.includes('has no endpoints') && !comment.includes('has no local endpoints')) continue;
       const kind: ProgrammedPortKind =
-        rule.addrType?.dstType === 'LOCAL' && rule.destination === null ? 'node-port' : 'cluster-ip';
+        rule.addrType?.dstType === 'LOCAL' && rule.destination === null ? 'node-port' : chainName === 'KUBE-EXTERNAL-SERVICES' ? 'external-ip' : 'cluster-ip';
       push(rule, kind, null, false);
     }
   }

@@ -7,7 +7,7 @@
 import type { NftChain, NftRule, NftSet, NftTable, NftVerdict } from '../parse/nft-kube-proxy.js';
 import { parseVerdict } from '../parse/nft-kube-proxy.js';
 import { splitHostPort } from '../parse/iptables-save.js';
-import type { ChainStep, EndpointBranch, FilterVerdict, ServiceChain, ServicePacket } from './service-chain.js';
+import type { ChainStep, EndpointBranch, FilterVerdict, IntendedDropReason, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
 import { cidrContainsIp } from './service-chain.js';
 
 const MAX_JUMPS = 10_000;
@@ -27,6 +27,7 @@ interface NftBranch {
   final: 'drop' | 'reject' | null;
   finalRule: NftRule | null;
   filterRule: NftRule | null;
+  undecided: string[]; // rules this branch assumed to match without evaluating them
 }
 
 type RuleResult =
@@ -50,6 +51,7 @@ interface Ctx {
 
 export class NftWalker {
   readonly notes = new Set<string>();
+  affinity: SessionAffinityRules | null = null;
   private readonly tableLabel: string;
   constructor(private readonly table: NftTable) {
     this.tableLabel = `${table.family} ${table.name}`;
@@ -102,7 +104,16 @@ export class NftWalker {
       const r = this.evalRule(rule, ctx);
       if (r.kind === 'nomatch') continue;
       if (r.kind === 'unknown') {
-        this.notes.add(`not evaluated, assumed not to match: "${r.text}" in ${rule.chain}`);
+        // Follow both: this branch as if the rule did not match, and (when the rule ends in a
+        // verdict) an undecided branch that takes it.
+        const verdictAt = rule.tokens.findIndex((_t, k) => k > 0 && parseVerdict(rule.tokens.slice(k)) !== null && rule.tokens.length - k <= 2);
+        const v = verdictAt === -1 ? null : parseVerdict(rule.tokens.slice(verdictAt));
+        this.notes.add(`not evaluated: "${r.text}" in ${rule.chain}; ${v !== null ? 'both outcomes were followed' : 'assumed not to match'}`);
+        if (v !== null) {
+          const taken: NftBranch = { ...b, steps: [...b.steps, this.step(rule.chain, rule.raw, 'if this rule matches (not evaluated)')], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided, r.text] };
+          const ns = stack.map((f) => ({ chain: f.chain, index: f.index }));
+          if (this.applyVerdict(v, rule, ns, taken, out)) this.walk(ns, taken, packet, out);
+        }
         continue;
       }
       b.mark = ctx.mark;
@@ -125,7 +136,7 @@ export class NftWalker {
       }
       if (r.kind === 'fork') {
         for (const e of r.entries) {
-          const nb: NftBranch = { ...b, weight: b.weight * e.share, steps: [...b.steps], chainsSeen: [...b.chainsSeen] };
+          const nb: NftBranch = { ...b, weight: b.weight * e.share, steps: [...b.steps], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided] };
           const ns = stack.map((f) => ({ chain: f.chain, index: f.index }));
           if (this.applyVerdict(e.verdict, rule, ns, nb, out)) this.walk(ns, nb, packet, out);
         }
@@ -192,7 +203,7 @@ export class NftWalker {
 
   // Evaluates a rule's statements left to right.
   private evalRule(rule: NftRule, ctx: Ctx): RuleResult {
-    const t = rule.tokens;
+    const t = listingTokens(rule);
     const why: string[] = [];
     let i = 0;
     const n = t.length;
@@ -229,6 +240,8 @@ export class NftWalker {
         let hit: boolean;
         if (set.length === 1 && (set[0] as string).startsWith('@')) {
           const s = this.set(set[0] as string);
+          // ClientIP affinity: a client in the set goes back to its endpoint; a new one does not
+          if ((set[0] as string).startsWith('@affinity-') && this.affinity === null) this.affinity = { timeoutSeconds: null, rule: rule.raw };
           hit = s !== undefined && s.elements.some((e) => e.key.length === 1 && cidrContainsIp(e.key[0] as string, value));
         } else {
           hit = set.some((c) => cidrContainsIp(c, value));
@@ -386,6 +399,30 @@ export class NftWalker {
   }
 }
 
+// `nft -f` input writes some expressions the way a person types them; the listing prints them in
+// nft's canonical form ("mark and 0x4000 == 0" -> "meta mark & 0x4000 == 0", "mark set mark or
+// 0x4000" -> "meta mark set meta mark | 0x4000"). The walker reads the canonical form.
+const canonicalTokens = new WeakMap<NftRule, string[]>();
+const WORD_OPERATORS: Record<string, string> = { and: '&', or: '|', xor: '^' };
+
+function listingTokens(rule: NftRule): string[] {
+  const cached = canonicalTokens.get(rule);
+  if (cached !== undefined) return cached;
+  const src = rule.tokens;
+  let out: string[] = src;
+  if (src.includes('mark')) {
+    out = [];
+    for (let i = 0; i < src.length; i++) {
+      const tok = src[i] as string;
+      if (tok === 'mark' && src[i - 1] !== 'meta' && src[i - 1] !== 'ct') out.push('meta', 'mark');
+      else if (tok in WORD_OPERATORS && out[out.length - 1] === 'mark') out.push(WORD_OPERATORS[tok] as string);
+      else out.push(tok);
+    }
+  }
+  canonicalTokens.set(rule, out);
+  return out;
+}
+
 // Reads "VALUE" or "{ a, b, c }" starting at k.
 function readValueSet(t: string[], k: number): { set: string[]; end: number } {
   if (t[k] === '{') {
@@ -424,8 +461,8 @@ function formatShare(p: number): string {
 
 // "service-ULMVA6XW-ns1/svc1/tcp/p80" -> "ns1/svc1:p80"
 export function servicePortFromNftChain(chain: string): string | null {
-  const m = chain.match(/^(?:service|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
-  // kube-proxy's ServicePortName: "ns/name:port", or "ns/name" for an unnamed port (chain "…/tcp/").
+  const m = chain.match(/^(?:service|local|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
+  // kube-proxy's ServicePortName: "ns/name:port", or "ns/name" for an unnamed port
   return m === null ? null : `${m[1]}/${m[2]}${m[3] ? `:${m[3]}` : ''}`;
 }
 
@@ -446,6 +483,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     final: null,
     finalRule: null,
     filterRule: null,
+    undecided: [],
   };
   const runHook = (hook: string, branches: NftBranch[]): NftBranch[] => {
     let live = branches;
@@ -453,7 +491,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
       live = live.flatMap((b) => {
         if (b.final !== null) return [b];
         const before = b.steps.length;
-        const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name] }, packet);
+        const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name], undecided: [...b.undecided] }, packet);
         if (chain.hook?.type === 'filter') {
           for (const o of outs) if (o.final !== null && o.steps.length > before) o.filterRule = o.finalRule;
         }
@@ -486,7 +524,10 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
 
   const byChain = new Map<string, EndpointBranch>();
   let unmatched = 0;
-  for (const b of finished) {
+  const all = finished;
+  const undecidedDnat = all.filter((b) => b.undecided.length > 0 && b.dnat !== null);
+  const decided = all.filter((b) => b.undecided.length === 0);
+  for (const b of decided) {
     if (b.dnat === null || b.dnatRule === null) {
       unmatched += b.weight;
       continue;
@@ -518,16 +559,24 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
 
   let outcome: ServiceChain['outcome'] = 'no-match';
   let outcomeRule: string | null = null;
-  const stopped = finished.find((b) => b.final !== null && b.dnat === null);
+  const stopped = decided.find((b) => b.final !== null && b.dnat === null);
+  let intendedDrop: ServiceChain['intendedDrop'] = null;
   if (endpoints.length > 0) {
     outcome = 'dnat';
-    outcomeRule = finished.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null;
+    outcomeRule = decided.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null;
+  } else if (undecidedDnat.length > 0) {
+    outcome = 'undecided';
+    outcomeRule = undecidedDnat[0]?.dnatRule?.raw ?? null;
   } else if (stopped !== undefined) {
     outcome = stopped.final === 'drop' ? 'drop' : 'reject';
     outcomeRule = stopped.finalRule?.raw ?? null;
+    const reason = nftIntendedDrop(stopped);
+    if (reason !== null) intendedDrop = { reason, rule: stopped.steps.find((s) => s.why.includes('@no-endpoint-'))?.rule ?? outcomeRule ?? '' };
   }
-  const allChains = finished.flatMap((b) => b.chainsSeen);
-  const serviceChain = allChains.find((c) => /^service-[A-Z0-9]{8}-/.test(c)) ?? null;
+  for (const b of undecidedDnat) w.notes.add(`if ${b.undecided.join(' and ')} matched, the packet would go to ${b.dnat!.ip}${b.dnat!.port !== null ? `:${b.dnat!.port}` : ''}`);
+  if (w.affinity !== null) w.notes.add('sessionAffinity ClientIP: a client in the affinity set goes back to its endpoint; the shares are a new client\'s');
+  const allChains = decided.flatMap((b) => b.chainsSeen);
+  const serviceChain = allChains.find((c) => /^(service|local)-[A-Z0-9]{8}-/.test(c)) ?? null;
   let servicePort = serviceChain !== null ? servicePortFromNftChain(serviceChain) : null;
   if (servicePort === null && stopped !== undefined) {
     // a no-endpoint verdict: the map element's comment names the Service port
@@ -551,14 +600,26 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     packet,
     servicePort,
     serviceChain,
-    steps: commonPrefix(finished.map((b) => b.steps)),
+    steps: commonPrefix(decided.map((b) => b.steps)),
     endpoints,
     outcome,
     outcomeRule,
     unmatchedShare: share,
     masqueradeScope,
+    intendedDrop,
+    sessionAffinity: w.affinity,
+    undecided: [...new Set(all.flatMap((b) => b.undecided))],
     notes,
   };
+}
+
+// kube-proxy's nftables policy drops: a firewall-* chain (loadBalancerSourceRanges); the
+// no-endpoint-* maps, whose element is `drop` when the Service has endpoints but none on this
+// node (traffic policy Local) and `goto reject-chain` when it has none at all.
+function nftIntendedDrop(b: NftBranch): IntendedDropReason | null {
+  if (b.finalRule !== null && b.finalRule.chain.startsWith('firewall-')) return 'source-range';
+  if (b.steps.some((s) => s.why.includes('@no-endpoint-'))) return b.final === 'drop' ? 'no-local-endpoints' : 'no-endpoints';
+  return null;
 }
 
 function commonPrefix(lists: ChainStep[][]): ChainStep[] {

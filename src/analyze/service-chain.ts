@@ -60,7 +60,24 @@ export type ServiceChainOutcome =
   | 'dnat' // at least one endpoint branch rewrites the destination
   | 'reject' // e.g. filter KUBE-SERVICES "has no endpoints"
   | 'drop'
-  | 'no-match'; // no kube-proxy rule for this destination
+  | 'no-match' // no kube-proxy rule for this destination
+  | 'undecided'; // only a branch behind a match the walker cannot evaluate reaches an endpoint
+
+// A drop kube-proxy writes on purpose: the Service's own policy at work, not missing rules.
+export type IntendedDropReason =
+  | 'no-local-endpoints' // externalTrafficPolicy (or internalTrafficPolicy) Local, no endpoint on this node
+  | 'source-range' // loadBalancerSourceRanges does not admit the source
+  | 'no-endpoints'; // the Service has no ready endpoint at all
+
+export interface IntendedDrop {
+  reason: IntendedDropReason;
+  rule: string;
+}
+
+export interface SessionAffinityRules {
+  timeoutSeconds: number | null; // --seconds N, or the affinity set's timeout
+  rule: string; // one rcheck jump / `ip saddr @affinity-...` rule
+}
 
 export interface MasqueradeScope {
   cidr: string; // the cluster CIDR kube-proxy was given (`! -s 10.244.0.0/16 ... -j KUBE-MARK-MASQ`)
@@ -78,7 +95,19 @@ export interface ServiceChain {
   outcomeRule: string | null; // the DNAT / REJECT / DROP rule, null for no-match
   unmatchedShare: number; // share of connections that got no DNAT (0 when every branch DNATs)
   masqueradeScope: MasqueradeScope | null;
+  intendedDrop: IntendedDrop | null; // set when outcome is drop/reject by a Service policy
+  sessionAffinity: SessionAffinityRules | null; // ClientIP affinity rules seen on the path
+  undecided: string[]; // matches not evaluated; the walk followed both branches of each
   notes: string[]; // e.g. an excerpt dump, matches that could not be evaluated
+}
+
+// Which kube-proxy policy a drop/reject rule carries out, from its comment or chain/map name
+// (iptables "has no local endpoints", KUBE-PROXY-FIREWALL; nftables no-endpoint-* maps, firewall-*).
+export function intendedDropOf(rule: string, why = ''): IntendedDropReason | null {
+  if (rule.includes('has no local endpoints')) return 'no-local-endpoints';
+  if (rule.includes('traffic not accepted by KUBE-FW') || rule.startsWith('-A KUBE-PROXY-FIREWALL') || / firewall-[A-Z0-9]{8}-/.test(` ${rule}`)) return 'source-range';
+  if (rule.includes('has no endpoints') || why.includes('@no-endpoint-')) return 'no-endpoints';
+  return null;
 }
 
 // ---- IPv4 helpers ------------------------------------------------------------------------------

@@ -24,6 +24,12 @@ export interface TraceSvcApi {
     sessionAffinity: string | null;
     internalTrafficPolicy: string | null;
     externalTrafficPolicy: string | null;
+    // Optional: snapshots taken before these were recorded lack them.
+    externalIPs?: string[];
+    loadBalancerIngress?: string[]; // status.loadBalancer.ingress[].ip
+    loadBalancerSourceRanges?: string[];
+    healthCheckNodePort?: number | null;
+    externalName?: string | null; // set for type ExternalName
   };
   ports: ServicePortSpec[]; // the ports traced (all, or --port)
   endpoints: ApiEndpoint[];
@@ -75,7 +81,10 @@ export interface NodeTrace {
 
 export interface PortTrace {
   port: ServicePortSpec;
-  via: 'cluster-ip' | 'node-port'; // a NodePort is traced as a client on another node reaches it
+  // A NodePort, external IP or load-balancer IP is traced as a client outside the node reaches it
+  // (another node's address); 'load-balancer-outside' from an address outside the source ranges.
+  via: 'cluster-ip' | 'node-port' | 'external-ip' | 'load-balancer' | 'load-balancer-outside';
+  source?: string; // the packet's source address, when it is not the traced node or pod
   destination: string; // "10.96.100.10:80"
   chain: ServiceChain | null;
   endpoints: EndpointRow[];
@@ -114,6 +123,22 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
   const problems: string[] = [];
   const svc = `${api.service.namespace}/${api.service.name}`;
   const ready = api.endpoints.filter((e) => e.ready);
+
+  if (api.service.clusterIPs.length === 0) {
+    // Headless or ExternalName: DNS answers these names; kube-proxy writes no rule for them.
+    const external = api.service.externalName ?? null;
+    findings.push({
+      code: 'svc.no-proxy-rules-by-design',
+      severity: 'info',
+      subject: `service ${svc}`,
+      message: external !== null
+        ? `ExternalName Service: DNS answers ${svc.replace('/', '.')}.svc with a CNAME to ${external || '<empty>'}; kube-proxy writes no rule for it`
+        : `headless Service (clusterIP: None): DNS answers with the ${ready.length} ready endpoint address(es) directly; kube-proxy writes no rule for it`,
+      evidence: [external !== null ? `spec.type: ExternalName, spec.externalName: ${external}` : 'spec.clusterIP: None', ...ready.slice(0, 5).map((e) => `endpoint ${e.ip}${e.nodeName ? ` on ${e.nodeName}` : ''}`)],
+      remedy: `check name resolution with kubectl netdiag dns-check POD --name ${api.service.name}.${api.service.namespace}; trace an endpoint pod with kubectl netdiag veth-peer`,
+    });
+    return { service: api.service, ports: api.ports, endpoints: api.endpoints, nodes: [], findings, problems };
+  }
 
   if (api.service.selector === null && api.endpoints.length === 0) {
     findings.push({
@@ -268,83 +293,22 @@ function ipvsChain(table: ReturnType<typeof parseIpvsadm>, packet: Parameters<ty
     outcomeRule: vs?.raw ?? null,
     unmatchedShare: endpoints.length > 0 ? 0 : 1,
     masqueradeScope: null,
+    intendedDrop: null,
+    sessionAffinity: vs?.persistentSeconds ? { timeoutSeconds: vs.persistentSeconds, rule: vs.raw } : null,
+    undecided: [],
     notes: [],
   };
 }
 
 function traceNode(api: TraceSvcApi, facts: NodeFacts, findings: Finding[], veths: ReadonlyMap<string, string>): NodeTrace {
-  const node = api.nodes.find((n) => n.name === facts.nodeName);
   const backend = pickBackend(facts, api, findings);
   const subject = `node ${facts.nodeName}`;
   const svc = `${api.service.namespace}/${api.service.name}`;
   const source = api.source?.kind === 'pod' && api.source.nodeName === facts.nodeName ? api.source : null;
-  const ready = api.endpoints.filter((e) => e.ready);
-  const ports: PortTrace[] = [];
 
   if (backend.mode === 'none') findings.push(noKubeProxyFinding(api, facts, backend));
 
-  for (const port of api.ports) {
-    // The ClusterIP as seen from the source, and the NodePort as a client on another node sees it.
-    const entries: Array<{ via: PortTrace['via']; ip: string; dport: number }> = api.service.clusterIPs.filter((ip) => ip.includes('.')).map((ip) => ({ via: 'cluster-ip', ip, dport: port.port }));
-    const outsider = api.nodes.find((n) => n.name !== facts.nodeName && n.internalIP)?.internalIP;
-    if (port.nodePort !== null && node?.internalIP) entries.push({ via: 'node-port', ip: node.internalIP, dport: port.nodePort });
-    for (const { via, ip: clusterIP, dport } of entries) {
-      const packet = via === 'cluster-ip'
-        ? {
-            protocol: port.protocol,
-            sourceIp: source?.ip ?? node?.internalIP ?? '0.0.0.0',
-            destinationIp: clusterIP,
-            destinationPort: dport,
-            hook: source ? ('prerouting' as const) : ('output' as const),
-            localAddresses: node?.internalIP ? [node.internalIP] : [],
-          }
-        : {
-            protocol: port.protocol,
-            sourceIp: outsider ?? '203.0.113.10',
-            destinationIp: clusterIP,
-            destinationPort: dport,
-            hook: 'prerouting' as const,
-            inInterface: 'eth0',
-            destinationIsLocal: true,
-            localAddresses: [clusterIP],
-          };
-      const chain = backend.trace(packet);
-      const expected = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
-      const inRules = new Map((chain?.endpoints ?? []).filter((b) => b.dnatTarget).map((b) => [`${b.dnatTarget!.ip}:${b.dnatTarget!.port ?? ''}`, b]));
-      const rows: EndpointRow[] = expected.map(({ target, e }) => {
-        const b = inRules.get(target);
-        return { target, pod: e.pod, ready: true, inRules: Boolean(b), probability: b?.probability ?? null, endpointChain: b?.endpointChain ?? null, masquerade: b?.masquerade.masquerade ?? null, counters: b?.counters ? `${b.counters.packets}/${b.counters.bytes}` : null };
-      });
-      for (const [target, b] of inRules) {
-        if (expected.some((x) => x.target === target)) continue;
-        rows.push({ target, pod: api.endpoints.find((e) => target.startsWith(`${e.ip}:`))?.pod ?? null, ready: null, inRules: true, probability: b.probability, endpointChain: b.endpointChain, masquerade: b.masquerade.masquerade, counters: b.counters ? `${b.counters.packets}/${b.counters.bytes}` : null });
-      }
-      ports.push({ port, via, destination: `${clusterIP}:${dport}`, chain, endpoints: rows });
-      if (backend.mode === 'none' || !chain) continue;
-
-      const where = `${svc}:${port.name || port.port}${via === 'node-port' ? ` (NodePort ${dport})` : ''} on node ${facts.nodeName}`;
-      const missing = rows.filter((r) => r.ready && !r.inRules);
-      const stale = rows.filter((r) => r.ready === null);
-      if ((chain.outcome === 'no-match' || chain.outcome === 'drop') && expected.length > 0) {
-        // nftables mode drops a ClusterIP it has no service for ("cluster-ips-check").
-        const fate = chain.outcome === 'drop' ? 'are dropped as if the address were unallocated' : 'go nowhere';
-        findings.push({ code: 'svc.rules-missing', severity: 'error', subject: where, message: `kube-proxy on ${facts.nodeName} has no rule for ${clusterIP}:${dport}/${port.protocol}: packets to the ${via === 'node-port' ? 'NodePort' : 'ClusterIP'} ${fate} ${via === 'node-port' ? 'on' : 'from'} this node`, evidence: [...chain.steps.map((s) => `${s.chain}: ${s.rule}`).slice(0, 4), `API endpoints: ${expected.map((x) => x.target).join(', ')}`], remedy: `kube-proxy on ${facts.nodeName} is stale or stopped: check its pod and logs, then restart it (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${facts.nodeName})` });
-      } else if (chain.outcome === 'reject' && expected.length > 0) {
-        findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects ${clusterIP}:${dport} as having no endpoints, but the API has ${expected.length} ready`, evidence: [chain.outcomeRule ?? 'REJECT rule'], remedy: `kube-proxy on ${facts.nodeName} has not synced: check its logs and restart it` });
-      } else if (chain.outcome === 'reject') {
-        findings.push({ code: 'svc.no-endpoints-reject', severity: 'info', subject: where, message: 'kube-proxy rejects connections because the Service has no ready endpoints (as it should)', evidence: [chain.outcomeRule ?? ''], remedy: 'make an endpoint ready; the REJECT goes away by itself' });
-      }
-      if (missing.length > 0 && chain.outcome === 'dnat') {
-        findings.push({ code: 'svc.endpoint-missing-from-rules', severity: 'error', subject: where, message: `${missing.length} ready endpoint(s) are not in this node's rules: kube-proxy here is behind the API`, evidence: missing.map((m) => `${m.target} (${m.pod ?? 'no pod'}) ready in the EndpointSlice, no DNAT to it`), remedy: `restart kube-proxy on ${facts.nodeName} and check its logs for sync errors` });
-      }
-      if (stale.length > 0) {
-        findings.push({ code: 'svc.stale-rule-target', severity: 'warn', subject: where, message: `the rules DNAT to ${stale.length} address(es) that are not ready endpoints any more`, evidence: stale.map((s) => `${s.endpointChain}: DNAT to ${s.target}`), remedy: `kube-proxy on ${facts.nodeName} is stale: restart it` });
-      }
-      if (chain.unmatchedShare > 0 && chain.outcome === 'dnat') {
-        findings.push({ code: 'svc.partial-dnat', severity: 'warn', subject: where, message: `${Math.round(chain.unmatchedShare * 100)}% of new connections match no endpoint rule`, evidence: chain.notes.slice(0, 3), remedy: 'check the statistic probabilities in the KUBE-SVC chain; restart kube-proxy' });
-      }
-    }
-  }
+  const ports = tracePorts(api, facts, backend, findings);
 
   // Masquerade scoped to a cluster CIDR that does not cover the pods (seed 002).
   if (backend.iptables) {
@@ -403,6 +367,156 @@ function noKubeProxyFinding(api: TraceSvcApi, facts: NodeFacts, backend: Backend
     return { code: 'svc.dataplane-unknown', severity: 'info', subject, message: 'no kube-proxy rules on this node and no kube-proxy pods, ConfigMap or known replacement in the cluster: netdiag cannot tell what steers Services here', evidence: [none], remedy: `try the Service for real: kubectl netdiag trace-svc ${api.service.name} -n ${api.service.namespace} --probe` };
   }
   return { code: 'svc.no-kube-proxy-rules', severity: 'error', subject, message: 'no kube-proxy rules at all on this node: ClusterIPs (DNS too) do not work from here; kube-proxy is not running on it', evidence: [none, ...verdict.expectedBecause.map((b) => `kube-proxy expected: ${b}`)], remedy: `check kube-proxy on ${facts.nodeName}: kubectl -n kube-system get pods -o wide | grep kube-proxy (Pending on a new node is seed 003's case)` };
+}
+
+// Every Service port as each kind of client reaches it, traced through this node's rules and judged.
+function tracePorts(api: TraceSvcApi, facts: NodeFacts, backend: Backend, findings: Finding[]): PortTrace[] {
+  const node = api.nodes.find((n) => n.name === facts.nodeName);
+  const svc = `${api.service.namespace}/${api.service.name}`;
+  const source = api.source?.kind === 'pod' && api.source.nodeName === facts.nodeName ? api.source : null;
+  const ready = api.endpoints.filter((e) => e.ready);
+  const ports: PortTrace[] = [];
+  for (const port of api.ports) {
+    // The ClusterIP as seen from the source, and the NodePort as a client on another node sees it.
+    const entries: Array<{ via: PortTrace['via']; ip: string; dport: number; from?: string }> = api.service.clusterIPs.filter((ip) => ip.includes('.')).map((ip) => ({ via: 'cluster-ip', ip, dport: port.port }));
+    const outsider = api.nodes.find((n) => n.name !== facts.nodeName && n.internalIP)?.internalIP;
+    if (port.nodePort !== null && node?.internalIP) entries.push({ via: 'node-port', ip: node.internalIP, dport: port.nodePort });
+    for (const ip of api.service.externalIPs ?? []) entries.push({ via: 'external-ip', ip, dport: port.port });
+    const ranges = api.service.loadBalancerSourceRanges ?? [];
+    for (const ip of api.service.loadBalancerIngress ?? []) {
+      entries.push({ via: 'load-balancer', ip, dport: port.port });
+      // a documentation address (RFC 5737) outside every range shows the firewall at work
+      const outside = OUTSIDE_SOURCES.find((a) => !ranges.some((r) => cidrContainsIp(r, a)));
+      if (ranges.length > 0 && outside !== undefined) entries.push({ via: 'load-balancer-outside', ip, dport: port.port, from: outside });
+    }
+    for (const { via, ip: clusterIP, dport, from } of entries) {
+      const packet = via === 'cluster-ip'
+        ? {
+            protocol: port.protocol,
+            sourceIp: source?.ip ?? node?.internalIP ?? '0.0.0.0',
+            destinationIp: clusterIP,
+            destinationPort: dport,
+            hook: source ? ('prerouting' as const) : ('output' as const),
+            localAddresses: node?.internalIP ? [node.internalIP] : [],
+          }
+        : {
+            protocol: port.protocol,
+            sourceIp: from ?? outsider ?? '203.0.113.10',
+            destinationIp: clusterIP,
+            destinationPort: dport,
+            hook: 'prerouting' as const,
+            inInterface: 'eth0',
+            destinationIsLocal: via === 'node-port',
+            localAddresses: node?.internalIP ? [node.internalIP] : [],
+          };
+      const chain = backend.trace(packet);
+      // Traffic policy Local: kube-proxy sends this traffic only to endpoints on this node.
+      const localOnly = via === 'cluster-ip' ? api.service.internalTrafficPolicy === 'Local' : api.service.externalTrafficPolicy === 'Local';
+      const readyForPort = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
+      const expected = localOnly ? readyForPort.filter((x) => x.e.nodeName === facts.nodeName) : readyForPort;
+      const inRules = new Map((chain?.endpoints ?? []).filter((b) => b.dnatTarget).map((b) => [`${b.dnatTarget!.ip}:${b.dnatTarget!.port ?? ''}`, b]));
+      const rows: EndpointRow[] = expected.map(({ target, e }) => {
+        const b = inRules.get(target);
+        return { target, pod: e.pod, ready: true, inRules: Boolean(b), probability: b?.probability ?? null, endpointChain: b?.endpointChain ?? null, masquerade: b?.masquerade.masquerade ?? null, counters: b?.counters ? `${b.counters.packets}/${b.counters.bytes}` : null };
+      });
+      for (const [target, b] of inRules) {
+        if (expected.some((x) => x.target === target)) continue;
+        if (readyForPort.some((x) => x.target === target)) continue; // ready elsewhere: not stale
+        rows.push({ target, pod: api.endpoints.find((e) => target.startsWith(`${e.ip}:`))?.pod ?? null, ready: null, inRules: true, probability: b.probability, endpointChain: b.endpointChain, masquerade: b.masquerade.masquerade, counters: b.counters ? `${b.counters.packets}/${b.counters.bytes}` : null });
+      }
+      ports.push({ port, via, ...(from !== undefined ? { source: from } : {}), destination: `${clusterIP}:${dport}`, chain, endpoints: rows });
+      if (backend.mode === 'none' || !chain) continue;
+
+      const where = `${svc}:${port.name || port.port}${VIA_LABEL[via](dport, from)} on node ${facts.nodeName}`;
+      if (via === 'load-balancer-outside') {
+        // only the firewall's verdict matters here: anything but its drop is reported as traced
+        if (chain.intendedDrop?.reason === 'source-range') reportIntendedDrop(api, facts.nodeName, where, via, chain, 0, readyForPort.map((x) => x.e), findings);
+        continue;
+      }
+      const missing = rows.filter((r) => r.ready && !r.inRules);
+      const stale = rows.filter((r) => r.ready === null && !readyForPort.some((x) => x.target === r.target));
+      if (chain.outcome === 'undecided') {
+        findings.push({ code: 'svc.rules-undecided', severity: 'info', subject: where, message: `the walk to ${clusterIP}:${dport} reaches an endpoint only if a match trace-svc cannot evaluate applies: ${chain.undecided.join('; ')}`, evidence: [chain.outcomeRule ?? '', ...chain.notes.slice(0, 3)].filter((e) => e !== ''), remedy: 'check that match by hand if traffic really fails; the rules kube-proxy writes for this Service are present' });
+        continue;
+      }
+      if (chain.intendedDrop !== null && (chain.outcome === 'drop' || chain.outcome === 'reject')) {
+        // iptables: a load-balancer packet from inside the source ranges that no KUBE-SVL chain
+        // DNATs (no local endpoint) reaches filter KUBE-PROXY-FIREWALL undNATed and is dropped
+        // there first; the cause is the Local policy, not the range.
+        const cause = chain.intendedDrop.reason === 'source-range' && via === 'load-balancer' && localOnly && expected.length === 0 ? 'no-local-endpoints' : chain.intendedDrop.reason;
+        reportIntendedDrop(api, facts.nodeName, where, via, { ...chain, intendedDrop: { ...chain.intendedDrop, reason: cause } }, expected.length, readyForPort.map((x) => x.e), findings);
+        continue;
+      }
+      if (localOnly && expected.length === 0 && readyForPort.length > 0 && chain.outcome !== 'dnat') {
+        // Local policy, no endpoint here, and the walk ends without kube-proxy's drop rule: the
+        // traffic has nowhere to go on this node, as the policy intends.
+        reportIntendedDrop(api, facts.nodeName, where, via, chain, 0, readyForPort.map((x) => x.e), findings);
+        continue;
+      }
+      if ((chain.outcome === 'no-match' || chain.outcome === 'drop') && expected.length > 0) {
+        // nftables mode drops a ClusterIP it has no service for ("cluster-ips-check").
+        const fate = chain.outcome === 'drop' ? 'are dropped as if the address were unallocated' : 'go nowhere';
+        findings.push({ code: 'svc.rules-missing', severity: 'error', subject: where, message: `kube-proxy on ${facts.nodeName} has no rule for ${clusterIP}:${dport}/${port.protocol}: packets to the ${via === 'node-port' ? 'NodePort' : 'ClusterIP'} ${fate} ${via === 'node-port' ? 'on' : 'from'} this node`, evidence: [...chain.steps.map((s) => `${s.chain}: ${s.rule}`).slice(0, 4), `API endpoints: ${expected.map((x) => x.target).join(', ')}`], remedy: `kube-proxy on ${facts.nodeName} is stale or stopped: check its pod and logs, then restart it (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=${facts.nodeName})` });
+      } else if (chain.outcome === 'reject' && expected.length > 0) {
+        findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects ${clusterIP}:${dport} as having no endpoints, but the API has ${expected.length} ready`, evidence: [chain.outcomeRule ?? 'REJECT rule'], remedy: `kube-proxy on ${facts.nodeName} has not synced: check its logs and restart it` });
+      } else if (chain.outcome === 'reject') {
+        findings.push({ code: 'svc.no-endpoints-reject', severity: 'info', subject: where, message: 'kube-proxy rejects connections because the Service has no ready endpoints (as it should)', evidence: [chain.outcomeRule ?? ''], remedy: 'make an endpoint ready; the REJECT goes away by itself' });
+      }
+      if (missing.length > 0 && chain.outcome === 'dnat') {
+        findings.push({ code: 'svc.endpoint-missing-from-rules', severity: 'error', subject: where, message: `${missing.length} ready endpoint(s) are not in this node's rules: kube-proxy here is behind the API`, evidence: missing.map((m) => `${m.target} (${m.pod ?? 'no pod'}) ready in the EndpointSlice, no DNAT to it`), remedy: `restart kube-proxy on ${facts.nodeName} and check its logs for sync errors` });
+      }
+      if (stale.length > 0) {
+        // an address no EndpointSlice lists at all is a dead pod's: that share of connections fails
+        const gone = stale.filter((r) => !api.endpoints.some((e) => r.target.startsWith(`${e.ip}:`)));
+        findings.push({ code: 'svc.stale-rule-target', severity: gone.length > 0 ? 'error' : 'warn', subject: where, message: gone.length > 0 ? `the rules DNAT to ${gone.length} address(es) no EndpointSlice has (a deleted pod's): ${gone.map((r) => `${r.target} gets ${r.probability === null ? '?' : `${Math.round(r.probability * 100)}%`} of new connections`).join(', ')}` : `the rules DNAT to ${stale.length} address(es) that are not ready endpoints any more`, evidence: stale.map((s) => `${s.endpointChain}: DNAT to ${s.target}`), remedy: `kube-proxy on ${facts.nodeName} is stale: check its log and restart it` });
+      }
+      if (api.service.sessionAffinity === 'ClientIP' && chain.outcome === 'dnat' && chain.sessionAffinity === null) {
+        findings.push({ code: 'svc.affinity-rules-missing', severity: 'warn', subject: where, message: `the Service has sessionAffinity ClientIP but kube-proxy on ${facts.nodeName} has no affinity rules for it: every new connection picks an endpoint at random`, evidence: [chain.serviceChain !== null ? `${chain.serviceChain}: no -m recent --rcheck jump / ip saddr @affinity-* rule` : 'no affinity rule on the path'], remedy: `kube-proxy on ${facts.nodeName} is stale or its rules were edited: restart it` });
+      }
+      if (chain.unmatchedShare > 0 && chain.outcome === 'dnat') {
+        findings.push({ code: 'svc.partial-dnat', severity: 'warn', subject: where, message: `${Math.round(chain.unmatchedShare * 100)}% of new connections match no endpoint rule`, evidence: chain.notes.slice(0, 3), remedy: 'check the statistic probabilities in the KUBE-SVC chain; restart kube-proxy' });
+      }
+    }
+  }
+  return ports;
+}
+
+const OUTSIDE_SOURCES = ['203.0.113.10', '198.51.100.10', '192.0.2.10'];
+
+const VIA_LABEL: Record<PortTrace['via'], (dport: number, from: string | undefined) => string> = {
+  'cluster-ip': () => '',
+  'node-port': (d) => ` (NodePort ${d})`,
+  'external-ip': () => ' (external IP)',
+  'load-balancer': () => ' (load-balancer IP)',
+  'load-balancer-outside': (_d, from) => ` (load-balancer IP, from ${from ?? 'outside'})`,
+};
+
+// A drop kube-proxy makes on purpose, explained; a warning only when no node hosts an endpoint,
+// an error when this node drops although it hosts one.
+function reportIntendedDrop(api: TraceSvcApi, nodeName: string, where: string, via: PortTrace['via'], chain: ServiceChain, localExpected: number, readyForPort: ApiEndpoint[], findings: Finding[]): void {
+  const rule = chain.intendedDrop?.rule ?? chain.outcomeRule ?? '';
+  const reason = chain.intendedDrop?.reason ?? 'no-local-endpoints';
+  if (reason === 'source-range') {
+    findings.push({ code: 'svc.source-range-drop', severity: 'info', subject: where, message: 'the source is outside loadBalancerSourceRanges: kube-proxy drops it, as the Service asks', evidence: [rule], remedy: 'add the client range to spec.loadBalancerSourceRanges if it should be admitted' });
+    return;
+  }
+  if (reason === 'no-endpoints') {
+    if (readyForPort.length > 0) {
+      findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node still rejects the Service as having no endpoints, but the API has ${readyForPort.length} ready`, evidence: [rule], remedy: `kube-proxy on ${nodeName} has not synced: check its logs and restart it` });
+    } else {
+      findings.push({ code: 'svc.no-endpoints-reject', severity: 'info', subject: where, message: 'kube-proxy rejects connections because the Service has no ready endpoints (as it should)', evidence: [rule], remedy: 'make an endpoint ready; the REJECT goes away by itself' });
+    }
+    return;
+  }
+  const policy = via === 'cluster-ip' ? 'internalTrafficPolicy' : 'externalTrafficPolicy';
+  if (localExpected > 0) {
+    findings.push({ code: 'svc.stale-reject', severity: 'error', subject: where, message: `the node drops the traffic as having no local endpoint, but ${localExpected} ready endpoint(s) run on ${nodeName}`, evidence: [rule], remedy: `kube-proxy on ${nodeName} has not synced: check its logs and restart it` });
+    return;
+  }
+  const hosts = [...new Set(readyForPort.map((e) => e.nodeName).filter((n): n is string => n !== null))].sort();
+  findings.push(hosts.length > 0
+    ? { code: 'svc.local-policy-drop', severity: 'info', subject: where, message: `${policy} Local and no ready endpoint on ${nodeName}: kube-proxy drops this traffic here by design; nodes with an endpoint: ${hosts.join(', ')}`, evidence: [rule || 'no endpoint chain for this node'].concat(api.service.type === 'LoadBalancer' ? ['the load balancer\'s health check (healthCheckNodePort) keeps it off this node'] : []), remedy: `send the traffic to ${hosts.join(' or ')}, or run the workload on more nodes` }
+    : { code: 'svc.local-policy-drop', severity: 'warn', subject: where, message: `${policy} Local and no node hosts a ready endpoint: this traffic is dropped on every node`, evidence: [rule || 'no endpoint chain for this node', ...readyForPort.map((e) => `${e.ip} nodeName=${e.nodeName ?? '<none>'}`)], remedy: 'check the endpoints\' nodeName in the EndpointSlices and where the pods run' });
 }
 
 /** --probe: a TCP connect to the ClusterIP and to each endpoint, from the source pod or the node. */

@@ -181,6 +181,8 @@ export function parseNftRuleset(text: string): NftRuleset {
       pending = '';
     } else {
       if (line === '' || line.startsWith('#')) continue;
+      // `nft -a`: a block opener carries "{ # handle N" (rules keep theirs for parseNftRule)
+      if (line.includes('{ # handle ')) line = stripOpenerHandle(line);
       const depth = braceDelta(line);
       // a statement that opens an inline block it does not close on this line (the regex only
       // for lines that open one: a 50k-Service listing has a million rule lines)
@@ -194,6 +196,11 @@ export function parseNftRuleset(text: string): NftRuleset {
       pendingLine = idx + 1;
     }
     let m: RegExpMatchArray | null;
+    if (set === null && chain === null && NFT_COMMAND.test(line)) {
+      // `nft -f` transaction input (add table/chain/set/map/rule/element, delete, flush)
+      applyNftCommand(result, line, pendingLine);
+      continue;
+    }
     if (line.startsWith('table') && (m = line.match(/^table\s+(\S+)\s+(\S+)\s*\{$/)) !== null) {
       table = { family: m[1] as string, name: m[2] as string, comment: null, sets: new Map(), chains: new Map() };
       result.tables.push(table);
@@ -291,6 +298,115 @@ class LazyNftRule implements NftRule {
   toJSON(): NftRule {
     return { raw: this.raw, chain: this.chain, line: this.line, handle: this.handle, ...this.spec };
   }
+}
+
+const NFT_COMMAND = /^(add|create|insert|replace|delete|destroy|flush)\s+(table|chain|rule|set|map|element)\s/;
+const NFT_FAMILY = /^(ip6|ip|inet|arp|bridge|netdev)\s+/;
+
+function stripOpenerHandle(line: string): string {
+  const at = line.lastIndexOf('{ # handle ');
+  if (at === -1 || !/^\d+$/.test(line.slice(at + '{ # handle '.length))) return line;
+  return line.slice(0, at + 1);
+}
+
+// One statement of an `nft -f` file (what kube-proxy sends, what a support bundle may hold).
+// The family is optional (nft's default is ip); rule positions (`position N`, `index N`) are
+// dropped: kube-proxy appends.
+function applyNftCommand(result: NftRuleset, line: string, lineNo: number): void {
+  const m = /^(\w+)\s+(\w+)\s+(.*)$/.exec(line);
+  if (m === null) return;
+  const verb = m[1] as string;
+  const what = m[2] as string;
+  let rest = (m[3] as string).trim();
+  let family = 'ip';
+  const fm = NFT_FAMILY.exec(rest);
+  if (fm !== null) {
+    family = fm[1] as string;
+    rest = rest.slice(fm[0].length);
+  }
+  const word = (): string => {
+    const sp = rest.search(/\s/);
+    const w = sp === -1 ? rest : rest.slice(0, sp);
+    rest = sp === -1 ? '' : rest.slice(sp).trim();
+    return w;
+  };
+  const removing = verb === 'delete' || verb === 'destroy';
+  const tableName = word();
+  let table = result.tables.find((t) => t.family === family && t.name === tableName);
+  if (what === 'table') {
+    if (removing) {
+      result.tables = result.tables.filter((t) => t !== table);
+    } else if (verb === 'flush') {
+      for (const c of table?.chains.values() ?? []) c.rules = [];
+      for (const st of table?.sets.values() ?? []) st.elements = [];
+    } else {
+      if (table === undefined) {
+        table = { family, name: tableName, comment: null, sets: new Map(), chains: new Map() };
+        result.tables.push(table);
+      }
+      table.comment = /comment\s+"([^"]*)"/.exec(rest)?.[1] ?? table.comment;
+    }
+    return;
+  }
+  if (table === undefined) {
+    if (!removing) result.warnings.push(`line ${lineNo}: ${verb} ${what} in table ${family} ${tableName}, which was not added`);
+    return;
+  }
+  const name = word();
+  if (what === 'chain') {
+    if (removing) table.chains.delete(name);
+    else if (verb === 'flush') table.chains.get(name)?.rules.splice(0);
+    else {
+      const chain = table.chains.get(name) ?? { name, hook: null, comment: null, rules: [] };
+      table.chains.set(name, chain);
+      const hook = /type\s+(\S+)\s+hook\s+(\S+)(?:\s+device\s+\S+)?\s+priority\s+([^;]+);(?:\s*policy\s+(\w+)\s*;)?/.exec(rest);
+      if (hook !== null) {
+        const priorityText = (hook[3] as string).trim();
+        chain.hook = { type: hook[1] as string, hook: hook[2] as string, priority: parseNftPriority(priorityText), priorityText, policy: hook[4] ?? 'accept' };
+      }
+      chain.comment = /comment\s+"([^"]*)"/.exec(rest)?.[1] ?? chain.comment;
+    }
+    return;
+  }
+  if (what === 'set' || what === 'map') {
+    if (removing) table.sets.delete(name);
+    else if (verb === 'flush') table.sets.get(name)?.elements.splice(0);
+    else {
+      const set = table.sets.get(name) ?? { kind: what, name, type: null, flags: [], comment: null, elements: [] };
+      table.sets.set(name, set);
+      set.type = /type\s+([^;]+?)\s*;/.exec(rest)?.[1] ?? set.type;
+      const flags = /flags\s+([^;]+?)\s*;/.exec(rest)?.[1];
+      if (flags !== undefined) set.flags = flags.split(',').map((f) => f.trim());
+      set.comment = /comment\s+"([^"]*)"/.exec(rest)?.[1] ?? set.comment;
+    }
+    return;
+  }
+  if (what === 'element') {
+    const set = table.sets.get(name);
+    if (set === undefined) {
+      result.warnings.push(`line ${lineNo}: element for ${name}, which was not added`);
+      return;
+    }
+    const elements = parseElements(rest);
+    if (removing) set.elements = set.elements.filter((e) => !elements.some((x) => x.key.join(' . ') === e.key.join(' . ')));
+    else set.elements.push(...elements);
+    return;
+  }
+  // rule
+  const chain = table.chains.get(name);
+  if (chain === undefined) {
+    result.warnings.push(`line ${lineNo}: rule for chain ${name}, which was not added`);
+    return;
+  }
+  const pos = /^(position|index|handle)\s+(\d+)\s+/.exec(rest);
+  if (removing) {
+    if (pos !== null) chain.rules = chain.rules.filter((r) => r.handle !== Number(pos[2]));
+    return;
+  }
+  if (pos !== null) rest = rest.slice(pos[0].length);
+  const rule = parseNftRule(rest, name, lineNo);
+  if (verb === 'insert') chain.rules.unshift(rule);
+  else chain.rules.push(rule);
 }
 
 export function parseNftRule(text: string, chain: string, line: number): NftRule {

@@ -19,7 +19,7 @@ export function renderTraceSvc(report: TraceSvcReport, options: GlobalOptions, c
     out += `\nNode ${node.nodeName}: ${node.backend}${node.mode === 'none' ? ' (no kube-proxy rules)' : ''}\n`;
     for (const port of node.ports) {
       const chain = port.chain;
-      out += `\n  ${port.destination}/${port.port.protocol.toUpperCase()}${port.via === 'node-port' ? ' (NodePort, from another node)' : ''} -> ${chain ? chain.outcome.toUpperCase() : 'not traced'}${chain?.serviceChain ? ` via ${chain.serviceChain}` : ''}\n`;
+      out += `\n  ${port.destination}/${port.port.protocol.toUpperCase()}${VIA_TEXT[port.via](port.source)} -> ${chain ? chain.outcome.toUpperCase() : 'not traced'}${chain?.serviceChain ? ` via ${chain.serviceChain}` : ''}\n`;
       if (chain && chain.steps.length > 0) {
         const steps = chain.steps.map((st, i) => [String(i + 1), `${st.table}/${st.chain}`, wide ? st.rule : truncate(st.rule, 90), wide ? st.why : '']);
         out += indent(renderTable(wide ? ['#', 'chain', 'rule', 'why'] : ['#', 'chain', 'rule'], steps.map((r) => (wide ? r : r.slice(0, 3))), { noHeaders: options.noHeaders }));
@@ -43,6 +43,14 @@ export function renderTraceSvc(report: TraceSvcReport, options: GlobalOptions, c
   if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
   return `${out}\n${renderFindings(report.findings, colour)}`;
 }
+
+const VIA_TEXT: Record<TraceSvcReport['nodes'][number]['ports'][number]['via'], (source: string | undefined) => string> = {
+  'cluster-ip': () => '',
+  'node-port': () => ' (NodePort, from another node)',
+  'external-ip': () => ' (external IP, from another node)',
+  'load-balancer': () => ' (load-balancer IP, from another node)',
+  'load-balancer-outside': (source) => ` (load-balancer IP, from ${source ?? 'outside'}: outside loadBalancerSourceRanges)`,
+};
 
 function indent(text: string): string {
   return text.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n');

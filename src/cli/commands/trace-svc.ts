@@ -73,6 +73,11 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
           sessionAffinity: service.spec?.sessionAffinity ?? null,
           internalTrafficPolicy: service.spec?.internalTrafficPolicy ?? null,
           externalTrafficPolicy: service.spec?.externalTrafficPolicy ?? null,
+          externalIPs: service.spec?.externalIPs ?? [],
+          loadBalancerIngress: (service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip.includes('.')),
+          loadBalancerSourceRanges: (service.spec?.loadBalancerSourceRanges ?? []).map((r) => r.trim()),
+          healthCheckNodePort: service.spec?.healthCheckNodePort ?? null,
+          externalName: service.spec?.type === 'ExternalName' ? (service.spec.externalName ?? '') : null,
         },
         ports,
         endpoints,
@@ -84,9 +89,8 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
         endpointPods: { pods: endpointPods, nodeIPs },
         dataplane,
       };
-      if (planApi.service.clusterIPs.length === 0) {
-        throw new UserError(`service ${namespace}/${target.service} is headless (clusterIP: None): kube-proxy programs no rules for it`, { hint: 'trace one of its pods instead: kubectl netdiag veth-peer -l <its selector>' });
-      }
+      // Headless and ExternalName Services have no kube-proxy rules by design: nothing to probe.
+      if (planApi.service.clusterIPs.length === 0) return { api: { ...planApi, nodes: [] }, targets: [] };
       const targets: ProbeTarget[] = traceNodes.map((n) => {
         const requests: NodeRequest[] = [{ kind: 'host' }];
         if (n.role !== 'endpoint') {

@@ -18,6 +18,7 @@ import {
   setSysctl,
   startProcess,
   stopProcess,
+  switchKubeProxyMode,
   unblockUpstreamDns,
 } from '../../../lab/lab-faults.js';
 import { isAlive } from '../../../lab/lab-process.js';
@@ -72,19 +73,64 @@ describe('lab network: faults break and restore', function () {
   });
 
   it('flushServiceRules on a node in nftables mode removes the Service from the ip kube-proxy table', async function () {
-    const nftNode = state.nodes.find((n) => n.kubeProxyMode === 'nftables');
-    if (!nftNode) this.skip(); // only when lab:up ran with --nft-node
-    const src = state.pods.find((p) => !p.hostNetwork && p.nodeName === nftNode!.name)!;
-    const restore = await flushServiceRules(nftNode!.name, 'default/web');
+    // Runs in every lab: a node already in nftables mode (profile nftables), else lab-node-3 is
+    // switched at run time and switched back.
+    const declared = state.nodes.find((n) => n.kubeProxyMode === 'nftables');
+    const nftNode = declared ?? state.nodes.find((n) => n.name === 'lab-node-3')!;
+    const back = declared ? null : await switchKubeProxyMode(nftNode.name, 'nftables');
     try {
-      const table = await execIn(nftNode!.netns, 'nft', ['list', 'table', 'ip', 'kube-proxy']);
-      expect(table.stdout).to.not.include('default/web/tcp/http');
-      expect((await httpGetFrom(podNetns(src), '10.96.100.10', 80)).ok).to.equal(false);
+      const src = state.pods.find((p) => !p.hostNetwork && p.nodeName === nftNode.name && p.ports.length === 0) ?? state.pods.find((p) => !p.hostNetwork && p.nodeName === nftNode.name)!;
+      const restore = await flushServiceRules(nftNode.name, 'default/web');
+      try {
+        const table = await execIn(nftNode.netns, 'nft', ['list', 'table', 'ip', 'kube-proxy']);
+        expect(table.stdout).to.include('team-a/api/tcp/api'); // the table is there, without web
+        expect(table.stdout).to.not.include('default/web/tcp/http');
+        expect((await httpGetFrom(podNetns(src), '10.96.100.10', 80)).ok).to.equal(false);
+      } finally {
+        await restore();
+      }
+      expect((await httpGetFrom(podNetns(src), '10.96.100.10', 80)).ok).to.equal(true);
     } finally {
-      await restore();
+      if (back) await back();
     }
-    expect((await httpGetFrom(podNetns(src), '10.96.100.10', 80)).ok).to.equal(true);
+    if (!declared) expect((await execIn(nftNode.netns, 'nft', ['list', 'tables'])).stdout).to.not.include('kube-proxy');
   });
+
+  for (const mode of ['iptables', 'nftables'] as const) {
+    it(`${mode}: sessionAffinity ClientIP sends every connection of one client to the same pod; without it they spread`, async function () {
+      const node = state.nodes.find((n) => n.name === 'lab-node-3')!;
+      const back = node.kubeProxyMode === mode ? null : await switchKubeProxyMode(node.name, mode);
+      try {
+        const answers = async (ip: string): Promise<Set<string>> => {
+          const seen = new Set<string>();
+          for (let i = 0; i < 12; i++) {
+            const r = await httpGetFrom(client, ip, 80);
+            expect(r.ok).to.equal(true);
+            seen.add(r.body);
+          }
+          return seen;
+        };
+        expect((await answers('10.96.100.30')).size).to.equal(1); // default/sticky
+        expect((await answers('10.96.100.10')).size).to.be.greaterThan(1); // default/web: 3 pods at 1/3
+      } finally {
+        if (back) await back();
+      }
+    });
+
+    it(`${mode}: externalTrafficPolicy Local: the NodePort answers on the endpoint's node and is dropped elsewhere`, async function () {
+      const restores: Array<() => Promise<void>> = [];
+      for (const n of state.nodes) if (n.kubeProxyMode !== mode) restores.push(await switchKubeProxyMode(n.name, mode));
+      try {
+        const node2 = state.nodes.find((n) => n.name === 'lab-node-2')!.internalIP;
+        const node1 = state.nodes.find((n) => n.name === 'lab-node-1')!.internalIP;
+        const fromNode3 = state.nodes.find((n) => n.name === 'lab-node-3')!.netns;
+        expect((await httpGetFrom(fromNode3, node2, 30090)).body).to.equal('api-1');
+        expect((await httpGetFrom(fromNode3, node1, 30090)).ok).to.equal(false);
+      } finally {
+        for (const r of restores) await r();
+      }
+    });
+  }
 
   it('setLinkMtu 1400 on vxlan.calico makes full-size pod packets fail between nodes 1 and 2', async function () {
     const web2Ip = podByName(state, 'web-2').ip;
