@@ -61,7 +61,8 @@ export function buildNode(node: LabNode, state: LabState, faults: LabFaults, hos
     taints.push({ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: at });
   }
   if (cordoned) taints.push({ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule', timeAdded: at });
-  const spec: Record<string, unknown> = { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] };
+  // A simulated node (scale.ts) has no node-allocated pod CIDR: spec without podCIDR, as served then.
+  const spec: Record<string, unknown> = node.podCIDR ? { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } : {};
   if (cordoned) spec.unschedulable = true;
   if (taints.length > 0) spec.taints = taints;
   const pressure = (type: string, reason: string, message: string): Record<string, unknown> => ({
