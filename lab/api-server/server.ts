@@ -607,7 +607,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
   const serveStats = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void => {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'DELETE') throw methodNotAllowed();
-    const snapshot = stats.snapshot(faults.apiDelayMs);
+    const snapshot = stats.snapshot(faults.apiDelayMs, query.get('log') === 'true');
     if (method === 'DELETE' || query.get('reset') === 'true') stats.reset();
     sendJson(res, 200, method === 'DELETE' ? stats.snapshot(faults.apiDelayMs) : snapshot);
   };
@@ -620,7 +620,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     if (!authorized(req)) throw unauthorized();
     if (path.startsWith('/_lab/')) return handleLab(req, res, path);
     if (path === '/lab/stats') return serveStats(req, res, url.searchParams);
-    stats.countRequest(classifyRequest(req.method ?? 'GET', path, url.searchParams));
+    const logged = stats.countRequest(classifyRequest(req.method ?? 'GET', path, url.searchParams));
+    res.once('finish', () => stats.answered(logged));
     options.onRequest?.(req.method ?? 'GET', path);
     if (faults.apiDelayMs > 0) await new Promise((r) => setTimeout(r, faults.apiDelayMs));
     const method = req.method ?? 'GET';
@@ -701,14 +702,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => undefined);
     const upgradeUrl = new URL(req.url ?? '/', 'https://127.0.0.1');
-    stats.countRequest(classifyRequest(req.method ?? 'GET', upgradeUrl.pathname, upgradeUrl.searchParams));
+    const logged = stats.countRequest(classifyRequest(req.method ?? 'GET', upgradeUrl.pathname, upgradeUrl.searchParams));
     options.onRequest?.(req.method ?? 'GET', upgradeUrl.pathname);
     // apiDelayMs holds exec upgrades too: a remote API server is as far away for them.
-    if (faults.apiDelayMs > 0) setTimeout(() => upgradeExec(req, socket, head), faults.apiDelayMs);
-    else upgradeExec(req, socket, head);
+    if (faults.apiDelayMs > 0) setTimeout(() => upgradeExec(req, socket, head, () => stats.answered(logged)), faults.apiDelayMs);
+    else upgradeExec(req, socket, head, () => stats.answered(logged));
   };
 
-  const upgradeExec = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const upgradeExec = (req: IncomingMessage, socket: Duplex, head: Buffer, answered: () => void): void => {
+    answered();
     if (socket.destroyed) return;
     let prepared: ReturnType<typeof prepareExec>;
     try {

@@ -8,6 +8,16 @@ export interface RequestKind {
   resource: string; // "pods", "pods/exec", "nodes", "selfsubjectaccessreviews", "discovery", "version"
 }
 
+/** One request in arrival order, for a benchmark's timeline (GET /lab/stats?log=true). */
+export interface LoggedRequest {
+  verb: string;
+  resource: string;
+  at: number; // epoch ms when it arrived (before any apiDelayMs)
+  doneAt: number | null; // epoch ms when its answer was sent (an exec: when the stream opened); null: still open
+}
+
+export const MAX_LOGGED_REQUESTS = 5000;
+
 export interface Gauge {
   current: number;
   peak: number;
@@ -25,6 +35,26 @@ export interface LabStatsSnapshot {
   probePods: Gauge & { created: number }; // pods created through the API, alive at once
   execSessions: Gauge & { opened: number; replayed: number }; // replayed: answered from a recording (exec-replay.ts)
   apiDelayMs: number; // the latency every request waits (faults.apiDelayMs) at the time of reading
+  log?: LoggedRequest[]; // with ?log=true: the first MAX_LOGGED_REQUESTS requests since the reset
+}
+
+/**
+ * Round trips the client waited for before request `index`: the longest chain of earlier requests
+ * in which each one was sent only after the one before it was answered. Requests sent together
+ * (in parallel) count once; a watch still open never ends a link.
+ */
+export function sequentialRoundTrips(log: readonly LoggedRequest[], index: number): number {
+  const depth: number[] = [];
+  for (let j = 0; j <= index && j < log.length; j += 1) {
+    const arrived = log[j]!.at;
+    let longest = 0;
+    for (let i = 0; i < j; i += 1) {
+      const done = log[i]!.doneAt;
+      if (done !== null && done <= arrived) longest = Math.max(longest, depth[i]!);
+    }
+    depth.push(longest + 1);
+  }
+  return index < log.length ? depth[index]! - 1 : 0;
 }
 
 const DISCOVERY_ROOTS = new Set(['/api', '/apis']);
@@ -110,6 +140,7 @@ export class LabStats {
   private readonly byVerb = new Map<string, number>();
   private readonly byResource = new Map<string, number>();
   private readonly byVerbAndResource = new Map<string, number>();
+  private log: LoggedRequest[] = [];
   private readonly connections = new PeakGauge();
   private readonly probePods = new PeakGauge();
   private readonly execSessions = new PeakGauge();
@@ -119,11 +150,19 @@ export class LabStats {
     this.since = now();
   }
 
-  countRequest(kind: RequestKind): void {
+  /** Counts a request; the returned entry takes its answer time (`answered`). */
+  countRequest(kind: RequestKind): LoggedRequest {
+    const entry: LoggedRequest = { verb: kind.verb, resource: kind.resource, at: this.now().getTime(), doneAt: null };
+    if (this.log.length < MAX_LOGGED_REQUESTS) this.log.push(entry);
     this.total += 1;
     bump(this.byVerb, kind.verb);
     bump(this.byResource, kind.resource);
     bump(this.byVerbAndResource, `${kind.verb} ${kind.resource}`);
+    return entry;
+  }
+
+  answered(entry: LoggedRequest): void {
+    entry.doneAt ??= this.now().getTime();
   }
 
   connectionOpened(): void {
@@ -161,14 +200,16 @@ export class LabStats {
     this.byVerb.clear();
     this.byResource.clear();
     this.byVerbAndResource.clear();
+    this.log = [];
     this.connections.reset();
     this.probePods.reset();
     this.execSessions.reset();
     this.execReplays = 0;
   }
 
-  snapshot(apiDelayMs: number): LabStatsSnapshot {
+  snapshot(apiDelayMs: number, withLog = false): LabStatsSnapshot {
     return {
+      ...(withLog ? { log: this.log.map((e) => ({ ...e })) } : {}),
       since: this.since.toISOString(),
       requests: { total: this.total, byVerb: sortedRecord(this.byVerb), byResource: sortedRecord(this.byResource), byVerbAndResource: sortedRecord(this.byVerbAndResource) },
       connections: { current: this.connections.current, peak: this.connections.peak, opened: this.connections.total },
