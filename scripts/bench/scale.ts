@@ -149,6 +149,7 @@ async function scalePart(o: Options): Promise<void> {
         const json = await timedPlugin(['node-check', '--all', '-o', 'json', ...parallel.args], o.timeoutS);
         if (!json.timedOut) largestReport = json.stdout;
         await probePodsLeft(15_000);
+        detail.push(await interruptedRun(size, parallel.args));
       }
     } finally {
       labDown();
@@ -157,6 +158,28 @@ async function scalePart(o: Options): Promise<void> {
   process.stdout.write(table(['nodes', 'wall ms', 'exit', 'API requests', 'per node', 'peak probe pods', 'TLS conns', 'max RSS MB', 'pods left 15 s after', 'kubectl get pods -A ms'], rows));
   for (const d of detail) process.stdout.write(`  ${d}\n`);
   process.stdout.write(await renderTiming(largestReport));
+}
+
+/** Ctrl-C once half the probe pods were created (or after 10 s): how long until none is left. */
+async function interruptedRun(size: number, parallelArgs: readonly string[]): Promise<string> {
+  resetStats();
+  const child = spawn(join(BIN, 'kubectl-netdiag'), ['node-check', '--all', ...parallelArgs], { cwd: REPO, env: labEnv(), stdio: 'ignore' });
+  const exited = new Promise<number>((done) => child.on('close', (c) => done(c ?? 128)));
+  const started = Date.now();
+  while (Date.now() - started < 10_000 && stats().probePods.created < size / 2) await new Promise((r) => setTimeout(r, 100));
+  const at = stats().probePods;
+  const signalled = Date.now();
+  child.kill('SIGINT');
+  let left = at.current;
+  while (left > 0 && Date.now() - signalled < 30_000) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = stats().probePods.current;
+  }
+  const toZero = Date.now() - signalled;
+  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const code = await exited;
+  clearTimeout(killer);
+  return `Ctrl-C at ${size} nodes, ${((signalled - started) / 1000).toFixed(1)} s in (${at.created} probe pods created, ${at.current} alive): ${left === 0 ? `0 left after ${(toZero / 1000).toFixed(1)} s` : `${left} still alive 30 s later`}, exit ${code} ${((Date.now() - signalled) / 1000).toFixed(1)} s after the signal`;
 }
 
 /** Renders the largest report as a table with the measured build's renderer, median of 5. */
