@@ -45,6 +45,7 @@ import {
   UPSTREAM_ZONE,
 } from './lab-topology.js';
 import { buildKubeProxyNftRuleset, buildNodeIptablesRestore } from './kube-proxy-rules.js';
+import { startMinimalHostInit } from './minimal-host.js';
 import type { LabProfile } from './lab-profiles.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -449,7 +450,10 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
   await Promise.all(nodes.map((n) => installNodeRules(state, n)));
 
   deps.log('processes: node init, upstream dnsmasq, pod containers');
-  for (const node of nodes) node.initPid = spawnDetachedIn(node.netns, 'sleep', ['infinity'], join(paths.logDir, `node-init-${node.name}.log`));
+  for (const node of nodes) {
+    const log = join(paths.logDir, `node-init-${node.name}.log`);
+    node.initPid = profiles.includes('minimal-host') ? await startMinimalHostInit(node.netns, paths.labDir, log) : spawnDetachedIn(node.netns, 'sleep', ['infinity'], log);
+  }
   const upstreamPid = startUpstreamDns(paths);
   for (const pod of pods) {
     const spec = podSpecFor(pod);

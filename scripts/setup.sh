@@ -13,11 +13,13 @@ need_root() {
 }
 
 # Debian package -> a command it provides, so a machine that has them skips apt entirely.
+# busybox: the lab runs the node script under busybox sh with busybox applets first on PATH, as
+# the Alpine-based probe image (netshoot) does; the other tools are the real ones netshoot installs.
 declare -A PACKAGES=(
   [iproute2]=ip [iptables]=iptables-legacy-save [nftables]=nft [ethtool]=ethtool [dnsutils]=dig
   [dnsmasq-base]=dnsmasq [iputils-ping]=ping [iputils-arping]=arping [conntrack]=conntrack
   [ipvsadm]=ipvsadm [procps]=sysctl [util-linux]=nsenter [openssl]=openssl [tcpdump]=tcpdump
-  [netcat-openbsd]=nc
+  [netcat-openbsd]=nc [busybox]=busybox
 )
 missing=()
 for pkg in "${!PACKAGES[@]}"; do

@@ -2,7 +2,9 @@
 // node's namespaces with nsenter and streams its output as channel-prefixed binary frames, with
 // backpressure so a 50 MB iptables dump never sits whole in memory.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'] as const;
@@ -23,18 +25,58 @@ export interface ExecRequest {
   argv: string[];
   stdin: boolean;
   initPid: number; // node's "PID 1"; 0 = test-only path: run directly on the host
+  probePath?: string; // PATH of the probe "image" (prepareProbeImage); default: the server's own
   containerEnv?: Record<string, string>; // the container's env from the pod spec
   protocol: ExecProtocol;
   dropAfterBytes: number | null;
   startDelayMs?: number; // fault execDelayMs: the command starts this late (a long-running script)
 }
 
-// nsenter into the node's network and mount namespaces; the probe script reads
-// NETDIAG_HOST_PID as its stand-in for PID 1.
-export function buildExecCommand(argv: readonly string[], initPid: number): { file: string; args: string[]; env: Record<string, string> } {
+// The probe image is Alpine with busybox (netshoot): its shell and small tools are busybox applets
+// and the rest are the real packages netshoot installs. The lab's "image" is this machine's
+// filesystem with a directory of busybox applet links first on PATH; the applets that netshoot
+// replaces with real packages (iproute2, util-linux, iputils, netcat-openbsd, bind-tools,
+// bridge-utils) are left out, so those resolve to Debian's real tools further down PATH.
+export const REAL_TOOLS_IN_PROBE_IMAGE = new Set([
+  'ip', 'nsenter', 'unshare', 'setpriv', 'mount', 'umount', 'losetup', 'hexdump', 'more',
+  'ping', 'ping6', 'arping', 'nc', 'nslookup', 'brctl',
+]);
+const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Creates DIR/probe-image/bin (busybox applet links) and returns the probe's PATH. Throws when busybox is missing. */
+export function prepareProbeImage(dir: string): string {
+  let busybox: string;
+  let applets: string[];
+  try {
+    busybox = execFileSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).trim();
+    applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' }).split('\n').map((a) => a.trim()).filter((a) => /^[a-z0-9][a-z0-9_.+-]*$/.test(a));
+  } catch {
+    throw new Error('busybox is not installed: the lab runs the node script under busybox sh as the Alpine probe image does (apt-get install busybox, or bash scripts/setup.sh)');
+  }
+  const bin = join(dir, 'probe-image', 'bin');
+  rmSync(bin, { recursive: true, force: true });
+  mkdirSync(bin, { recursive: true });
+  for (const applet of applets) {
+    if (REAL_TOOLS_IN_PROBE_IMAGE.has(applet)) continue;
+    symlinkSync(busybox, join(bin, applet));
+  }
+  return `${bin}:${SYSTEM_PATH}`;
+}
+
+/** The busybox binary behind DIR/probe-image/bin/sh, or null (for tests and checks). */
+export function probeImageShell(dir: string): string | null {
+  const sh = join(dir, 'probe-image', 'bin', 'sh');
+  return existsSync(sh) ? readlinkSync(sh) : null;
+}
+
+// nsenter into the node's network namespace only, as a hostNetwork/hostPID container is: its
+// mount view is the probe image's (here this machine's, busybox first on PATH), not the node's.
+// The probe script reads NETDIAG_HOST_PID as its stand-in for PID 1.
+export function buildExecCommand(argv: readonly string[], initPid: number, probePath?: string): { file: string; args: string[]; env: Record<string, string> } {
   const [first = '', ...rest] = argv;
-  if (initPid > 0) return { file: 'nsenter', args: ['-t', String(initPid), '-n', '-m', '--', ...argv], env: { NETDIAG_HOST_PID: String(initPid) } };
-  return { file: first, args: rest, env: { NETDIAG_HOST_PID: '1' } };
+  const path: Record<string, string> = probePath ? { PATH: probePath } : {};
+  if (initPid > 0) return { file: 'nsenter', args: ['-t', String(initPid), '-n', '--', ...argv], env: { NETDIAG_HOST_PID: String(initPid), ...path } };
+  return { file: first, args: rest, env: { NETDIAG_HOST_PID: '1', ...path } };
 }
 
 export function buildExitStatus(argv: readonly string[], exitCode: number | null, signal: NodeJS.Signals | null): Record<string, unknown> {
@@ -78,7 +120,7 @@ export async function runExecSession(ws: WebSocket, request: ExecRequest): Promi
 
 function runExecCommand(ws: WebSocket, request: ExecRequest): Promise<void> {
   return new Promise((resolve) => {
-    const { file, args, env: execEnv } = buildExecCommand(request.argv, request.initPid);
+    const { file, args, env: execEnv } = buildExecCommand(request.argv, request.initPid, request.probePath);
     const env = { ...request.containerEnv, ...execEnv };
     let child: ChildProcess;
     let queued = 0;

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabNode, LabState } from '../lab-state.js';
 import { buildKubeconfig, generateCertificates, LAB_USER_NAME } from './certs.js';
-import { EXEC_PROTOCOLS, type ExecProtocol } from './exec.js';
+import { EXEC_PROTOCOLS, prepareProbeImage, type ExecProtocol } from './exec.js';
 import { ExecReplay, runScaledExec, type ScaleExecMode } from './exec-replay.js';
 import { defaultFaults, FaultsError, isForbidden, parseFaults, type LabFaults } from './faults.js';
 import { SimulatedKubelet } from './kubelet.js';
@@ -184,6 +184,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
   const statePath = resolve(options.statePath);
   const dir = resolve(options.dir);
   await mkdir(dir, { recursive: true });
+  const probePath = prepareProbeImage(dir); // busybox sh and applets first, as in the Alpine probe image
 
   const readState = async (): Promise<LabState> => {
     let text: string;
@@ -729,6 +730,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
         argv: prepared.argv,
         stdin: prepared.stdin,
         initPid: prepared.initPid,
+        probePath,
         containerEnv: prepared.env,
         protocol: ws.protocol as ExecProtocol,
         dropAfterBytes: faults.dropExecAfterBytes,

@@ -153,9 +153,22 @@ export const FINDING_CATALOG = [
     explanation: p(
       'The node has kube-proxy chains (KUBE-SERVICES) in the legacy iptables tables and in the nf_tables-backed ones at the same time.',
       'The kernel runs both sets of rules; the set kube-proxy no longer maintains is stale and can DNAT to old endpoints or reject Services that work in the other set.',
-      "trace-svc reads iptables-legacy-save and iptables-nft-save through the node's own binaries and checks which of them hold KUBE-SERVICES rules.",
+      "trace-svc reads both backends with the probe image's own iptables-legacy-save and iptables-nft-save inside the node's network namespace (as kube-proxy does from its container) and checks which of them hold KUBE-SERVICES rules.",
       "This usually happens after an OS upgrade switched the iptables alternative, or when kube-proxy's image and the node disagree on the backend.",
       "Flush the backend kube-proxy does not use (for example `iptables-legacy -t nat -F; iptables-legacy -t nat -X`), and make the node's iptables alternative match kube-proxy's.",
+    ),
+  },
+  {
+    code: 'svc.rules-unreadable',
+    area: 'svc',
+    severity: 'info',
+    title: "could not read kube-proxy's rules on this node",
+    seeds: [],
+    explanation: p(
+      "No backend that was read holds kube-proxy rules, and at least one could not be read: the probe image lacks the tool (exit 127), the kernel refused it (the probe pod is not privileged), or its kernel interface is missing.",
+      'This says nothing about the rules themselves, so it is not reported as missing kube-proxy rules. The evidence names each source (iptables nf_tables or legacy backend, the nftables kube-proxy table, IPVS) and why it could not be read.',
+      "trace-svc reads the rules with the probe image's own iptables-nft-save, iptables-legacy-save, nft and ipvsadm inside the node's network namespace, as kube-proxy does from its container; the node's own binaries are never used (Talos, Bottlerocket and Flatcar have none).",
+      'Run again with an --image that has these tools (netshoot has them) and a privileged probe pod.',
     ),
   },
   {
@@ -507,6 +520,19 @@ export const FINDING_CATALOG = [
     ),
   },
   {
+    code: 'node.kube-proxy-rules-unreadable',
+    area: 'node',
+    severity: 'info',
+    title: "could not read kube-proxy's rules on this node",
+    seeds: [],
+    explanation: p(
+      "No backend that was read holds kube-proxy rules, and at least one could not be read: the probe image lacks the tool (exit 127), the kernel refused it (the probe pod is not privileged), or its kernel interface is missing.",
+      'This says nothing about the rules themselves, so it is not reported as missing kube-proxy rules. The evidence names each source (iptables nf_tables or legacy backend, the nftables kube-proxy table, IPVS) and why it could not be read.',
+      "node-check reads the rules with the probe image's own iptables-nft-save, iptables-legacy-save, nft and ipvsadm inside the node's network namespace, as kube-proxy does from its container; the node's own binaries are never used (Talos, Bottlerocket and Flatcar have none).",
+      'Run again with an --image that has these tools (netshoot has them) and a privileged probe pod.',
+    ),
+  },
+  {
     code: 'node.iptables-backends-mixed',
     area: 'node',
     severity: 'warn',
@@ -515,7 +541,7 @@ export const FINDING_CATALOG = [
     explanation: p(
       'Both the legacy and the nf_tables iptables backends hold kube-proxy chains on this node.',
       'The kernel runs both; one set is stale and can shadow the other, so Services behave differently from what kube-proxy thinks it programmed.',
-      "node-check reads iptables-legacy-save and iptables-nft-save through the node's own binaries.",
+      "node-check reads both backends with the probe image's own iptables-legacy-save and iptables-nft-save inside the node's network namespace.",
       "Flush the backend kube-proxy does not use and make the node's iptables alternative (update-alternatives --display iptables) match kube-proxy's.",
     ),
   },

@@ -425,7 +425,8 @@ function formatShare(p: number): string {
 // "service-ULMVA6XW-ns1/svc1/tcp/p80" -> "ns1/svc1:p80"
 export function servicePortFromNftChain(chain: string): string | null {
   const m = chain.match(/^(?:service|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
-  return m === null ? null : `${m[1]}/${m[2]}:${m[3]}`;
+  // kube-proxy's ServicePortName: "ns/name:port", or "ns/name" for an unnamed port (chain "…/tcp/").
+  return m === null ? null : `${m[1]}/${m[2]}${m[3] ? `:${m[3]}` : ''}`;
 }
 
 export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket): ServiceChain {

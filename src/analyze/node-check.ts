@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Finding, Severity } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
-import { nodeFailedFinding, readNodeFacts, type NodeFacts } from './node-facts.js';
+import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts } from './node-facts.js';
 import { effectiveInterfaceSysctls, type NodeSysctls } from '../parse/sysctl.js';
 import type { NetLink } from '../parse/ip-addr.js';
 import type { RouteEntry } from '../parse/ip-route.js';
@@ -116,7 +116,8 @@ export interface NodeNetwork {
   routes: RouteEntry[]; // main table, IPv4
   peerRoutes: PeerRoute[];
   sourceTowardsPeer: { peer: string; address: string; prefsrc: string | null } | null;
-  kubeProxy: KubeProxyRules | null; // null: the section was not collected
+  kubeProxy: KubeProxyRules | null; // null: the section was not collected, or (kubeProxyUnreadable) no rules where read and some place unread
+  kubeProxyUnreadable: string[]; // rule sources the probe's tools could not read, with why
   cniConfigs: CniConfigFile[] | null; // null: /etc/cni/net.d missing or unreadable
   resolvConf: ResolvConf | null;
   problems: string[];
@@ -155,6 +156,7 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
     peerRoutes: peers.flatMap((p) => p.podCIDRs.filter((c) => parseIpv4Cidr(c) !== null).map((cidr) => peerRouteOf(p, cidr, routes, interfaces))),
     sourceTowardsPeer: other?.internalIP ? { peer: other.name, address: other.internalIP, prefsrc: towards?.prefsrc ?? null } : null,
     kubeProxy: readKubeProxyRules(facts, problems),
+    kubeProxyUnreadable: ruleDumpEvidence(readRuleDumps(facts.sections)),
     cniConfigs,
     resolvConf: readResolvConf(facts),
     problems,
@@ -254,24 +256,27 @@ export function normaliseOtherRoute(route: RouteEntry, net: NodeNetwork): string
 }
 
 function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRules | null {
-  const sec = (n: string) => facts.sections.get(n);
-  if (!sec('host/iptables') && !sec('host/iptables-nft') && !sec('host/iptables-legacy') && !sec('host/nft-kube-proxy')) return null;
-  const parseDump = (name: string): IptablesDump | null => {
-    const s = sec(name);
-    if (!s || s.exitCode !== 0 || s.stdout.trim() === '') return null;
-    const d = parseIptablesSave(s.stdout);
+  // The probe image's own tools read the rules (readRuleDumps); a source that could not be read
+  // is in dumps.unreadable, and the facts' problems already say so.
+  const dumps = readRuleDumps(facts.sections);
+  if (!dumps.collected) return null;
+  const parseDump = (name: string, text: string | null): IptablesDump | null => {
+    if (text === null || text.trim() === '') return null;
+    const d = parseIptablesSave(text);
     if (!d.complete) problems.push(`node ${facts.nodeName}: ${name} is incomplete: ${d.warnings.slice(0, 2).join('; ')}`);
     return d;
   };
   const hasKube = (d: IptablesDump | null) => d !== null && [...d.tables.values()].some((t) => [...t.chains.keys()].some((c) => c.startsWith('KUBE-SERVICES') || c.startsWith('KUBE-SVC-')));
-  const legacy = parseDump('host/iptables-legacy');
-  const nft = parseDump('host/iptables-nft');
+  const legacy = parseDump('host/iptables-legacy', dumps.iptablesLegacy);
+  const nft = parseDump('host/iptables-nft', dumps.iptablesNft);
   const backend: IptablesBackend = hasKube(legacy) && hasKube(nft) ? 'both' : hasKube(legacy) ? 'legacy' : hasKube(nft) ? 'nft' : 'none';
-  // The dump kube-proxy wrote; without either backend's save tool, the node's default one.
-  const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy ?? parseDump('host/iptables')) : nft;
-  const nftSection = sec('host/nft-kube-proxy');
-  const nftTable = nftSection && nftSection.exitCode === 0 && nftSection.stdout.trim() !== '' ? findKubeProxyTable(parseNftRuleset(nftSection.stdout)) : null;
-  const ipvsLines = sec('host/ipvsadm')?.exitCode === 0 ? (sec('host/ipvsadm')?.stdout ?? '').split('\n').filter((l) => /^(TCP|UDP|SCTP)\s/.test(l)) : [];
+  // The dump kube-proxy wrote; without KUBE-* chains, whichever backend was read.
+  const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy) : nft;
+  const nftTable = dumps.nftKubeProxy ? findKubeProxyTable(parseNftRuleset(dumps.nftKubeProxy)) : null;
+  const ipvsLines = (dumps.ipvsadm ?? '').split('\n').filter((l) => /^(TCP|UDP|SCTP)\s/.test(l));
+  // No rules found where they could be read, and some place not read: unknown, not "none".
+  const ipvsUnread = dumps.unreadable.some((u) => u.source === 'ipvs') && (dump?.tables.get('nat')?.chains.get('KUBE-SERVICES')?.rules ?? []).some((r) => /--match-set KUBE-CLUSTER-IP\b/.test(r.raw));
+  if (dumps.unreadable.length > 0 && !nftTable && ipvsLines.length === 0 && (backend === 'none' || ipvsUnread)) return null;
   const nat = dump?.tables.get('nat');
   const chainNames = [...(nat?.chains.keys() ?? [])];
   const base = {
@@ -519,6 +524,8 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, rows: NodeCheckRow[], fi
     if (rules.backend === 'both') {
       find('node.iptables-backends-mixed', 'warn', 'KUBE-* chains exist in both iptables-legacy and iptables-nft: one set is stale and may shadow the other', ['iptables-legacy-save and iptables-nft-save both hold KUBE-SERVICES'], 'flush the backend kube-proxy does not use (iptables-legacy -t nat -F etc.) and make the node\'s iptables alternative match kube-proxy\'s');
     }
+  } else if (net.kubeProxyUnreadable.length > 0) {
+    add('kube-proxy rules', 'could not be read', find('node.kube-proxy-rules-unreadable', 'info', `could not read kube-proxy's rules on node ${net.nodeName}: they were not checked (this says nothing about the rules themselves)`, net.kubeProxyUnreadable, 'run with an --image that has iptables-nft-save, iptables-legacy-save, nft and ipvsadm (netshoot has them) and a privileged probe pod'));
   }
 
   // The CNI agent pod on this node.

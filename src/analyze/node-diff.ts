@@ -242,7 +242,8 @@ function collectFacts(net: NodeNetwork, other: NodeNetwork, api: NodeFleetApi): 
 
   // kube-proxy: mode, backend, rule counts per chain family, the Service ports it programmed.
   const kp = net.kubeProxy;
-  if (kp) {
+  // Rules one node's tools could not read are not compared (the problems say why).
+  if (kp && other.kubeProxyUnreadable.length === 0) {
     put('kube-proxy.mode', 'kube-proxy mode', kp.mode);
     put('iptables.backend', 'iptables backend with KUBE-* chains', kp.backend);
     if (kp.generator) put('iptables.version', 'iptables-save version', kp.generator);

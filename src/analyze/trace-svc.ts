@@ -2,7 +2,7 @@
 // EndpointSlices, and the node conditions that break Services (seed 002, 003, 004).
 import type { Finding } from './finding.js';
 import type { NodeCollection } from '../probe/probe-run.js';
-import { nodeFailedFinding, readNodeFacts, type NodeFacts } from './node-facts.js';
+import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts, type RuleDumps } from './node-facts.js';
 import { parseIptablesSave, type IptablesDump } from '../parse/iptables-save.js';
 import { buildServiceChainFromIptables, findMasqueradeScopes } from './iptables-walk.js';
 import { parseNftRuleset, findKubeProxyTable } from '../parse/nft-kube-proxy.js';
@@ -169,13 +169,10 @@ function hasKubeRules(dump: IptablesDump | null): boolean {
 }
 
 function pickBackend(facts: NodeFacts, api: TraceSvcApi, findings: Finding[]): Backend {
-  const text = (name: string) => {
-    const s = facts.sections.get(name);
-    return s && s.exitCode === 0 ? s.stdout : '';
-  };
-  const nftDump = text('host/iptables-nft') ? parseIptablesSave(text('host/iptables-nft')) : null;
-  const legacyDump = text('host/iptables-legacy') ? parseIptablesSave(text('host/iptables-legacy')) : null;
-  const plainDump = text('host/iptables') ? parseIptablesSave(text('host/iptables')) : null;
+  // Read with the probe image's own tools; a source that could not be read is never "no rules".
+  const dumps = readRuleDumps(facts.sections);
+  const nftDump = dumps.iptablesNft ? parseIptablesSave(dumps.iptablesNft) : null;
+  const legacyDump = dumps.iptablesLegacy ? parseIptablesSave(dumps.iptablesLegacy) : null;
   const nftKube = hasKubeRules(nftDump);
   const legacyKube = hasKubeRules(legacyDump);
   if (nftKube && legacyKube) {
@@ -188,9 +185,9 @@ function pickBackend(facts: NodeFacts, api: TraceSvcApi, findings: Finding[]): B
       remedy: "flush the backend kube-proxy does not use (iptables-legacy -t nat -F etc.) and make the node's iptables alternative match kube-proxy's",
     });
   }
-  const ruleset = text('host/nft-kube-proxy') ? parseNftRuleset(text('host/nft-kube-proxy')) : null;
+  const ruleset = dumps.nftKubeProxy ? parseNftRuleset(dumps.nftKubeProxy) : null;
   const nftTable = ruleset ? findKubeProxyTable(ruleset) : null;
-  const ipvs = text('host/ipvsadm') ? parseIpvsadm(text('host/ipvsadm')) : null;
+  const ipvs = dumps.ipvsadm ? parseIpvsadm(dumps.ipvsadm) : null;
   const vip = api.service.clusterIPs[0];
   if (ipvs && vip && ipvs.services.some((s) => s.vip === vip)) {
     return {
@@ -200,14 +197,38 @@ function pickBackend(facts: NodeFacts, api: TraceSvcApi, findings: Finding[]): B
       trace: (packet) => ipvsChain(ipvs, packet),
     };
   }
-  if (nftKube || legacyKube || hasKubeRules(plainDump)) {
-    const dump = nftKube ? nftDump! : legacyKube ? legacyDump! : plainDump!;
-    return { mode: 'iptables', backend: nftKube ? 'iptables-nft' : legacyKube ? 'iptables-legacy' : 'iptables', iptables: dump, trace: (packet) => buildServiceChainFromIptables(dump, packet) };
+  if (nftKube || legacyKube) {
+    const dump = nftKube ? nftDump! : legacyDump!;
+    // IPVS mode keeps only ipset matches in KUBE-SERVICES: without ipvsadm there is nothing to trace.
+    if (!ipvs && dumps.unreadable.some((u) => u.source === 'ipvs') && isIpvsModeDump(dump)) {
+      findings.push(rulesUnreadableFinding(facts.nodeName, dumps));
+      return { mode: 'unknown', backend: 'ipvs (could not be read)', iptables: dump, trace: () => null };
+    }
+    return { mode: 'iptables', backend: nftKube ? 'iptables-nft' : 'iptables-legacy', iptables: dump, trace: (packet) => buildServiceChainFromIptables(dump, packet) };
   }
   if (nftTable) {
-    return { mode: 'nftables', backend: 'nft (kube-proxy nftables mode)', iptables: nftDump ?? plainDump, trace: (packet) => buildServiceChainFromNft(nftTable, packet) };
+    return { mode: 'nftables', backend: 'nft (kube-proxy nftables mode)', iptables: nftDump, trace: (packet) => buildServiceChainFromNft(nftTable, packet) };
   }
-  return { mode: 'none', backend: 'none', iptables: nftDump ?? legacyDump ?? plainDump, trace: () => null };
+  if (dumps.unreadable.length > 0) {
+    findings.push(rulesUnreadableFinding(facts.nodeName, dumps));
+    return { mode: 'unknown', backend: 'could not be read', iptables: nftDump ?? legacyDump, trace: () => null };
+  }
+  return { mode: 'none', backend: 'none', iptables: nftDump ?? legacyDump, trace: () => null };
+}
+
+function isIpvsModeDump(dump: IptablesDump): boolean {
+  return (dump.tables.get('nat')?.chains.get('KUBE-SERVICES')?.rules ?? []).some((r) => /--match-set KUBE-CLUSTER-IP\b/.test(r.raw));
+}
+
+function rulesUnreadableFinding(nodeName: string, dumps: RuleDumps): Finding {
+  return {
+    code: 'svc.rules-unreadable',
+    severity: 'info',
+    subject: `node ${nodeName}`,
+    message: `could not read kube-proxy's rules on node ${nodeName}: the Service cannot be traced there (this says nothing about the rules themselves)`,
+    evidence: ruleDumpEvidence(dumps),
+    remedy: 'run with an --image that has iptables-nft-save, iptables-legacy-save, nft and ipvsadm (netshoot has them) and a privileged probe pod',
+  };
 }
 
 function ipvsChain(table: ReturnType<typeof parseIpvsadm>, packet: Parameters<typeof buildServiceChainFromIptables>[1]): ServiceChain {

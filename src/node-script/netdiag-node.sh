@@ -6,7 +6,8 @@
 # usage: netdiag-node.sh TOKEN REQUEST...
 #   TOKEN                   random per run; frames every section so output cannot forge a marker
 #   host                    links, addresses, routes, neighbours, bridge ports, sysctls, uname
-#   host-kube-proxy         iptables-save (legacy and nft), nft kube-proxy table, ipvsadm, kube-ipvs0
+#   host-kube-proxy         iptables-nft-save and iptables-legacy-save, nft kube-proxy table, ipvsadm,
+#                           kube-ipvs0: the probe image's own tools in the node's network namespace
 #   host-files              node resolv.conf, CNI config, conntrack usage
 #   route-get:IP            the node's route toward IP
 #   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else by IP): links, routes,
@@ -107,11 +108,12 @@ big_section() {
   : >"$ERRF"
 }
 
-# Prefixes (fixed words and a checked number, so word splitting is safe): the node's network
-# namespace with the probe's own binaries, and the node's own binaries and files too (iptables
-# must be the one kube-proxy wrote with).
+# Prefix (fixed words and a checked number, so word splitting is safe): the node's network
+# namespace with the probe image's own binaries. The node's mount namespace is never entered to
+# run a tool: Talos, Bottlerocket and Flatcar ship no iptables/nft/ipvsadm, and an older host
+# iptables-nft misreads rules a newer kube-proxy wrote (kubernetes/kubernetes#112477). Node files
+# are read through /proc/HOST_PID/root instead.
 IN_HOST_NET="nsenter -t $HOST_PID -n --"
-IN_HOST="nsenter -t $HOST_PID -m -n --"
 
 SYSCTL_SCRIPT='for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding \
   /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables \
@@ -143,15 +145,17 @@ gather_host() {
 }
 
 gather_kube_proxy() {
-  # Both iptables backends: kube-proxy may have written either, and a node holding KUBE-* chains
-  # in both is itself a finding.
-  # Plain iptables-save is one of these two on iptables >= 1.8: only asked for when either is missing.
-  big_section host/iptables-legacy $IN_HOST iptables-legacy-save -c
-  legacy_rc=$rc
-  big_section host/iptables-nft $IN_HOST iptables-nft-save -c
-  if [ "$legacy_rc" != 0 ] || [ "$rc" != 0 ]; then big_section host/iptables $IN_HOST iptables-save -c; fi
-  big_section host/nft-kube-proxy $IN_HOST nft list table ip kube-proxy
-  section host/ipvsadm $IN_HOST ipvsadm -Ln
+  # As kube-proxy does from its own container: the image's tools read the kernel's tables through
+  # netlink/xtables in the node's network namespace. Both iptables backends, nf_tables first (the
+  # default of current distros and kube-proxy images), because KUBE-* chains may sit in either (or, stale, in both);
+  # the analysis chooses by where they are. Plain iptables-save (one of the two on iptables >= 1.8)
+  # is only asked for when a variant could not run.
+  big_section host/iptables-nft $IN_HOST_NET iptables-nft-save -c
+  nft_rc=$rc
+  big_section host/iptables-legacy $IN_HOST_NET iptables-legacy-save -c
+  if [ "$nft_rc" != 0 ] || [ "$rc" != 0 ]; then big_section host/iptables $IN_HOST_NET iptables-save -c; fi
+  big_section host/nft-kube-proxy $IN_HOST_NET nft list table ip kube-proxy
+  section host/ipvsadm $IN_HOST_NET ipvsadm -Ln
   section host/kube-ipvs0 $IN_HOST_NET ip -j addr show dev kube-ipvs0
 }
 

@@ -85,5 +85,8 @@ describe('buildServiceChainFromNft', () => {
     expect(servicePortFromNftChain('service-ULMVA6XW-ns1/svc1/tcp/p80')).to.equal('ns1/svc1:p80');
     expect(servicePortFromNftChain('endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80')).to.equal('ns1/svc1:p80');
     expect(servicePortFromNftChain('services')).to.equal(null);
+    // An unnamed port: kube-proxy's chain ends in "/tcp/" and its ServicePortName has no ":port".
+    expect(servicePortFromNftChain('service-SXIFFM75-default/web-nodeport/tcp/')).to.equal('default/web-nodeport');
+    expect(servicePortFromNftChain('endpoint-2MF3AJMG-default/web-nodeport/tcp/__10.244.1.1/8080')).to.equal('default/web-nodeport');
   });
 });

@@ -4,7 +4,7 @@
 // that just runs its command, stub iptables-*-save), so no root and no lab are needed.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -30,8 +30,11 @@ function stubDir(stubs: Record<string, string>): string {
   return dir;
 }
 
-function runKubeProxyRequest(dir: string, env: Record<string, string> = {}) {
-  const run = spawnSync('sh', ['-c', loadNodeScript(), 'netdiag-node', T, 'host-kube-proxy'], {
+// The probe image's shell is busybox sh (Alpine/netshoot); Debian's dash is a second POSIX sh.
+const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+
+function runKubeProxyRequest(dir: string, env: Record<string, string> = {}, shell: readonly string[] = ['sh']) {
+  const run = spawnSync(shell[0]!, [...shell.slice(1), '-c', loadNodeScript(), 'netdiag-node', T, 'host-kube-proxy'], {
     env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}`, ...env },
     encoding: 'utf8',
   });
@@ -94,5 +97,31 @@ describe('host-kube-proxy transfer', () => {
     expect(out.problems).to.have.length(1);
     expect(out.problems[0]).to.match(/^section host\/iptables-nft could not be decoded/);
     expect(out.sections.get('host/iptables-legacy')?.stdout).to.equal('*nat\nCOMMIT\n');
+  });
+
+  it('reads every rule dump in the node\'s network namespace only, with the probe\'s tools, under busybox sh', function () {
+    if (!BUSYBOX) this.skip(); // scripts/setup.sh installs Debian's busybox
+    const calls = join(tmpdir(), `netdiag-nsenter-${process.pid}.log`);
+    dir = stubDir({
+      // Records each nsenter call's options, then runs the command as the real one would.
+      nsenter: `opts=""; while [ "$1" != -- ]; do opts="$opts $1"; shift; done; shift; echo "$opts -- $1" >>'${calls}'; exec "$@"`,
+      'iptables-legacy-save': 'exit 0',
+      'iptables-nft-save': `printf '%s' '${NFT_DUMP}'`,
+    });
+    try {
+      const { out } = runKubeProxyRequest(dir, { NETDIAG_HOST_PID: '4242' }, [BUSYBOX, 'sh']);
+      expect(out.complete).to.equal(true);
+      expect(out.sections.get('host/iptables-nft')).to.deep.include({ exitCode: 0, stdout: NFT_DUMP });
+      const lines = readFileSync(calls, 'utf8').replace(/\n$/, '').split('\n');
+      expect(lines).to.deep.equal([
+        ' -t 4242 -n -- iptables-nft-save',
+        ' -t 4242 -n -- iptables-legacy-save',
+        ' -t 4242 -n -- nft',
+        ' -t 4242 -n -- ipvsadm',
+        ' -t 4242 -n -- ip',
+      ]);
+    } finally {
+      rmSync(calls, { force: true });
+    }
   });
 });
