@@ -4,7 +4,7 @@
 // unblockUpstreamDns) rebuild the lab's declared state whatever happened before.
 // Targets are lab names: a netns ("ndlab-node-1"), a node ("lab-node-1") or a pod
 // ("web-1" or "default/web-1"; a hostNetwork pod means its node's namespace).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execIn, ipIn, readSysctlIn, setSysctlsIn } from './lab-exec.js';
 import { isAlive, isListening, killPids, waitFor } from './lab-process.js';
@@ -250,6 +250,29 @@ export async function setPodResolvConf(pod: string, text: string, options: Fault
 export async function setNodeResolvConf(node: string, text: string, options: FaultOptions = {}): Promise<RestoreFault> {
   const labNode = findLabNode(loadState(options), node);
   return replaceFileInPlace(join(etcNetnsDir(labNode.netns), 'resolv.conf'), text);
+}
+
+/**
+ * CoreDNS (re)started with TEXT as its own /etc/resolv.conf: what kubelet writes for a dnsPolicy
+ * Default pod when its resolvConf is the 127.0.0.53 stub. CoreDNS reads the file when it starts, so
+ * the stand-in is restarted (same cgroup) and then really forwards to its own loopback.
+ */
+export async function startCorednsWithResolvConf(text: string, pod: string = COREDNS_POD, options: FaultOptions = {}): Promise<RestoreFault> {
+  const undoFile = await setPodResolvConf(pod, text, options);
+  await restartProcess(pod, options);
+  return async () => {
+    await undoFile();
+    await restartProcess(pod, options);
+  };
+}
+
+async function restartProcess(pod: string, options: FaultOptions): Promise<void> {
+  const old = findLabPod(loadState(options), pod).pid;
+  await killPids([old]);
+  // PID 1 reaps the killed process a moment later; until then its zombie still names the
+  // container's cgroup, which no restarted container on a real node leaves behind.
+  await waitFor(() => !existsSync(`/proc/${old}`), 5_000);
+  await startProcess(pod, options);
 }
 
 /** The declared resolv.conf texts, for tests that want to compare. */

@@ -4,7 +4,7 @@
 // interfaces, routes and firewall are never touched. Files it writes outside the repo:
 // /etc/netns/ndlab-*/ (bound over /etc by `ip netns exec`) and cgroups under kubepods.slice.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bridgeIn, execIn, ipIn, listNetns, netnsPids, runCommand, setSysctlsIn } from './lab-exec.js';
@@ -97,11 +97,103 @@ export function buildPodResolvConf(namespace: string): string {
   return `search ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\nnameserver ${DNS_SERVICE_IP}\noptions ndots:5\n`;
 }
 
-export function buildNodeResolvConf(): string {
+/**
+ * The node's /etc/resolv.conf. With systemd-resolved it is the stub (what Ubuntu 22.04's resolved
+ * 249 writes to /run/systemd/resolve/stub-resolv.conf, /etc/resolv.conf's symlink target), and the
+ * real upstream list is /run/systemd/resolve/resolv.conf (buildResolvedUplinkResolvConf).
+ */
+export function buildNodeResolvConf(profiles: readonly LabProfile[] = []): string {
+  if (!profiles.includes('systemd-resolved')) return `nameserver ${UPSTREAM_DNS_IP}\n`;
+  return [
+    '# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).',
+    '# Do not edit.',
+    '#',
+    '# This file might be symlinked as /etc/resolv.conf. If you\'re looking at',
+    '# /etc/resolv.conf and seeing this text, you have followed the symlink.',
+    '#',
+    '# This is a dynamic resolv.conf file for connecting local clients to the',
+    '# internal DNS stub resolver of systemd-resolved. This file lists all',
+    '# configured search domains.',
+    '#',
+    '# Run "resolvectl status" to see details about the uplink DNS servers',
+    '# currently in use.',
+    '#',
+    '# Third party programs should typically not access this file directly, but only',
+    '# through the symlink at /etc/resolv.conf. To manage man:resolv.conf(5) in a',
+    '# different way, replace this symlink by a static file or a different symlink.',
+    '#',
+    '# See man:systemd-resolved.service(8) for details about the supported modes of',
+    '# operation for /etc/resolv.conf.',
+    '',
+    'nameserver 127.0.0.53',
+    'options edns0 trust-ad',
+    'search .',
+    '',
+  ].join('\n');
+}
+
+/** systemd-resolved's uplink list, /run/systemd/resolve/resolv.conf: kubelet's resolvConf on such nodes. */
+export function buildResolvedUplinkResolvConf(): string {
+  return [
+    '# This is /run/systemd/resolve/resolv.conf managed by man:systemd-resolved(8).',
+    '# Do not edit.',
+    '#',
+    '# This file might be symlinked as /etc/resolv.conf. If you\'re looking at',
+    '# /etc/resolv.conf and seeing this text, you have followed the symlink.',
+    '#',
+    '# This is a dynamic resolv.conf file for connecting local clients directly to',
+    '# all known uplink DNS servers. This file lists all configured search domains.',
+    '#',
+    '# Third party programs should typically not access this file directly, but only',
+    '# through the symlink at /etc/resolv.conf. To manage man:resolv.conf(5) in a',
+    '# different way, replace this symlink by a static file or a different symlink.',
+    '#',
+    '# See man:systemd-resolved.service(8) for details about the supported modes of',
+    '# operation for /etc/resolv.conf.',
+    '',
+    `nameserver ${UPSTREAM_DNS_IP}`,
+    'search .',
+    '',
+  ].join('\n');
+}
+
+/**
+ * A dnsPolicy Default container's /etc/resolv.conf: kubelet writes the nameservers of its resolvConf
+ * file (the node's /etc/resolv.conf, or /run/systemd/resolve/resolv.conf where kubeadm, RKE, k3s or
+ * microk8s found systemd-resolved), so CoreDNS gets the real upstream in both kinds of lab.
+ */
+export function buildKubeletDefaultResolvConf(): string {
   return `nameserver ${UPSTREAM_DNS_IP}\n`;
 }
 
-/** dnsmasq standing in for CoreDNS: cluster.local answered locally, the rest forwarded upstream. */
+/** Where systemd-resolved keeps its files; lab:up creates the empty directory if the machine has none. */
+export const RESOLVED_DIR = '/run/systemd/resolve';
+
+/**
+ * systemd-resolved: a tmpfs over /run/systemd/resolve in the node init's own mount view (`ip netns
+ * exec` gave it a private one) holding the uplink list, so /proc/INIT/root/run/systemd/resolve/resolv.conf
+ * is the node's file and the machine's /run is untouched. Waits until the init has exec'd sleep:
+ * before that, its mount namespace may still be the caller's.
+ */
+async function mountResolvedUplink(initPid: number): Promise<void> {
+  const execd = await waitFor(() => {
+    try {
+      return readlinkSync(`/proc/${initPid}/exe`).endsWith('/sleep');
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  if (!execd) throw new Error(`systemd-resolved: node init ${initPid} did not start`);
+  const script = `mount -t tmpfs -o mode=0755,size=64k ndlab-resolved ${RESOLVED_DIR} && printf '%s' "$1" > ${RESOLVED_DIR}/resolv.conf`;
+  const r = await runCommand('nsenter', ['-t', String(initPid), '-m', '--', 'sh', '-c', script, 'ndlab-resolved', buildResolvedUplinkResolvConf()], { allowFailure: true });
+  if (r.exitCode !== 0) throw new Error(`systemd-resolved: could not mount ${RESOLVED_DIR} in node init ${initPid}'s mount view: ${r.stderr.trim()}`);
+}
+
+/**
+ * dnsmasq standing in for CoreDNS: cluster.local answered locally, the rest forwarded to the
+ * nameservers of its own container's /etc/resolv.conf (re-read when it changes), as kubeadm's
+ * `forward . /etc/resolv.conf` does; a loopback nameserver there is a real loop back to itself.
+ */
 export function buildCorednsDnsmasqArgs(services: LabState['services']): string[] {
   const records = [`kubernetes.default.svc.${CLUSTER_DOMAIN}`, ...services.map((s) => `${s.name}.${s.namespace}.svc.${CLUSTER_DOMAIN}`)];
   const byName = new Map<string, string>();
@@ -110,13 +202,12 @@ export function buildCorednsDnsmasqArgs(services: LabState['services']): string[
   return [
     '--keep-in-foreground',
     '--conf-file=/dev/null',
-    '--no-resolv',
+    '--resolv-file=/etc/resolv.conf',
     '--no-hosts',
     '--pid-file=',
     '--user=root',
     '--port=53',
     '--cache-size=0', // no cache, so a broken upstream shows at once (CoreDNS would cache 30 s)
-    `--server=${UPSTREAM_DNS_IP}`,
     `--local=/${CLUSTER_DOMAIN}/`,
     ...[...byName].map(([name, ip]) => `--host-record=${name},${ip}`),
     '--log-queries',
@@ -292,10 +383,14 @@ function writeEtcFile(netns: string, relative: string, content: string): void {
   writeFileSync(file, content);
 }
 
-/** `ip netns exec` binds /etc/netns/X/<entry> only over an existing /etc/<entry>: create missing ones. */
-function ensureEtcDirs(paths: LabPaths): void {
+/**
+ * `ip netns exec` binds /etc/netns/X/<entry> only over an existing /etc/<entry>: create missing ones.
+ * systemd-resolved nodes mount over /run/systemd/resolve, which must exist as a mount point.
+ */
+function ensureEtcDirs(paths: LabPaths, profiles: readonly LabProfile[]): void {
   const created: string[] = existsSync(paths.etcCreatedFile) ? (JSON.parse(readFileSync(paths.etcCreatedFile, 'utf8')) as string[]) : [];
-  for (const dir of ['/etc/netns', '/etc/cni']) {
+  const resolved = profiles.includes('systemd-resolved') ? ['/run/systemd', RESOLVED_DIR] : [];
+  for (const dir of ['/etc/netns', '/etc/cni', ...resolved]) {
     if (!existsSync(dir)) {
       mkdirSync(dir, { recursive: true });
       created.push(dir);
@@ -304,8 +399,8 @@ function ensureEtcDirs(paths: LabPaths): void {
   writeFileSync(paths.etcCreatedFile, JSON.stringify(created) + '\n');
 }
 
-function writeNodeFiles(node: NodeSpec): void {
-  writeEtcFile(node.netns, 'resolv.conf', buildNodeResolvConf());
+function writeNodeFiles(node: NodeSpec, profiles: readonly LabProfile[]): void {
+  writeEtcFile(node.netns, 'resolv.conf', buildNodeResolvConf(profiles));
   writeEtcFile(node.netns, 'hostname', `${node.name}\n`);
   const conflist = node.cni === 'calico' ? ['10-calico.conflist', buildCalicoConflist(node.name)] : ['10-flannel.conflist', buildFlannelConflist()];
   writeEtcFile(node.netns, join('cni', 'net.d', conflist[0]!), conflist[1]! + '\n');
@@ -313,7 +408,7 @@ function writeNodeFiles(node: NodeSpec): void {
 
 function writePodFiles(pod: PodSpec): void {
   const netns = podNetnsName(pod);
-  writeEtcFile(netns, 'resolv.conf', buildPodResolvConf(pod.namespace));
+  writeEtcFile(netns, 'resolv.conf', pod.dnsPolicy === 'Default' ? buildKubeletDefaultResolvConf() : buildPodResolvConf(pod.namespace));
   writeEtcFile(netns, 'hostname', `${pod.name}\n`);
 }
 
@@ -379,7 +474,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     if (!LAB_NODES.some((n) => n.name === name)) throw new Error(`--nft-node ${name}: no such lab node (${LAB_NODES.map((n) => n.name).join(', ')})`);
   }
   mkdirSync(paths.logDir, { recursive: true });
-  ensureEtcDirs(paths);
+  ensureEtcDirs(paths, profiles);
 
   deps.log('underlay bridge and upstream DNS host');
   await buildUnderlay();
@@ -396,7 +491,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     }),
   );
 
-  for (const node of LAB_NODES) writeNodeFiles(node);
+  for (const node of LAB_NODES) writeNodeFiles(node, profiles);
   for (const pod of LAB_PODS) if (!pod.hostNetwork) writePodFiles(pod);
 
   const nodes: LabNode[] = LAB_NODES.map((n) => ({
@@ -453,6 +548,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
   for (const node of nodes) {
     const log = join(paths.logDir, `node-init-${node.name}.log`);
     node.initPid = profiles.includes('minimal-host') ? await startMinimalHostInit(node.netns, paths.labDir, log) : spawnDetachedIn(node.netns, 'sleep', ['infinity'], log);
+    if (profiles.includes('systemd-resolved')) await mountResolvedUplink(node.initPid);
   }
   const upstreamPid = startUpstreamDns(paths);
   for (const pod of pods) {

@@ -26,10 +26,11 @@ run kubectl netdiag veth-peer web-2 -o dot
 run kubectl netdiag trace-svc web --from team-b/client-1 --probe
 run kubectl netdiag arp-check web-1 --probe
 run kubectl netdiag mtu-probe web-1
+run kubectl netdiag dns-check client-1 -n team-b --external-name www.example.test  # the lab upstream's name
 run kubectl netdiag dns-check client-1 -n team-b --name api
 run kubectl netdiag node-check --all
 run kubectl netdiag node-diff lab-node-1 lab-node-2
-run kubectl netdiag smoke
+run kubectl netdiag smoke --external-name www.example.test
 run kubectl netdiag cleanup
 if [ "$broken" -gt 0 ]; then
   echo "demo: $broken command(s) could not run" >&2

@@ -1,5 +1,5 @@
 // dns-check: where name resolution breaks for a pod. The pod's resolver setup, the DNS Service and
-// its endpoints, CoreDNS (pods, logs, Corefile, the node resolv.conf it forwards to) and a query
+// its endpoints, CoreDNS (pods, logs, Corefile, its own container's resolv.conf) and a query
 // matrix (each name as the pod's resolver expands it x each server, over UDP and TCP) that tells
 // "the Service IP does not reach CoreDNS" from "CoreDNS is down" from "upstream fails" from "the
 // name needs its full form".
@@ -15,8 +15,8 @@ import { actionSectionName, type NodeRequest } from '../node-script/node-script.
 import { parseDig, type DigResult } from '../parse/dig.js';
 import { parseResolvConf, planQueries, type ResolvConf } from '../parse/resolv-conf.js';
 
-/** The default external-style name: served by the lab's upstream. Real clusters pass --name. */
-export const DEFAULT_EXTERNAL_NAME = 'www.example.test';
+// No outside name is asked by default: any fixed name would only answer on some networks (a
+// name that fails is a false warning). --external-name or --name asks one.
 export const API_SERVER_NAME = 'kubernetes.default';
 export const NODELOCAL_DNS_IP = '169.254.20.10';
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
@@ -63,6 +63,7 @@ export interface CorednsPodInfo {
   state: string; // Running, CrashLoopBackOff, ...
   lastTermination: string | null; // "Error (exit 1)"
   dnsPolicy: string;
+  hostNetwork?: boolean; // absent in snapshots taken before it was recorded: read as false
   logTail: string[];
   logError: string | null;
 }
@@ -223,7 +224,10 @@ export function conntrackInsertFailed(text: string): { total: number; lines: str
   return { total, lines: lines.filter((l) => !/insert_failed=0\b/.test(l)).map((l) => l.trim()) };
 }
 
-const LOG_THAT_MATTERS = /Loop \(.*\) detected|\[(ERROR|FATAL|WARNING)\]|plugin\/errors|i\/o timeout|no such host|connection refused|SERVFAIL/;
+// The loop plugin's fatal line: "Loop (127.0.0.1:44222 -> :53) detected for zone ..." (CoreDNS >=
+// 1.3), "Seen \"HINFO IN ...\" more than twice, loop detected" and "Forwarding loop detected" (1.2.x).
+const LOOP_LOG = /Loop \(.*\) detected|loop detected|Forwarding loop detected/i;
+const LOG_THAT_MATTERS = /Loop \(.*\) detected|loop detected|\[(ERROR|FATAL|WARNING)\]|plugin\/errors|i\/o timeout|no such host|connection refused|SERVFAIL/;
 
 export function logLinesThatMatter(lines: readonly string[]): string[] {
   return lines.filter((l) => LOG_THAT_MATTERS.test(l)).slice(-MAX_LOG_LINES);
@@ -254,13 +258,63 @@ export function podResolvConf(api: DnsCheckApi, sections: Sections): { conf: Res
   return { conf: (assumed as { ok: true; value: ResolvConf }).value, source: 'assumed' };
 }
 
-/** Where CoreDNS on this node forwards: literal forward IPs, else the node resolv.conf's nameservers. */
-export function upstreamsFor(api: DnsCheckApi, nodeResolv: ResolvConf | null): { addresses: string[]; loopback: string[] } {
+/** The section holding CoreDNS's own /etc/resolv.conf (the checked pod's, when it is that CoreDNS pod). */
+function corednsResolvSection(api: DnsCheckApi, c: CorednsPodInfo, sections: Sections): RawSection | undefined {
+  const same = c.nodeName === api.pod.nodeName && c.podIP !== null && c.podIP === api.pod.podIP;
+  return sections.get(`pod/${same ? api.pod.key : c.key}/resolv.conf`);
+}
+
+/**
+ * What `forward . /etc/resolv.conf` means for this CoreDNS pod: its container's own file (kubelet
+ * writes it from its resolvConf for dnsPolicy Default: /etc/resolv.conf, or
+ * /run/systemd/resolve/resolv.conf where kubeadm, RKE, k3s or microk8s found systemd-resolved).
+ * "coredns": read from the container; "node": the container's file could not be read, so the
+ * node's files stand in (only to choose whom to query: never evidence of a loop); "none": no file.
+ */
+export type UpstreamSource = 'corefile' | 'coredns' | 'node' | 'none';
+
+export interface CorednsUpstreams {
+  addresses: string[]; // not loopback: queried from CoreDNS's namespace
+  loopback: string[]; // loopback targets CoreDNS itself forwards to (only from the Corefile or its own file)
+  source: UpstreamSource;
+  resolvConf: ResolvConf | null; // CoreDNS's own /etc/resolv.conf, when read
+  unreadable: string | null; // why CoreDNS's file could not be read, when the Corefile needs it
+}
+
+export function upstreamsFor(api: DnsCheckApi, c: CorednsPodInfo, sections: Sections): CorednsUpstreams {
   const corefile = api.corefile === null ? null : readCorefile(api.corefile);
-  const listed = [...(corefile?.forwardAddresses ?? [])];
-  if (corefile === null || corefile.forwardsToResolvConf) listed.push(...(nodeResolv?.nameservers ?? []));
-  const unique = [...new Set(listed)];
-  return { addresses: unique.filter((a) => !isLoopback(a)), loopback: unique.filter(isLoopback) };
+  const literal = [...(corefile?.forwardAddresses ?? [])];
+  const own = resolvConfFrom(corednsResolvSection(api, c, sections));
+  let fromFile: string[] = [];
+  let source: UpstreamSource = literal.length > 0 ? 'corefile' : 'none';
+  let unreadable: string | null = null;
+  let loopback = literal.filter(isLoopback);
+  if (corefile === null || corefile.forwardsToResolvConf) {
+    if (own) {
+      fromFile = own.nameservers;
+      loopback = [...loopback, ...own.nameservers.filter(isLoopback)];
+      source = 'coredns';
+    } else {
+      unreadable = whyUnreadable(api, c, sections);
+      // The node's files only say whom to ask; the stub 127.0.0.53 is skipped for the uplink list.
+      const nodeConf = resolvConfFrom(sections.get('host/resolv.conf'));
+      const uplink = resolvConfFrom(sections.get('host/resolved-resolv.conf'));
+      fromFile = (nodeConf?.nameservers ?? []).filter((a) => !isLoopback(a));
+      if (fromFile.length === 0) fromFile = (uplink?.nameservers ?? []).filter((a) => !isLoopback(a));
+      if (fromFile.length > 0) source = 'node';
+    }
+  }
+  const unique = [...new Set([...literal, ...fromFile])];
+  return { addresses: unique.filter((a) => !isLoopback(a)), loopback: [...new Set(loopback)], source, resolvConf: own, unreadable };
+}
+
+function whyUnreadable(api: DnsCheckApi, c: CorednsPodInfo, sections: Sections): string {
+  const same = c.nodeName === api.pod.nodeName && c.podIP !== null && c.podIP === api.pod.podIP;
+  const key = same ? api.pod.key : c.key;
+  const section = sections.get(`pod/${key}/resolv.conf`);
+  if (section) return section.stderr.trim().split('\n')[0] || `cat exited ${section.exitCode}`;
+  if (sections.has(`pod/${key}/pid`) && !pidFound(sections, key)) return 'no process of its container was found';
+  return 'not read by this probe';
 }
 
 /** Every server the node `nodeName` queries, in column order. */
@@ -285,7 +339,7 @@ export function serversFor(api: DnsCheckApi, nodeName: string, sections: Section
   const local = api.corednsPods.find((c) => c.nodeName === nodeName);
   if (local) {
     const where = pidFound(sections, local.key) ? local.key : 'host';
-    for (const address of upstreamsFor(api, resolvConfFrom(sections.get('host/resolv.conf'))).addresses) {
+    for (const address of upstreamsFor(api, local, sections).addresses) {
       servers.push({ id: `upstream/${address}`, kind: 'upstream', address, label: `upstream ${address}`, nodeName, where });
     }
   }
@@ -422,8 +476,17 @@ export interface CorednsRow {
   state: string;
   lastTermination: string | null;
   logLines: string[];
-  nodeResolvConf: string[] | null; // the directive lines of the node's /etc/resolv.conf
+  resolvConf: string[] | null; // the directive lines of CoreDNS's own /etc/resolv.conf (what `forward . /etc/resolv.conf` reads)
+  nodeResolvConf: string[] | null; // the directive lines of the node's /etc/resolv.conf (context only)
   upstreams: string[];
+  upstreamSource: UpstreamSource;
+}
+
+/** The outside (non-cluster) name check: only when a name was asked for; no default depends on a network. */
+export interface OutsideNameCheck {
+  status: 'asked' | 'skipped';
+  names: string[];
+  reason: string | null; // why skipped
 }
 
 export interface DnsCheckReport {
@@ -433,6 +496,7 @@ export interface DnsCheckReport {
   service: (DnsServiceInfo & { endpoints: DnsEndpoint[] }) | null;
   coredns: CorednsRow[];
   corefile: { forward: string[]; loopPlugin: boolean; forwardsToResolvConf: boolean } | null;
+  outsideName: OutsideNameCheck;
   nodeLocalDns: boolean;
   servers: Array<Omit<DnsServer, 'where'> & { queriedFrom: string }>;
   matrix: MatrixRow[];
@@ -513,8 +577,12 @@ export function diagnoseDnsCheck(api: DnsCheckApi, nodes: readonly NodeCollectio
 
   const corefile = api.corefile === null ? null : readCorefile(api.corefile);
   const coredns: CorednsRow[] = api.corednsPods.map((c) => {
-    const nodeResolv = views.get(c.nodeName)?.sections.get('host/resolv.conf');
-    const parsed = resolvConfFrom(nodeResolv);
+    const sections = views.get(c.nodeName)?.sections;
+    const parsed = resolvConfFrom(sections?.get('host/resolv.conf'));
+    const up = sections ? upstreamsFor(api, c, sections) : null;
+    if (up?.unreadable && (corefile === null || corefile.forwardsToResolvConf)) {
+      problems.push(`node ${c.nodeName}: could not read /etc/resolv.conf of CoreDNS pod ${c.namespace}/${c.name}: ${up.unreadable}${up.source === 'node' ? `; upstream ${up.addresses.join(', ')} taken from the node's resolv.conf` : ''}`);
+    }
     return {
       name: c.name,
       nodeName: c.nodeName,
@@ -525,8 +593,10 @@ export function diagnoseDnsCheck(api: DnsCheckApi, nodes: readonly NodeCollectio
       state: c.state,
       lastTermination: c.lastTermination,
       logLines: logLinesThatMatter(c.logTail),
+      resolvConf: up?.resolvConf?.rawLines ?? null,
       nodeResolvConf: parsed ? parsed.rawLines : null,
-      upstreams: upstreamsFor(api, parsed).addresses,
+      upstreams: up?.addresses ?? [],
+      upstreamSource: up?.source ?? 'none',
     };
   });
 
@@ -537,6 +607,7 @@ export function diagnoseDnsCheck(api: DnsCheckApi, nodes: readonly NodeCollectio
     service: api.service ? { ...api.service, endpoints: api.endpoints } : null,
     coredns,
     corefile: corefile ? { forward: corefile.forwards.map((f) => f.raw.replace(/\s*\{\s*$/, '')), loopPlugin: corefile.loopPlugin, forwardsToResolvConf: corefile.forwardsToResolvConf } : null,
+    outsideName: outsideNameCheck(api.names),
     nodeLocalDns: api.nodeLocalDnsPods.length > 0,
     servers: servers.map(({ where, ...s }) => ({ ...s, queriedFrom: where === 'host' ? `node ${s.nodeName}` : where === api.pod.key ? `pod ${api.pod.namespace}/${api.pod.name}` : `pod ${api.corednsPods.find((c) => c.key === where)?.name ?? where}` })),
     matrix,
@@ -548,7 +619,56 @@ export function diagnoseDnsCheck(api: DnsCheckApi, nodes: readonly NodeCollectio
   return report;
 }
 
+function outsideNameCheck(names: readonly DnsName[]): OutsideNameCheck {
+  const outside = names.filter((n) => n.zone === 'external').map((n) => n.name);
+  return outside.length > 0
+    ? { status: 'asked', names: outside, reason: null }
+    : { status: 'skipped', names: [], reason: 'no outside name asked for: pass --external-name NAME (a name your upstream resolver serves) to check forwarding' };
+}
+
 // ---------------------------------------------------------------- findings
+
+/**
+ * A forwarding loop with its evidence: CoreDNS (in its own network namespace) forwards to a loopback
+ * address, named by the Corefile or by its own container's /etc/resolv.conf. Inside the pod that is
+ * CoreDNS itself. The node's /etc/resolv.conf is not evidence: kubelet may give CoreDNS another file
+ * (/run/systemd/resolve/resolv.conf), and a hostNetwork CoreDNS really reaches the node's stub.
+ */
+function forwardLoopFindings(api: DnsCheckApi, corefile: CorefileFacts | null, views: ReadonlyMap<string, NodeView>): Finding[] {
+  const findings: Finding[] = [];
+  if (!corefile) return findings;
+  for (const c of api.corednsPods) {
+    const sections = views.get(c.nodeName)?.sections;
+    if (!sections || c.hostNetwork === true) continue;
+    const up = upstreamsFor(api, c, sections);
+    const emptyFile = corefile.forwardsToResolvConf && up.resolvConf !== null && up.resolvConf.nameservers.length === 0;
+    if (up.loopback.length === 0 && !emptyFile) continue;
+    const fromFile = up.resolvConf?.nameservers.filter(isLoopback) ?? [];
+    const where = fromFile.length > 0 && corefile.forwardsToResolvConf ? `its /etc/resolv.conf names ${fromFile.join(', ')}` : `the Corefile forwards to ${up.loopback.join(', ')}`;
+    const loopLogs = c.logTail.filter((l) => LOOP_LOG.test(l)).slice(-2).map((l) => `log: ${l}`);
+    const nodeLines = resolvConfFrom(sections.get('host/resolv.conf'))?.rawLines ?? [];
+    findings.push({
+      code: 'dns.coredns-forward-loopback',
+      severity: 'error',
+      subject: `pod ${c.namespace}/${c.name}`,
+      message: emptyFile && up.loopback.length === 0
+        ? `CoreDNS on ${c.nodeName} forwards to /etc/resolv.conf, and its container's file names no nameserver: names outside the cluster cannot be forwarded`
+        : `CoreDNS on ${c.nodeName} forwards to a loopback address (${where}): inside CoreDNS's pod that is CoreDNS itself, a forwarding loop${corefile.loopPlugin ? ' (with the loop plugin on, CoreDNS exits once it sees its probe come back: CrashLoopBackOff)' : ''}`,
+      evidence: [
+        ...(up.resolvConf?.rawLines ?? []).map((l) => `CoreDNS pod ${c.name} /etc/resolv.conf: ${l}`),
+        ...corefile.forwards.map((f) => `Corefile: ${f.raw.replace(/\s*\{\s*$/, '')}`),
+        ...(corefile.loopPlugin ? ['Corefile: loop'] : []),
+        `CoreDNS dnsPolicy: ${c.dnsPolicy}`,
+        ...nodeLines.map((l) => `node ${c.nodeName} /etc/resolv.conf (context): ${l}`),
+        ...loopLogs,
+      ],
+      remedy: fromFile.length > 0
+        ? `kubelet on ${c.nodeName} wrote CoreDNS's resolv.conf from its resolvConf file: point resolvConf at a file with reachable nameservers (systemd-resolved: /run/systemd/resolve/resolv.conf) or write upstreams into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so kubelet writes their file again`
+        : 'point the Corefile forward at reachable upstream resolvers (kubectl -n kube-system edit configmap coredns), not a loopback address',
+    });
+  }
+  return findings;
+}
 
 type CellLookup = (name: string, protocol: Protocol, serverId: string) => MatrixCell;
 
@@ -750,39 +870,22 @@ function diagnoseFindings(api: DnsCheckApi, report: DnsCheckReport, servers: rea
     }
   }
 
-  // --- the node resolv.conf CoreDNS forwards to (loopback = loop, seed 004)
   const corefile = api.corefile === null ? null : readCorefile(api.corefile);
-  const loopNodes = new Set<string>();
-  for (const c of api.corednsPods) {
-    if (loopNodes.has(c.nodeName)) continue;
-    const section = views.get(c.nodeName)?.sections.get('host/resolv.conf');
-    const nodeResolv = resolvConfFrom(section);
-    if (!nodeResolv || !corefile?.forwardsToResolvConf) continue;
-    const { loopback, addresses } = upstreamsFor(api, nodeResolv);
-    if (loopback.length === 0 && addresses.length > 0) continue;
-    loopNodes.add(c.nodeName);
-    const loopLogs = api.corednsPods.filter((p) => p.nodeName === c.nodeName).flatMap((p) => p.logTail.filter((l) => /Loop \(.*\) detected/.test(l)).slice(-2).map((l) => `${p.name} log: ${l}`));
-    findings.push({
-      code: 'dns.node-resolv-loopback',
-      severity: 'error',
-      subject: `node ${c.nodeName}`,
-      message: loopback.length > 0
-        ? `CoreDNS on ${c.nodeName} forwards to /etc/resolv.conf, whose nameserver ${loopback.join(', ')} is a loopback address: inside CoreDNS's pod that is CoreDNS itself, a forwarding loop${corefile.loopPlugin ? ' (the loop plugin makes CoreDNS exit: CrashLoopBackOff)' : ''}`
-        : `CoreDNS on ${c.nodeName} forwards to /etc/resolv.conf, which names no nameserver`,
-      evidence: [...nodeResolv.rawLines.map((l) => `node ${c.nodeName} /etc/resolv.conf: ${l}`), ...corefile.forwards.map((f) => `Corefile: ${f.raw.replace(/\s*\{\s*$/, '')}`), ...(corefile.loopPlugin ? ['Corefile: loop'] : []), `CoreDNS dnsPolicy: ${c.dnsPolicy}`, ...loopLogs],
-      remedy: `give CoreDNS a real upstream: set kubelet's resolvConf on ${c.nodeName} to a file with reachable nameservers (systemd-resolved: /run/systemd/resolve/resolv.conf) or write them into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so they re-read it`,
-    });
+  const loopPods = new Set<string>();
+  for (const f of forwardLoopFindings(api, corefile, views)) {
+    loopPods.add(f.subject);
+    findings.push(f);
   }
   for (const c of api.corednsPods) {
-    const loopLines = c.logTail.filter((l) => /Loop \(.*\) detected/.test(l));
-    if (loopLines.length === 0 || loopNodes.has(c.nodeName)) continue;
+    const loopLines = c.logTail.filter((l) => LOOP_LOG.test(l));
+    if (loopLines.length === 0 || loopPods.has(`pod ${c.namespace}/${c.name}`)) continue;
     findings.push({
       code: 'dns.coredns-loop',
       severity: 'error',
       subject: `pod ${c.namespace}/${c.name}`,
       message: 'CoreDNS detected that its queries come back to itself and exits',
       evidence: loopLines.slice(-3).map((l) => `log: ${l}`),
-      remedy: 'find the resolver that forwards back to CoreDNS (node /etc/resolv.conf, a local dnsmasq/systemd-resolved, the Corefile forward) and point it elsewhere',
+      remedy: 'find the resolver that forwards back to CoreDNS (its own /etc/resolv.conf, a local dnsmasq/systemd-resolved, an upstream that forwards cluster queries back, the Corefile forward) and point it elsewhere',
     });
   }
   if (corefile && corefile.forwards.length === 0) {

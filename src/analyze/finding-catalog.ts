@@ -606,7 +606,7 @@ export const FINDING_CATALOG = [
     explanation: p(
       "The node's /etc/resolv.conf points at 127.0.0.x or ::1 (systemd-resolved's 127.0.0.53, a local dnsmasq).",
       'That is fine for the node itself, but CoreDNS pods with dnsPolicy Default and `forward . /etc/resolv.conf` inherit the file and forward to their own loopback, which is CoreDNS itself: a forwarding loop that makes CoreDNS exit (seed 004).',
-      'node-check reads the node\'s resolv.conf; `kubectl netdiag dns-check POD` confirms whether CoreDNS really loops (dns.node-resolv-loopback).',
+      'node-check reads the node\'s resolv.conf; `kubectl netdiag dns-check POD` reads what CoreDNS really forwards to and names a real loop (dns.coredns-forward-loopback).',
       'Point kubelet --resolv-conf (resolvConf) at the real upstream list (/run/systemd/resolve/resolv.conf with systemd-resolved), or give CoreDNS an explicit upstream.',
     ),
   },
@@ -1074,16 +1074,16 @@ export const FINDING_CATALOG = [
     ),
   },
   {
-    code: 'dns.node-resolv-loopback',
+    code: 'dns.coredns-forward-loopback',
     area: 'dns',
     severity: 'error',
-    title: "CoreDNS forwards to the node's resolv.conf, which points at loopback",
+    title: 'CoreDNS forwards to a loopback address: a forwarding loop',
     seeds: ['004'],
     explanation: p(
-      "CoreDNS forwards to /etc/resolv.conf, which for a CoreDNS pod with dnsPolicy Default is the node's file (or kubelet --resolv-conf), and that names a loopback nameserver (127.0.0.53, 127.0.0.1) or none.",
+      "CoreDNS forwards to a loopback address (127.0.0.53, 127.0.0.1): named by the Corefile's forward, or by CoreDNS's own container /etc/resolv.conf when the Corefile says `forward . /etc/resolv.conf`. Kubelet writes that file for dnsPolicy Default from its resolvConf setting (the node's /etc/resolv.conf unless set; kubeadm, RKE, k3s and microk8s choose /run/systemd/resolve/resolv.conf when systemd-resolved runs).",
       "Inside CoreDNS's pod, loopback is CoreDNS itself: a forwarding loop; with the loop plugin CoreDNS detects it and exits (CrashLoopBackOff, \"Loop (127.0.0.1:44222 -> :53) detected\"), exactly seed 004.",
-      "dns-check reads the resolv.conf of each node that runs CoreDNS and the Corefile's forward and loop plugins.",
-      'Set kubelet resolvConf on those nodes to a file with reachable nameservers (/run/systemd/resolve/resolv.conf with systemd-resolved) or write upstreams into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so they re-read it.',
+      "dns-check reads CoreDNS's own /etc/resolv.conf through its container's process on the node and the Corefile; the node's /etc/resolv.conf (often the systemd-resolved stub 127.0.0.53) is shown for context and is never evidence on its own. A hostNetwork CoreDNS really reaches the node's stub, so it is not flagged.",
+      'Point kubelet resolvConf on those nodes at a file with reachable nameservers (/run/systemd/resolve/resolv.conf with systemd-resolved) or write upstreams into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so kubelet writes their file again.',
     ),
   },
   {
@@ -1095,7 +1095,7 @@ export const FINDING_CATALOG = [
     explanation: p(
       'A CoreDNS pod\'s log has "Loop (...) detected": its queries come back to itself and the loop plugin makes it exit.',
       'All CoreDNS pods on affected nodes crash-loop, so cluster DNS fails (seed 004).',
-      "dns-check reports this when the log shows the loop but the node's resolv.conf does not explain it (otherwise dns.node-resolv-loopback).",
+      "dns-check reports this when the log shows the loop but CoreDNS's own resolv.conf and Corefile do not explain it (otherwise dns.coredns-forward-loopback).",
       'Find the resolver that forwards back to CoreDNS (a local dnsmasq or systemd-resolved on the node, an upstream that forwards cluster queries back, the Corefile forward) and point it elsewhere.',
     ),
   },
@@ -1191,6 +1191,18 @@ export const FINDING_CATALOG = [
       'Its part of the cluster was not checked, so a green result would be misleading; this finding fails the run at the default --fail-on error.',
       'The evidence holds the check\'s error message.',
       'Run that check alone for details (the subject names it and its target), for example `kubectl netdiag dns-check POD -n NAMESPACE -v`.',
+    ),
+  },
+  {
+    code: 'smoke.could-not-run',
+    area: 'smoke',
+    severity: 'error',
+    title: 'smoke stopped before any check could report (exit 2 or 3)',
+    seeds: [],
+    explanation: p(
+      'Only in the --junit file: smoke could not start its checks at all (no kubeconfig, the API server unreachable, RBAC refusing the node or pod list) or none of them could run.',
+      'The JUnit report then holds one failed case of this type whose message is the same sentence the terminal printed, so a CI test tab shows why instead of a missing report.',
+      'Fix what the message names, then run smoke again; `kubectl netdiag rbac` prints the permissions the plugin needs.',
     ),
   },
 

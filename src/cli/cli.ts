@@ -4,18 +4,10 @@ import type { Deps } from './deps.js';
 import { addGlobalOptions, assertDnsLabel, assertDnsSubdomain, normaliseArgv, readGlobalOptions } from './global-options.js';
 import { EXIT, InterruptedError, UserError, type ExitCode } from './errors.js';
 import type { CommandContext } from './command-runner.js';
-import { runCommand } from './command-runner.js';
-import { runCleanup } from './commands/cleanup.js';
-import { runRbac } from './commands/rbac.js';
-import { readExplainTarget, rewriteExplainFlag, runExplain } from './commands/explain.js';
-import { runSmoke, type SmokeTarget } from './commands/smoke.js';
-import { vethPeerCommand, type VethPeerTarget } from './commands/veth-peer.js';
-import { traceSvcCommand, type TraceSvcTarget } from './commands/trace-svc.js';
-import { arpCheckCommand, readArpCheckTarget } from './commands/arp-check.js';
-import { mtuProbeCommand, readMtuProbeTarget } from './commands/mtu-probe.js';
-import { DEFAULT_EXTERNAL_NAME, dnsCheckCommand, readDnsCheckTarget } from './commands/dns-check.js';
-import { nodeCheckCommand, readNodeCheckTarget } from './commands/node-check.js';
-import { nodeDiffCommand, readNodeDiffTarget } from './commands/node-diff.js';
+import { rewriteExplainFlag } from './commands/explain.js';
+import type { SmokeTarget } from './commands/smoke.js';
+import type { VethPeerTarget } from './commands/veth-peer.js';
+import type { TraceSvcTarget } from './commands/trace-svc.js';
 import { VERSION } from '../version.js';
 import { COMPLETE_COMMAND, completionCommand, runComplete } from './completion.js';
 
@@ -27,6 +19,10 @@ const EXIT_CODES_HELP = `Exit codes:
   130  interrupted (probe pods are still deleted)`;
 
 type Handler = (args: Record<string, unknown>) => Promise<ExitCode>;
+
+// Commands, their analyses and the API client load when a command runs: --help, version,
+// explain and completion (on every TAB) must not wait for them.
+const commandRunner = () => import('./command-runner.js');
 
 export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<ExitCode> {
   // Hidden: shell completion asks here (kubectl_complete-netdiag, `completion bash|zsh` scripts).
@@ -68,7 +64,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag veth-peer -n kube-system -l k8s-app=kube-dns -o wide', 'every CoreDNS pod, with per-interface sysctls')
           .example('kubectl netdiag veth-peer --node worker-3', 'every pod on node worker-3')
           .example('kubectl netdiag veth-peer web-1 -o dot | dot -Tpng > path.png', 'a picture of the path'),
-      run(async (args) => runCommand(vethPeerCommand(readVethPeerTarget(args)), context(args))),
+      run(async (args) => (await commandRunner()).runCommand((await import('./commands/veth-peer.js')).vethPeerCommand(readVethPeerTarget(args)), context(args))),
     )
     .command(
       'trace-svc [service]',
@@ -85,7 +81,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag trace-svc kube-dns -n kube-system --port dns -o wide', 'one port, with every rule and why it matched')
           .example('kubectl netdiag trace-svc web --from team-b/client-1 --probe', 'from pod client-1 in team-b, and test the connections')
           .example('kubectl netdiag trace-svc web -o json --fail-on warn', 'for CI'),
-      run(async (args) => runCommand(traceSvcCommand(readTraceSvcTarget(args)), context(args))),
+      run(async (args) => (await commandRunner()).runCommand((await import('./commands/trace-svc.js')).traceSvcCommand(readTraceSvcTarget(args)), context(args))),
     )
     .command(
       'arp-check [pod]',
@@ -98,7 +94,10 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag arp-check web-1', 'why web-1 does not answer ARP or cannot reach its gateway')
           .example('kubectl netdiag arp-check web-1 --probe', 'also arping both ways and say who answered with which MAC')
           .example('kubectl netdiag arp-check --node worker-3 -o wide', 'every pod on node worker-3, with raw sysctls and MACs'),
-      run(async (args) => runCommand(arpCheckCommand(readArpCheckTarget(args)), context(args))),
+      run(async (args) => {
+        const m = await import('./commands/arp-check.js');
+        return (await commandRunner()).runCommand(m.arpCheckCommand(m.readArpCheckTarget(args)), context(args));
+      }),
     )
     .command(
       'mtu-probe <pod>',
@@ -112,7 +111,10 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag mtu-probe web-1 --to node/worker-2', 'path MTU from web-1 to node worker-2')
           .example('kubectl netdiag mtu-probe web-1 --to 10.0.3.7 -o json', 'to an address, as JSON for CI')
           .example('kubectl netdiag mtu-probe web-1 --no-probe', 'the MTU and encapsulation overhead of every hop, without pings'),
-      run(async (args) => runCommand(mtuProbeCommand(readMtuProbeTarget(args)), context(args))),
+      run(async (args) => {
+        const m = await import('./commands/mtu-probe.js');
+        return (await commandRunner()).runCommand(m.mtuProbeCommand(m.readMtuProbeTarget(args)), context(args));
+      }),
     )
     .command(
       'dns-check <pod>',
@@ -120,12 +122,15 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       (y: Argv) =>
         y
           .positional('pod', { type: 'string', describe: 'pod whose name resolution to check' })
-          .option('name', { type: 'string', array: true, default: [] as string[], describe: `names to resolve (repeatable; default: kubernetes.default and --external-name)` })
-          .option('external-name', { type: 'string', default: DEFAULT_EXTERNAL_NAME, describe: 'the external-style default name; pass one your upstream serves' })
+          .option('name', { type: 'string', array: true, default: [] as string[], describe: `names to resolve (repeatable; default: kubernetes.default and --external-name if given)` })
+          .option('external-name', { type: 'string', describe: 'an outside name your upstream serves, resolved through CoreDNS and the upstream (without it that check is skipped)' })
           .example('kubectl netdiag dns-check web-1', 'where name resolution breaks for web-1')
           .example('kubectl netdiag dns-check client-1 -n team-b --name api --name www.google.com', 'why "api" does not resolve from team-b, and an external name')
           .example('kubectl netdiag dns-check web-1 -o json', 'the query matrix and findings as JSON for CI'),
-      run(async (args) => runCommand(dnsCheckCommand(readDnsCheckTarget(args)), context(args))),
+      run(async (args) => {
+        const m = await import('./commands/dns-check.js');
+        return (await commandRunner()).runCommand(m.dnsCheckCommand(m.readDnsCheckTarget(args)), context(args));
+      }),
     )
     .command(
       'cleanup',
@@ -135,7 +140,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .option('dry-run', { type: 'boolean', default: false, describe: 'list them only' })
           .example('kubectl netdiag cleanup', 'delete leftover probe pods')
           .example('kubectl netdiag cleanup --dry-run', 'list them without deleting'),
-      run(async (args) => runCleanup(context(args), Boolean(args['dry-run']))),
+      run(async (args) => (await import('./commands/cleanup.js')).runCleanup(context(args), Boolean(args['dry-run']))),
     )
     .command(
       'node-check [node..]',
@@ -148,7 +153,10 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag node-check worker-3', 'why pods on worker-3 cannot reach Services or other nodes')
           .example('kubectl netdiag node-check --all -o json', 'every node, as JSON for CI')
           .example('kubectl netdiag node-check worker-3 worker-4 --service-cidr 10.96.0.0/12', 'two nodes, with the Service CIDR given'),
-      run(async (args) => runCommand(nodeCheckCommand(readNodeCheckTarget(args)), context(args))),
+      run(async (args) => {
+        const m = await import('./commands/node-check.js');
+        return (await commandRunner()).runCommand(m.nodeCheckCommand(m.readNodeCheckTarget(args)), context(args));
+      }),
     )
     .command(
       'node-diff [good] [bad]',
@@ -159,7 +167,10 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .positional('bad', { type: 'string', describe: 'the node where it does not' })
           .example('kubectl netdiag node-diff worker-1 worker-3', 'sysctls, MTUs, routes, kube-proxy rules and CNI config that differ')
           .example('kubectl netdiag node-diff worker-1 worker-3 -o json', 'the differences as JSON for CI'),
-      run(async (args) => runCommand(nodeDiffCommand(readNodeDiffTarget(args)), context(args))),
+      run(async (args) => {
+        const m = await import('./commands/node-diff.js');
+        return (await commandRunner()).runCommand(m.nodeDiffCommand(m.readNodeDiffTarget(args)), context(args));
+      }),
     )
     .command(
       'smoke',
@@ -171,7 +182,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE (one test per finding code)' })
           .example('kubectl netdiag smoke --fail-on warn -o json', 'the CI gate: exit 1 on any warning')
           .example('kubectl netdiag smoke --junit netdiag.xml --external-name example.com', 'JUnit for the CI test tab'),
-      run(async (args) => runSmoke(context(args), readSmokeTarget(args))),
+      run(async (args) => (await import('./commands/smoke.js')).runSmoke(context(args), readSmokeTarget(args))),
     )
     .command(
       'explain [code]',
@@ -185,6 +196,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag --explain svc.rules-missing', 'the same as explain CODE, from any command line'),
       run(async (args) => {
         const { options } = context(args);
+        const { runExplain, readExplainTarget } = await import('./commands/explain.js');
         return runExplain((t) => deps.stdout.write(t), readExplainTarget(args.code === undefined ? undefined : String(args.code)), options);
       }),
     )
@@ -198,7 +210,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag rbac --probe-namespace netdiag --subject serviceaccount:ci/netdiag', 'for a CI service account, probes in namespace netdiag'),
       run(async (args) => {
         const { options } = context(args);
-        return runRbac((t) => deps.stdout.write(t), options.probeNamespace ?? 'default', String(args.subject), options.output);
+        return (await import('./commands/rbac.js')).runRbac((t) => deps.stdout.write(t), options.probeNamespace ?? 'default', String(args.subject), options.output);
       }),
     )
     .command(completionCommand((t) => deps.stdout.write(t)))

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Deps } from './deps.js';
 import type { GlobalOptions } from './global-options.js';
 import type { ClusterApi } from '../kube/cluster-api.js';
+import type { Limiter } from '../probe/bounded.js';
 import { runProbes, type NodeCollection, type ProbeTarget } from '../probe/probe-run.js';
 import { createProgress } from '../render/progress.js';
 import { exitCodeFor } from './exit-code.js';
@@ -39,6 +40,8 @@ export interface CommandContext {
   options: GlobalOptions;
   /** smoke runs checks side by side: it looks for stale probe pods once, before them. */
   parallelRun?: boolean;
+  /** smoke's checks share one --max-parallel bound. */
+  limiter?: Limiter;
 }
 
 export async function connect(ctx: CommandContext): Promise<ClusterApi> {
@@ -101,10 +104,11 @@ async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A
         timeoutSeconds: options.timeoutSeconds,
         keepPod: options.keepPod,
         reusePod: options.reusePod,
+        maxParallel: options.maxParallel,
         command: spec.name,
         warnStale: !ctx.parallelRun,
       },
-      { api, progress, signal: deps.signal, now: deps.now, sleep: deps.sleep, randomSuffix: deps.randomSuffix, randomToken: deps.randomToken },
+      { api, progress, signal: deps.signal, now: deps.now, sleep: deps.sleep, randomSuffix: deps.randomSuffix, randomToken: deps.randomToken, limiter: ctx.limiter },
     );
     return { command: spec.name, api: plan.api, nodes };
   } finally {

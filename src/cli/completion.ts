@@ -71,6 +71,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'timeout', description: 'how long a node may take to answer', value: NONE },
   { name: 'keep-pod', description: 'leave the probe pods running', value: null },
   { name: 'reuse-pod', description: 'use a probe pod kept by an earlier run', value: null },
+  { name: 'max-parallel', description: 'probe pods alive at once', value: NONE },
   { name: 'fail-on', description: 'exit 1 on findings at or above', value: { kind: 'fixed', values: [...SEVERITIES, 'never'] } },
   { name: 'save-snapshot', description: 'write the raw node facts to DIR', value: { kind: 'dir' } },
   { name: 'from-snapshot', description: 'analyse a saved snapshot DIR', value: { kind: 'dir' } },
@@ -127,7 +128,7 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     maxPositionals: 1,
     flags: [
       { name: 'name', description: 'a name to resolve', value: NONE },
-      { name: 'external-name', description: 'the external-style default name', value: NONE },
+      { name: 'external-name', description: 'an outside name to resolve upstream', value: NONE },
     ],
   },
   {

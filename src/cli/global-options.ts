@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { EXIT, UserError } from './errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../probe/probe-pod.js';
+import { DEFAULT_MAX_PARALLEL } from '../probe/bounded.js';
 import { SEVERITIES, type Severity } from '../analyze/finding.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'dot'] as const;
@@ -23,6 +24,7 @@ export interface GlobalOptions {
   timeoutSeconds: number;
   keepPod: boolean;
   reusePod: boolean; // --reuse-pod: exec into a probe pod an earlier --keep-pod run left on the node
+  maxParallel: number; // --max-parallel: probe pods (and exec streams) alive at once
   failOn: FailOn;
   saveSnapshot: string | undefined;
   fromSnapshot: string | undefined;
@@ -46,6 +48,7 @@ export function addGlobalOptions<T>(y: Argv<T>) {
     .option('timeout', { type: 'string', default: '120s', describe: 'how long a node may take to answer', global: true })
     .option('keep-pod', { type: 'boolean', default: false, describe: 'leave the probe pods running and print how to delete them', global: true })
     .option('reuse-pod', { type: 'boolean', default: false, describe: 'use a Running probe pod kept by an earlier --keep-pod run on the node instead of creating one', global: true })
+    .option('max-parallel', { type: 'string', default: String(DEFAULT_MAX_PARALLEL), describe: 'probe pods alive at once; the other nodes queue', global: true })
     .option('fail-on', { type: 'string', default: 'error', describe: 'exit 1 on findings at or above: info|warn|error|never', global: true })
     .option('save-snapshot', { type: 'string', describe: 'also write the raw node facts and API objects to DIR', global: true })
     .option('from-snapshot', { type: 'string', describe: 'analyse a saved snapshot DIR; no cluster needed', global: true })
@@ -87,6 +90,10 @@ export function readGlobalOptions(a: Record<string, unknown>): GlobalOptions {
   if (a['save-snapshot'] && a['from-snapshot']) {
     throw new UserError('--save-snapshot and --from-snapshot cannot be used together');
   }
+  const maxParallelText = String(a['max-parallel'] ?? DEFAULT_MAX_PARALLEL);
+  if (!/^\d+$/.test(maxParallelText) || Number(maxParallelText) < 1 || Number(maxParallelText) > 1000) {
+    throw new UserError(`invalid --max-parallel "${maxParallelText}": must be a whole number from 1 to 1000`, { exitCode: EXIT.usage });
+  }
   const color = String(a.color ?? 'auto');
   if (color !== 'auto' && color !== 'always' && color !== 'never') {
     throw new UserError(`unknown --color value "${color}"`, { hint: 'use one of: auto, always, never' });
@@ -112,6 +119,7 @@ export function readGlobalOptions(a: Record<string, unknown>): GlobalOptions {
     timeoutSeconds: Math.ceil(timeoutMs / 1000),
     keepPod: Boolean(a['keep-pod']),
     reusePod: Boolean(a['reuse-pod']),
+    maxParallel: Number(maxParallelText),
     failOn: failOn as FailOn,
     saveSnapshot: a['save-snapshot'] === undefined ? undefined : String(a['save-snapshot']),
     fromSnapshot: a['from-snapshot'] === undefined ? undefined : String(a['from-snapshot']),

@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Deps } from './deps.js';
 import { EXIT } from './errors.js';
-import { runCli } from './cli.js';
+import { runCli } from './fast-path.js';
 
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // kubectl's suffix alphabet: no vowels, no look-alikes
 
@@ -54,7 +54,7 @@ const deps: Deps = {
       import('../kube/cluster-api.js'),
     ]);
     const kc = loadKubeConfig(options, process.env);
-    return createClusterApi(kc, { requestTimeoutMs: options.requestTimeoutMs });
+    return createClusterApi(kc, { requestTimeoutMs: options.requestTimeoutMs, proxyEnv: process.env });
   },
   readFile: (path) => readFile(path, 'utf8'),
   writeFile: (path, text) => writeFile(path, text),

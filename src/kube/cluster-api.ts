@@ -1,8 +1,10 @@
 // Every Kubernetes API call the plugin makes goes through ClusterApi. Commands and the probe
 // lifecycle see only this interface, so they never touch client-node or raw HTTP.
 import { Writable } from 'node:stream';
+import type { Agent } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import { toApiUserError, type ApiCallSite } from './api-error.js';
+import { proxyForServer, type ProxyEnv } from './proxy-env.js';
 import { UserError, EXIT } from '../cli/errors.js';
 
 export type Pod = k8s.V1Pod;
@@ -25,6 +27,19 @@ export interface ExecResult {
   stdoutBytes: number;
 }
 
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface PodWatch {
+  /** Ends the watch; no event is delivered after it returns. */
+  stop(): void;
+}
+
+export interface PodWatchHandlers {
+  event(type: WatchEventType, pod: Pod): void;
+  /** The stream ended (server timeout, dropped connection, refused): null when it just closed. */
+  ended(err: unknown): void;
+}
+
 export interface ClusterApi {
   readonly server: string;
   readonly contextName: string;
@@ -42,15 +57,23 @@ export interface ClusterApi {
   readNamespace(name: string): Promise<Namespace>;
   createPod(namespace: string, pod: Pod): Promise<Pod>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
+  /**
+   * Streams changes to the pods matching labelSelector in namespace (one long request). With a
+   * resourceVersion the stream starts after it; without, it starts with an ADDED per current pod.
+   */
+  watchPods(namespace: string, labelSelector: string, resourceVersion: string | undefined, handlers: PodWatchHandlers): PodWatch;
   /** Runs argv in the pod's container; resolves when the command has ended and the stream closed. */
   exec(namespace: string, pod: string, container: string, argv: string[], signal?: AbortSignal): Promise<ExecResult>;
 }
 
 export interface ClusterApiOptions {
   requestTimeoutMs: number | null; // --request-timeout; null = no limit
+  /** HTTPS_PROXY/NO_PROXY, used as kubectl does when the kubeconfig sets no proxy-url. */
+  proxyEnv?: ProxyEnv;
 }
 
 export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions): ClusterApi {
+  shareOneAgent(kc, options.proxyEnv ?? {});
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
@@ -149,7 +172,84 @@ export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions)
         throw toApiUserError(err, { verb: 'delete', resource: 'pods', namespace, name }, server);
       }
     },
+    watchPods: (namespace, labelSelector, resourceVersion, handlers) => watchPods(kc, namespace, labelSelector, resourceVersion, handlers),
     exec: (namespace, pod, container, argv, signal) => execInPod(kc, server, { namespace, pod, container, argv, signal }),
+  };
+}
+
+type AgentFactory = (cluster: k8s.Cluster | null, agentOptions: Record<string, unknown>) => Agent;
+
+/**
+ * client-node 1.4 builds a new https.Agent for every request (KubeConfig.createAgent, called from
+ * applySecurityAuthentication and applyToHTTPSOptions), so each call opened its own TLS connection.
+ * Here every request with the same TLS material gets one keep-alive agent: one connection reused
+ * for sequential calls, a small pool for parallel ones, and TLS sessions resumed for the exec
+ * websockets (an upgraded socket leaves the pool, so each exec still has its own connection).
+ * createAgent is private in client-node's typings; its behaviour (proxy-url, skip-tls) is kept by
+ * calling the original with keepAlive added.
+ */
+function shareOneAgent(kc: k8s.KubeConfig, proxyEnv: ProxyEnv): void {
+  const target = kc as unknown as { createAgent: AgentFactory };
+  const original = target.createAgent.bind(kc);
+  const agents = new Map<string, Agent>();
+  target.createAgent = (cluster, agentOptions) => {
+    // kubectl's order: the kubeconfig's proxy-url, else HTTPS_PROXY/NO_PROXY from the environment.
+    const proxyUrl = cluster?.proxyUrl ?? (cluster ? proxyForServer(cluster.server, proxyEnv) : undefined);
+    const key = JSON.stringify([cluster?.server, proxyUrl, ...TLS_KEYS.map((k) => String(agentOptions[k] ?? ''))]);
+    let agent = agents.get(key);
+    if (!agent) {
+      const effective = cluster && proxyUrl !== cluster.proxyUrl ? { ...cluster, proxyUrl } : cluster;
+      agent = original(effective, { ...pickTls(agentOptions), keepAlive: true, keepAliveMsecs: 30_000, scheduling: 'lifo' });
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+}
+
+// What makes two agents different; the rest (timeouts, undefined cipher settings) is the same per run.
+const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+function pickTls(agentOptions: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of TLS_KEYS) if (agentOptions[k] !== undefined) out[k] = agentOptions[k];
+  return out;
+}
+
+function watchPods(
+  kc: k8s.KubeConfig,
+  namespace: string,
+  labelSelector: string,
+  resourceVersion: string | undefined,
+  handlers: PodWatchHandlers,
+): PodWatch {
+  let stopped = false;
+  let controller: AbortController | null = null;
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+  // allowWatchBookmarks keeps resourceVersion fresh so a restarted watch resumes without a gap.
+  const query = { labelSelector, allowWatchBookmarks: true, ...(resourceVersion ? { resourceVersion } : {}) };
+  void new k8s.Watch(kc)
+    .watch(
+      path,
+      query,
+      (type: string, obj: Pod) => {
+        if (!stopped) handlers.event(type as WatchEventType, obj);
+      },
+      (err: unknown) => {
+        if (!stopped) handlers.ended(err ?? null);
+      },
+    )
+    .then((c) => {
+      controller = c;
+      if (stopped) c.abort();
+    })
+    .catch((err: unknown) => {
+      if (!stopped) handlers.ended(err);
+    });
+  return {
+    stop: () => {
+      stopped = true;
+      controller?.abort();
+    },
   };
 }
 

@@ -13,6 +13,7 @@
 #   pod:KEY:CONTAINERID:IP  the pod's namespace (found by container id, else by IP): links, routes,
 #                           neighbours, sysctls, ethtool -S of each interface, resolv.conf
 #   podpid:KEY:CONTAINERID:IP  only find the pod's namespace (for the actions below)
+#   podresolv:KEY:CONTAINERID:IP  find the pod and read its container's /etc/resolv.conf
 # Actions run from WHERE = "host" (the node's namespace) or a pod KEY named earlier in the call:
 #   ping:WHERE:DST:SIZE:COUNT        ping -M do -s SIZE -c COUNT DST (stdout and stderr together)
 #   dig:WHERE:SERVER:PROTO:NAME      dig @SERVER NAME over udp|tcp, one try, 2 s
@@ -161,6 +162,8 @@ gather_kube_proxy() {
 
 gather_host_files() {
   section host/resolv.conf cat "/proc/$HOST_PID/root/etc/resolv.conf"
+  # systemd-resolved's uplink list (absent on nodes without it): what kubelet's resolvConf points at there.
+  section host/resolved-resolv.conf cat "/proc/$HOST_PID/root/run/systemd/resolve/resolv.conf"
   section host/cni-conf sh -c 'cd "$1" 2>/dev/null || exit 1; for f in *; do [ -f "$f" ] || continue; printf "### %s\n" "$f"; cat "$f"; echo; done' cni "/proc/$HOST_PID/root/etc/cni/net.d"
   section host/conntrack $IN_HOST_NET conntrack -S
 }
@@ -298,6 +301,13 @@ for request in "$@"; do
       case $F2 in '' | *[!0-9a-f]*) F2=none ;; esac
       valid_ip "$F3" || bad_request "pod address"
       find_pod "$F1" "$F2" "$F3" || true
+      ;;
+    podresolv:*)
+      split_fields "${request#podresolv:}"
+      valid_where "$F1" || bad_request "pod key"
+      case $F2 in '' | *[!0-9a-f]*) F2=none ;; esac
+      valid_ip "$F3" || bad_request "pod address"
+      if find_pod "$F1" "$F2" "$F3"; then section "pod/$F1/resolv.conf" cat "/proc/$pid/root/etc/resolv.conf"; fi
       ;;
     ping:*)
       split_fields "${request#ping:}"

@@ -22,6 +22,8 @@ export type NodeRequest =
   | { kind: 'route-get'; address: string }
   | { kind: 'pod'; key: string; containerId: string | null; podIP: string }
   | { kind: 'podpid'; key: string; containerId: string | null; podIP: string }
+  // Finds the pod like podpid and reads its container's /etc/resolv.conf (section pod/KEY/resolv.conf).
+  | { kind: 'podresolv'; key: string; containerId: string | null; podIP: string }
   // Actions run from `where`: "host" (the node's namespace) or a pod key named earlier in the call.
   | { kind: 'ping'; where: string; destination: string; payloadBytes: number; count: number }
   | { kind: 'dig'; where: string; server: string; protocol: 'udp' | 'tcp'; name: string }
@@ -38,6 +40,7 @@ export function encodeNodeRequest(request: NodeRequest): string {
       return `route-get:${request.address}`;
     case 'pod':
     case 'podpid':
+    case 'podresolv':
       return `${request.kind}:${request.key}:${request.containerId ?? 'none'}:${request.podIP}`;
     case 'ping':
       return `ping:${request.where}:${request.destination}:${request.payloadBytes}:${request.count}`;

@@ -8,6 +8,8 @@ import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROBE_CONTAINER, RUN
 import { EXIT, InterruptedError, UserError } from '../cli/errors.js';
 import { httpStatusOf } from '../kube/api-error.js';
 import type { Progress } from '../render/progress.js';
+import { createLimiter, DEFAULT_MAX_PARALLEL, type Limiter } from './bounded.js';
+import { watchProbePods, type PodSeen, type ProbePodBoard } from './probe-watch.js';
 
 export interface ProbeSettings {
   /** Warn about probe pods of earlier runs (off for smoke's parallel checks, which see each other's). */
@@ -21,6 +23,8 @@ export interface ProbeSettings {
   reusePod?: boolean;
   priorityClassName?: string | undefined;
   command: string;
+  /** --max-parallel: probe pods (and exec streams) alive at once; the rest queue. */
+  maxParallel?: number;
 }
 
 export interface ProbeTarget {
@@ -55,25 +59,70 @@ export interface ProbeDeps {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   randomSuffix(): string;
   randomToken(): string;
+  /** Shared by checks that run side by side (smoke), so the bound holds for the whole command. */
+  limiter?: Limiter;
 }
 
 export const PROBE_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
 export { RUN_ID_LABEL };
 
-const POLL_MS = 250;
-const NODE_CHECK_EVERY_POLLS = 4; // while a probe pod is Pending, look at its node about once a second
+// Without a watch (RBAC from before it was needed), a waiting node reads its pod this often, as
+// every node did before the watch.
+const POLL_WITHOUT_WATCH_MS = 250;
+// With a watch, a pod not heard of for this long is read once directly (a lost event must not hang).
+const READ_IF_SILENT_MS = 10_000;
+// A pod still Pending after this long makes us look at its node (kubelet down, node gone).
+const NODE_CHECK_AFTER_MS = 1000;
 const PULL_FAILURES = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
 const START_FAILURES = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
 
+/** What every node of one run shares: its id, the watch on its pods, the node reads, the bound. */
+interface RunContext {
+  runId: string;
+  lifetimeSeconds: number;
+  settings: ProbeSettings;
+  deps: ProbeDeps;
+  created: Map<string, string>; // node -> pod name, until deleted
+  board: ProbePodBoard;
+  nodes: NodeReader;
+}
+
 export async function runProbes(targets: readonly ProbeTarget[], settings: ProbeSettings, deps: ProbeDeps): Promise<NodeCollection[]> {
-  await checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false);
   const runId = deps.randomSuffix() + deps.randomSuffix();
-  const lifetimeSeconds = settings.timeoutSeconds + 60;
-  const created = new Map<string, string>(); // node -> pod name
+  const nodeNames = [...new Set(targets.map((t) => t.nodeName))];
+  const nodes = createNodeReader(deps, nodeNames);
+  // One round trip before any create: the watch on this run's pods starts, and the preflight
+  // checks (the namespace's Pod Security, stale pods, the target nodes) go out together. A new
+  // preflight belongs in this Promise.all.
+  const board = watchProbePods(settings.namespace, `${RUN_ID_LABEL}=${runId}`, deps);
+  try {
+    await Promise.all([
+      checkProbeNamespace(deps.api, settings.namespace, deps.progress, settings.warnStale !== false),
+      nodes.prefetch(),
+    ]);
+  } catch (err) {
+    board.stop();
+    throw err;
+  }
+  const run: RunContext = { runId, lifetimeSeconds: settings.timeoutSeconds + 60, settings, deps, created: new Map(), board, nodes };
+  const limiter = deps.limiter ?? createLimiter(settings.maxParallel ?? DEFAULT_MAX_PARALLEL, deps.signal);
+  for (const t of targets) deps.progress.nodeState(t.nodeName, 'queued');
   try {
     // allSettled, not all: an interrupt must not start deleting while a create is still in flight.
+    // A failure that is not one node's (RBAC on create, Pod Security) stops this run's queued nodes.
+    let stopReason: { err: unknown } | null = null;
     const settled = await Promise.allSettled(
-      targets.map((target) => probeOneNode(target, runId, lifetimeSeconds, settings, deps, created)),
+      targets.map((target) =>
+        limiter.run(async () => {
+          if (stopReason) throw stopReason.err;
+          try {
+            return await probeOneNode(target, run);
+          } catch (err) {
+            stopReason ??= { err };
+            throw err;
+          }
+        }),
+      ),
     );
     const interrupted = settled.find((r) => r.status === 'rejected' && r.reason instanceof InterruptedError);
     if (interrupted || deps.signal.aborted) throw new InterruptedError('signal');
@@ -81,34 +130,31 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
     if (failed) throw failed.reason;
     return settled.map((r) => (r as PromiseFulfilledResult<NodeCollection>).value);
   } finally {
+    board.stop();
     if (settings.keepPod) {
-      for (const [node, pod] of created) {
+      for (const [node, pod] of run.created) {
         deps.progress.note(`kept probe pod ${settings.namespace}/${pod} on node ${node}; delete it with: kubectl delete pod -n ${settings.namespace} ${pod}`);
       }
     } else {
-      const left = await deleteProbePods(deps.api, settings.namespace, [...created.values()], deps.progress);
+      // Each node deletes its own pod when it is done; this sweeps what an error or interrupt left.
+      const left = await deleteProbePods(deps.api, settings.namespace, [...run.created.values()], deps.progress);
       // An interrupted run must not claim its pods are gone when a delete failed.
       if (left > 0 && deps.signal.aborted) throw new InterruptedError('signal', left); // eslint-disable-line no-unsafe-finally
     }
   }
 }
 
-async function probeOneNode(
-  target: ProbeTarget,
-  runId: string,
-  lifetimeSeconds: number,
-  settings: ProbeSettings,
-  deps: ProbeDeps,
-  created: Map<string, string>,
-): Promise<NodeCollection> {
+async function probeOneNode(target: ProbeTarget, run: RunContext): Promise<NodeCollection> {
+  const { settings, deps } = run;
+  throwIfAborted(deps.signal);
   const started = deps.now();
   const pod = buildProbePod({
     nodeName: target.nodeName,
     namespace: settings.namespace,
     image: settings.image,
-    runId,
+    runId: run.runId,
     nameSuffix: deps.randomSuffix(),
-    lifetimeSeconds,
+    lifetimeSeconds: run.lifetimeSeconds,
     imagePullSecrets: settings.imagePullSecrets,
     priorityClassName: settings.priorityClassName,
     command: settings.command,
@@ -117,31 +163,19 @@ async function probeOneNode(
   const reused = settings.reusePod ? await findReusableProbePod(deps.api, target.nodeName, settings, deps.now()) : null;
   const podName = reused ?? pod.metadata!.name!;
   throwIfAborted(deps.signal);
-  const unfit = reused !== null ? null : await checkProbeNode(deps.api, target.nodeName);
+  const unfit = reused !== null ? null : linuxNodeProblem(target.nodeName, run.nodes.initial(target.nodeName));
   if (unfit) {
     deps.progress.nodeState(target.nodeName, `failed: ${unfit.message}`);
     return { nodeName: target.nodeName, ok: false, error: unfit.message, podName: null, hint: unfit.hint };
   }
-  throwIfAborted(deps.signal);
   if (reused === null) {
-    // Recorded before the call returns: if we are interrupted mid-create, cleanup still tries it.
-    created.set(target.nodeName, podName);
-    try {
-      await deps.api.createPod(settings.namespace, pod);
-    } catch (err) {
-      // The API answered with an error status: nothing was created, so there is nothing to delete
-      // (and no "deleted" line to print). A timeout or a dropped connection may still have created it.
-      if (httpStatusOf(err) !== null) created.delete(target.nodeName);
-      if (isPodSecurityRejection(err)) throw podSecurityError(settings.namespace, err);
-      throw err;
-    }
-    deps.progress.podCreated(target.nodeName, `${settings.namespace}/${podName}`);
+    await createProbePod(target.nodeName, pod, run);
   } else {
     // Not in `created`: a pod this run did not create is not this run's to delete.
     deps.progress.note(`reusing probe pod ${settings.namespace}/${podName} on node ${target.nodeName} (--reuse-pod); it stays until its deadline or kubectl netdiag cleanup`);
   }
   try {
-    if (reused === null) await waitUntilRunning(target.nodeName, settings, podName, deps, started);
+    if (reused === null) await waitUntilRunning(target.nodeName, podName, run, started);
     deps.progress.nodeState(target.nodeName, 'collecting');
     const token = deps.randomToken();
     const call = { nodeName: target.nodeName, namespace: settings.namespace, podName, timeoutSeconds: settings.timeoutSeconds };
@@ -164,9 +198,41 @@ async function probeOneNode(
     const message = err instanceof Error ? err.message : String(err);
     deps.progress.nodeState(target.nodeName, `failed: ${message}`);
     return { nodeName: target.nodeName, ok: false, error: message, podName, hint: err instanceof UserError ? err.hint : undefined };
+  } finally {
+    // The slot frees only once the pod is gone, so --max-parallel bounds the pods alive.
+    await deleteOwnPod(target.nodeName, run);
   }
 }
 
+async function createProbePod(nodeName: string, pod: Pod, run: RunContext): Promise<void> {
+  const { settings, deps } = run;
+  const podName = pod.metadata!.name!;
+  // Recorded before the call returns: if we are interrupted mid-create, cleanup still tries it.
+  run.created.set(nodeName, podName);
+  try {
+    await deps.api.createPod(settings.namespace, pod);
+  } catch (err) {
+    // The API answered with an error status: nothing was created, so there is nothing to delete
+    // (and no "deleted" line to print). A timeout or a dropped connection may still have created it.
+    if (httpStatusOf(err) !== null) run.created.delete(nodeName);
+    if (isPodSecurityRejection(err)) throw podSecurityError(settings.namespace, err);
+    throw err;
+  }
+  deps.progress.podCreated(nodeName, `${settings.namespace}/${podName}`);
+}
+
+/** Deletes this node's pod now; one that cannot be deleted stays in `created` for the final sweep. */
+async function deleteOwnPod(nodeName: string, run: RunContext): Promise<void> {
+  const podName = run.created.get(nodeName);
+  if (podName === undefined || run.settings.keepPod) return;
+  try {
+    await run.deps.api.deletePod(run.settings.namespace, podName, 0);
+    run.created.delete(nodeName);
+    run.deps.progress.podDeleted(`${run.settings.namespace}/${podName}`);
+  } catch {
+    // The sweep in runProbes tries again and names it if it still fails.
+  }
+}
 interface ExecCall {
   nodeName: string;
   namespace: string;
@@ -216,22 +282,28 @@ async function execWithRetry(deps: ProbeDeps, call: ExecCall, argv: string[]) {
   }
 }
 
-async function waitUntilRunning(nodeName: string, settings: ProbeSettings, podName: string, deps: ProbeDeps, started: number): Promise<void> {
+async function waitUntilRunning(nodeName: string, podName: string, run: RunContext, started: number): Promise<void> {
+  const { settings, deps, board } = run;
   const deadline = started + settings.timeoutSeconds * 1000;
   let lastState = '';
   let nodeNote = '';
-  for (let poll = 0; ; poll++) {
+  let lastRead = deps.now();
+  for (;;) {
     throwIfAborted(deps.signal);
-    const pod = await deps.api.readPod(settings.namespace, podName).catch((err: unknown) => {
-      if (httpStatusOf(err) === 404) {
-        throw new UserError(`probe pod ${settings.namespace}/${podName} on node ${nodeName} was deleted before it ran (by someone else, or its node went away)`, {
-          hint: `check the node: kubectl describe node ${nodeName}`,
-          exitCode: EXIT.cannotDiagnose,
-        });
-      }
-      throw err;
-    });
-    const verdict = classifyProbePod(pod, settings.image);
+    const now = deps.now();
+    let seen = board.latest(podName);
+    const silentFor = now - Math.max(seen?.atMs ?? started, lastRead);
+    if (!board.watching() ? silentFor >= POLL_WITHOUT_WATCH_MS || seen === undefined : silentFor >= READ_IF_SILENT_MS) {
+      seen = await readProbePod(nodeName, podName, run);
+      lastRead = deps.now();
+    }
+    if (seen?.kind === 'deleted') {
+      throw new UserError(`probe pod ${settings.namespace}/${podName} on node ${nodeName} was deleted before it ran (by someone else, or its node went away)`, {
+        hint: `check the node: kubectl describe node ${nodeName}`,
+        exitCode: EXIT.cannotDiagnose,
+      });
+    }
+    const verdict: ProbePodVerdict = seen ? classifyProbePod(seen.pod, settings.image) : { kind: 'waiting', state: 'pod created' };
     if (verdict.kind === 'running') return;
     if (verdict.kind === 'failed') throw new UserError(verdict.reason, { hint: verdict.hint, exitCode: EXIT.cannotDiagnose });
     if (verdict.state !== lastState) {
@@ -240,8 +312,8 @@ async function waitUntilRunning(nodeName: string, settings: ProbeSettings, podNa
     }
     // A node whose kubelet stopped reporting will never start the pod: say so now, not at --timeout.
     // A node that is NotReady for another reason (often its CNI) still runs hostNetwork pods: wait.
-    if (poll % NODE_CHECK_EVERY_POLLS === NODE_CHECK_EVERY_POLLS - 1) {
-      const health = await readNodeHealth(deps.api, nodeName);
+    if (deps.now() - started >= NODE_CHECK_AFTER_MS) {
+      const health = await run.nodes.health(nodeName);
       if (health.kind === 'gone' || health.kind === 'kubelet-down') {
         throw new UserError(health.message, { hint: `check the node: kubectl describe node ${nodeName}`, exitCode: EXIT.cannotDiagnose });
       }
@@ -253,8 +325,28 @@ async function waitUntilRunning(nodeName: string, settings: ProbeSettings, podNa
         exitCode: EXIT.cannotDiagnose,
       });
     }
-    await deps.sleep(POLL_MS, deps.signal);
+    // Woken by the pod's next event, else when the node is due a look or the pod a direct read.
+    const nowMs = deps.now();
+    const nodeCheckAt = nowMs < started + NODE_CHECK_AFTER_MS ? started + NODE_CHECK_AFTER_MS : nowMs + NODE_REFRESH_MS;
+    const readAt = board.watching() ? Math.max(seen?.atMs ?? started, lastRead) + READ_IF_SILENT_MS : nowMs + POLL_WITHOUT_WATCH_MS;
+    const nextLook = Math.min(nodeCheckAt, readAt);
+    await board.changed(podName, Math.min(deadline, nextLook), deps.signal);
   }
+}
+
+/** A direct read of one probe pod, for when the watch is silent or not running. */
+async function readProbePod(nodeName: string, podName: string, run: RunContext): Promise<PodSeen> {
+  const { settings, deps, board } = run;
+  const at = deps.now();
+  let seen: PodSeen;
+  try {
+    seen = { kind: 'pod', pod: await deps.api.readPod(settings.namespace, podName), atMs: at };
+  } catch (err) {
+    if (httpStatusOf(err) !== 404) throw err;
+    seen = { kind: 'deleted', atMs: at };
+  }
+  board.record(podName, seen);
+  return board.latest(podName) ?? seen;
 }
 
 type NodeHealth =
@@ -264,14 +356,52 @@ type NodeHealth =
   | { kind: 'kubelet-down'; message: string }
   | { kind: 'not-ready'; message: string };
 
-async function readNodeHealth(api: ClusterApi, nodeName: string): Promise<NodeHealth> {
-  let node: Node;
-  try {
-    node = await api.readNode(nodeName);
-  } catch (err) {
-    if (httpStatusOf(err) === 404) return { kind: 'gone', message: `node ${nodeName} no longer exists (deleted from the cluster while it was being diagnosed)` };
-    return { kind: 'unknown' };
-  }
+/** A node as first read ('missing' = 404 or absent from the list; null = could not read). */
+type NodeRead = Node | 'missing' | null;
+
+interface NodeReader {
+  /** Reads the run's nodes once, before any create. */
+  prefetch(): Promise<void>;
+  initial(nodeName: string): NodeRead;
+  /** The node's health, re-read at most every NODE_REFRESH_MS for all waiting nodes together. */
+  health(nodeName: string): Promise<NodeHealth>;
+}
+
+const NODE_REFRESH_MS = 2000;
+// Up to this many nodes are read one by one (in parallel); more are listed in one call.
+const READ_NODES_SINGLY_UP_TO = 3;
+
+function createNodeReader(deps: ProbeDeps, nodeNames: readonly string[]): NodeReader {
+  let initial = new Map<string, NodeRead>();
+  let latest: { atMs: number; nodes: Promise<Map<string, NodeRead>> } | null = null;
+  const readAll = async (): Promise<Map<string, NodeRead>> => {
+    if (nodeNames.length <= READ_NODES_SINGLY_UP_TO) {
+      const reads = await Promise.all(nodeNames.map((name) => deps.api.readNode(name).then(
+        (n): NodeRead => n,
+        (err: unknown): NodeRead => (httpStatusOf(err) === 404 ? 'missing' : null),
+      )));
+      return new Map(nodeNames.map((name, i) => [name, reads[i]!]));
+    }
+    const list = await deps.api.listNodes().catch(() => null);
+    const byName = new Map((list ?? []).map((n) => [n.metadata?.name ?? '', n] as const));
+    return new Map(nodeNames.map((name) => [name, list === null ? null : (byName.get(name) ?? 'missing')]));
+  };
+  return {
+    prefetch: async () => {
+      initial = await readAll();
+      latest = { atMs: deps.now(), nodes: Promise.resolve(initial) };
+    },
+    initial: (name) => initial.get(name) ?? null,
+    health: async (name) => {
+      if (latest === null || deps.now() - latest.atMs >= NODE_REFRESH_MS) latest = { atMs: deps.now(), nodes: readAll() };
+      return nodeHealthOf(name, (await latest.nodes).get(name) ?? null);
+    },
+  };
+}
+
+function nodeHealthOf(nodeName: string, node: NodeRead): NodeHealth {
+  if (node === 'missing') return { kind: 'gone', message: `node ${nodeName} no longer exists (deleted from the cluster while it was being diagnosed)` };
+  if (node === null) return { kind: 'unknown' };
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   if (!ready || ready.status === 'True') return { kind: 'ready' };
   const why = `${ready.reason ?? 'NotReady'}${ready.message ? `: ${ready.message.replace(/\.$/, '')}` : ''}`;
@@ -286,16 +416,9 @@ async function readNodeHealth(api: ClusterApi, nodeName: string): Promise<NodeHe
  * a finding), not a pod that waits for --timeout. Returns null when the node looks fit, or when we
  * may not read nodes (the pod itself will tell).
  */
-async function checkProbeNode(api: ClusterApi, nodeName: string): Promise<{ message: string; hint: string } | null> {
-  let node: Node;
-  try {
-    node = await api.readNode(nodeName);
-  } catch (err) {
-    if (httpStatusOf(err) === 404) {
-      return { message: `node ${nodeName} does not exist (any more)`, hint: 'kubectl get nodes lists the nodes' };
-    }
-    return null;
-  }
+function linuxNodeProblem(nodeName: string, node: NodeRead): { message: string; hint: string } | null {
+  if (node === 'missing') return { message: `node ${nodeName} does not exist (any more)`, hint: 'kubectl get nodes lists the nodes' };
+  if (node === null) return null;
   // Either source saying "not Linux" is enough: the label is what schedulers match on, nodeInfo is
   // what the kubelet reports.
   const os = [node.metadata?.labels?.['kubernetes.io/os'], node.status?.nodeInfo?.operatingSystem].find((v) => v && v !== 'linux');
@@ -345,6 +468,8 @@ export function classifyProbePod(pod: Pod, image: string): ProbePodVerdict {
  * front, and probe pods left by earlier runs (a SIGKILLed CLI) are pointed out.
  */
 async function checkProbeNamespace(api: ClusterApi, namespace: string, progress: Progress, warnStale: boolean): Promise<void> {
+  // Both reads in one round trip; the stale list only speaks once the namespace passed.
+  const staleRead = warnStale ? api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => [] as Pod[]) : Promise.resolve([] as Pod[]);
   const ns = await api.readNamespace(namespace).catch((err: unknown) => {
     if (err instanceof UserError && /not found/.test(err.message)) {
       throw new UserError(`probe namespace "${namespace}" does not exist`, { hint: 'pick one with --probe-namespace NS' });
@@ -358,7 +483,7 @@ async function checkProbeNamespace(api: ClusterApi, namespace: string, progress:
       exitCode: EXIT.cannotDiagnose,
     });
   }
-  const stale = warnStale ? await api.listPods({ namespace: undefined, labelSelector: PROBE_SELECTOR }).catch(() => []) : [];
+  const stale = await staleRead;
   if (stale.length > 0) {
     // Named with their phase: a Running one may belong to a colleague's run in progress.
     const named = stale.slice(0, 3).map((p) => `${p.metadata?.namespace}/${p.metadata?.name} (${p.status?.phase ?? 'Pending'})`);

@@ -53,12 +53,15 @@ function renderDnsCheckText(report: DnsCheckReport, wide: boolean, noHeaders: bo
   if (report.corefile) {
     out.push(`Corefile: ${report.corefile.forward.join('; ') || 'no forward'}; loop plugin ${report.corefile.loopPlugin ? 'on' : 'off'}`);
   }
+  out.push(`Outside name: ${report.outsideName.status === 'asked' ? report.outsideName.names.join(', ') : `skipped (${report.outsideName.reason})`}`);
   out.push('');
-  const corednsHeaders = ['coredns-pod', 'node', 'ip', 'phase', 'ready', 'restarts', 'state', 'node-resolv.conf', 'upstream'];
+  // resolv.conf: CoreDNS's own file (what `forward . /etc/resolv.conf` reads); node-resolv.conf only for context.
+  const corednsHeaders = ['coredns-pod', 'node', 'ip', 'phase', 'ready', 'restarts', 'state', 'resolv.conf', 'node-resolv.conf', 'upstream'];
+  const nameservers = (lines: string[] | null) => lines?.filter((l) => l.startsWith('nameserver')).map((l) => l.replace(/^nameserver\s+/, '')).join(',') ?? null;
   out.push(
     renderTable(
       corednsHeaders,
-      report.coredns.map((c) => [c.name, c.nodeName, c.podIP, c.phase, c.ready ? 'true' : 'false', c.restarts, c.state, c.nodeResolvConf?.filter((l) => l.startsWith('nameserver')).map((l) => l.replace(/^nameserver\s+/, '')).join(',') ?? null, c.upstreams.join(',')]),
+      report.coredns.map((c) => [c.name, c.nodeName, c.podIP, c.phase, c.ready ? 'true' : 'false', c.restarts, c.state, nameservers(c.resolvConf) ?? '?', nameservers(c.nodeResolvConf), `${c.upstreams.join(',')}${c.upstreamSource === 'node' ? ' (assumed)' : ''}`]),
       { noHeaders },
     ).trimEnd() || 'CoreDNS pods: none (label k8s-app=kube-dns in kube-system)',
   );

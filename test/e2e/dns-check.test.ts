@@ -2,16 +2,21 @@
 // (lab/lab-faults.ts), dns-check must name it and exit 1, and every fault is restored at once.
 import { expect } from 'chai';
 import * as faults from '../../lab/lab-faults.js';
+import { readFixture } from '../unit/parse/fixture.js';
 import { kubectl, labState, runPlugin, setFaults, skipUnlessLab } from '../support/lab-harness.js';
 
 interface ReportJson {
   kind: string;
+  outsideName: { status: string; names: string[]; reason: string | null };
+  coredns: Array<{ name: string; resolvConf: string[] | null; nodeResolvConf: string[] | null; upstreams: string[]; upstreamSource: string }>;
   servers: Array<{ id: string; kind: string; address: string }>;
   matrix: Array<{ name: string; protocol: string; cells: Array<{ serverId: string; status: string }> }>;
   findings: Array<{ code: string; severity: string; subject: string; evidence: string[] }>;
 }
 
 const POD = ['client-1', '-n', 'team-b'];
+// The lab upstream's name: dns-check asks no outside name unless told (no default depends on the lab).
+const OUTSIDE = ['--external-name', 'www.example.test'];
 // Other engineers run probes against the shared lab at the same time: only dns-check's probe
 // pods (annotated with the command that made them) must be gone.
 function dnsCheckProbePodsLeft(): string[] {
@@ -47,7 +52,7 @@ describe('e2e: kubectl netdiag dns-check', function () {
   });
 
   it('healthy lab: every layer answers, exit 0, and the table has names as rows and servers as columns', async () => {
-    const { code, report } = await dnsCheck();
+    const { code, report } = await dnsCheck(OUTSIDE);
     expect(code).to.equal(0);
     expect(report.kind).to.equal('DnsCheckReport');
     expect(errorCodes(report)).to.deep.equal([]);
@@ -57,16 +62,29 @@ describe('e2e: kubectl netdiag dns-check', function () {
       expect(status(report, 'kubernetes.default', protocol, 'service')).to.equal('ok');
       expect(status(report, 'www.example.test', protocol, 'upstream/192.168.77.53')).to.equal('ok');
     }
-    const table = await run(['dns-check', ...POD]);
+    expect(report.outsideName).to.deep.equal({ status: 'asked', names: ['www.example.test'], reason: null });
+    expect(report.coredns[0]).to.deep.include({ resolvConf: ['nameserver 192.168.77.53'], upstreamSource: 'coredns' });
+    const table = await run(['dns-check', ...POD, ...OUTSIDE]);
     expect(table.stderr).to.match(/probe pod \S+ created on node lab-node-3/).and.to.match(/probe pod \S+ deleted/);
     expect(table.code, table.stderr).to.equal(0);
     expect(table.stdout).to.match(/^NAME\s+PROTO\s+QUERIES\s+SVC 10\.96\.0\.10\s+COREDNS-\S+ \S+\s+UPSTREAM 192\.168\.77\.53$/m);
     expect(table.stdout).to.match(/^kubernetes\.default\s+udp\s+2\/4\s+NOERROR 10\.96\.0\.1 /m);
   });
 
+  it('no outside name asked: the outside check is skipped (said in JSON and table), exit 0, no warning', async () => {
+    const { code, report } = await dnsCheck();
+    expect(code).to.equal(0);
+    expect(report.outsideName.status).to.equal('skipped');
+    expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
+    expect(report.matrix.map((m) => m.name)).to.deep.equal(['kubernetes.default', 'kubernetes.default']);
+    const table = await run(['dns-check', ...POD]);
+    expect(table.code, table.stderr).to.equal(0);
+    expect(table.stdout).to.match(/^Outside name: skipped \(no outside name asked for: pass --external-name NAME/m);
+  });
+
   it('DNS server process stopped -> dns.coredns-down, exit 1', async () => {
     restore = await faults.stopProcess();
-    const { code, report } = await dnsCheck();
+    const { code, report } = await dnsCheck(OUTSIDE);
     await restore();
     restore = null;
     expect(errorCodes(report)).to.deep.equal(['dns.coredns-down']);
@@ -76,7 +94,7 @@ describe('e2e: kubectl netdiag dns-check', function () {
   it("kube-dns DNAT rules removed on the pod's node -> dns.service-unreachable (Service IP silent, CoreDNS pod answers), exit 1", async () => {
     const node = labState().pods.find((p) => p.name === 'client-1')!.nodeName;
     restore = await faults.flushServiceRules(node, 'kube-system/kube-dns');
-    const { code, report } = await dnsCheck();
+    const { code, report } = await dnsCheck(OUTSIDE);
     await restore();
     restore = null;
     expect(errorCodes(report)).to.deep.equal(['dns.service-unreachable']);
@@ -87,7 +105,7 @@ describe('e2e: kubectl netdiag dns-check', function () {
 
   it('upstream unreachable -> dns.upstream-failing, exit 1', async () => {
     restore = await faults.blockUpstreamDns();
-    const { code, report } = await dnsCheck();
+    const { code, report } = await dnsCheck(OUTSIDE);
     await restore();
     restore = null;
     expect(errorCodes(report)).to.deep.equal(['dns.upstream-failing']);
@@ -95,21 +113,53 @@ describe('e2e: kubectl netdiag dns-check', function () {
     expect(code).to.equal(1);
   });
 
-  it("CoreDNS's node resolv.conf pointing at 127.0.0.53 -> dns.node-resolv-loopback with CoreDNS's loop log line, exit 1", async () => {
+  it('DNS server process frozen (SIGSTOP: alive, answers nothing) -> dns.coredns-down, exit 1', async () => {
+    restore = await faults.freezeProcess();
+    const { code, report } = await dnsCheck(OUTSIDE);
+    await restore();
+    restore = null;
+    expect(errorCodes(report)).to.deep.equal(['dns.coredns-down']);
+    expect(code).to.equal(1);
+  });
+
+  it("CoreDNS started with 127.0.0.53 in its own resolv.conf (a real loop) -> dns.coredns-forward-loopback with that file, exit 1", async () => {
+    const coredns = labState().pods.find((p) => p.labels['k8s-app'] === 'kube-dns')!;
+    restore = await faults.startCorednsWithResolvConf('nameserver 127.0.0.53\n');
+    const { code, report } = await dnsCheck(OUTSIDE);
+    await restore();
+    restore = null;
+    // The loop is real: the outside name times out through CoreDNS, so the upstream check fails too.
+    expect(errorCodes(report)).to.deep.equal(['dns.coredns-forward-loopback', 'dns.upstream-failing']);
+    const f = report.findings.find((x) => x.code === 'dns.coredns-forward-loopback')!;
+    expect(f.subject).to.equal(`pod kube-system/${coredns.name}`);
+    expect(f.evidence).to.include(`CoreDNS pod ${coredns.name} /etc/resolv.conf: nameserver 127.0.0.53`);
+    expect(f.evidence).to.include('Corefile: forward . /etc/resolv.conf');
+    expect(status(report, 'www.example.test', 'udp', 'service')).to.equal('timeout');
+    expect(code).to.equal(1);
+  });
+
+  it("only the node's /etc/resolv.conf is the 127.0.0.53 stub (CoreDNS's own file is the real upstream) -> no loop, exit 0", async () => {
     const node = labState().pods.find((p) => p.labels['k8s-app'] === 'kube-dns')!.nodeName;
-    const undoFile = await faults.setNodeResolvConf(node, 'nameserver 127.0.0.53\n');
-    setFaults({ corednsLogLines: ['[INFO] plugin/reload: Running configuration SHA512 = 1', '[FATAL] plugin/loop: Loop (127.0.0.1:44222 -> :53) detected for zone "."'] });
-    restore = async () => {
-      await undoFile();
-      setFaults({});
-    };
+    restore = await faults.setNodeResolvConf(node, 'nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n');
+    const { code, report } = await dnsCheck(OUTSIDE);
+    await restore();
+    restore = null;
+    expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
+    expect(report.coredns[0]).to.deep.include({ resolvConf: ['nameserver 192.168.77.53'], upstreams: ['192.168.77.53'] });
+    expect(report.coredns[0]!.nodeResolvConf).to.include('nameserver 127.0.0.53');
+    expect(status(report, 'www.example.test', 'udp', 'upstream/192.168.77.53')).to.equal('ok');
+    expect(code).to.equal(0);
+  });
+
+  it("CoreDNS's log with the loop plugin's fatal line (a real CoreDNS 1.9.3 log, served by the API) -> dns.coredns-loop, exit 1", async () => {
+    const lines = readFixture('dns/kubeadm-vagrant-38-coredns-loop-log.txt').split('\n').filter((l) => l.trim() !== '');
+    setFaults({ corednsLogLines: lines });
+    restore = async () => setFaults({});
     const { code, report } = await dnsCheck();
     await restore();
     restore = null;
-    expect(errorCodes(report)).to.deep.equal(['dns.node-resolv-loopback']);
-    const f = report.findings.find((x) => x.code === 'dns.node-resolv-loopback')!;
-    expect(f.subject).to.equal(`node ${node}`);
-    expect(f.evidence.join('\n')).to.contain('nameserver 127.0.0.53').and.to.match(/Loop \(127\.0\.0\.1:44222 -> :53\) detected/);
+    expect(errorCodes(report)).to.deep.equal(['dns.coredns-loop']);
+    expect(report.findings.find((f) => f.code === 'dns.coredns-loop')!.evidence.join('\n')).to.match(/Loop \(127\.0\.0\.1:59892 -> :53\) detected/);
     expect(code).to.equal(1);
   });
 

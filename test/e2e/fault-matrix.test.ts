@@ -266,7 +266,7 @@ describe('e2e: fault matrix (private API server)', function () {
       expect(rbac.items.map((m) => m.kind)).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
       const role = rbac.items.find((m) => m.kind === 'Role')!;
       expect(role.metadata.namespace).to.equal('netdiag');
-      expect(role.rules).to.deep.include({ apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'delete'] });
+      expect(role.rules).to.deep.include({ apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] });
       expect(role.rules!.some((r) => r.resources.includes('pods/exec') && r.verbs.includes('create'))).to.equal(true);
       const reader = rbac.items.find((m) => m.kind === 'ClusterRole')!;
       expect(reader.rules!.flatMap((r) => r.verbs)).not.to.include.members(['create', 'delete', 'update', 'patch']);

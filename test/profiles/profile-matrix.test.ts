@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { LAB_PROFILES, type LabProfile } from '../../lab/lab-profiles.js';
-import { flushServiceRules, freezeProcess, setLinkMtu, setSysctl, type RestoreFault } from '../../lab/lab-faults.js';
+import { flushServiceRules, freezeProcess, setLinkMtu, setSysctl, startCorednsWithResolvConf, type RestoreFault } from '../../lab/lab-faults.js';
 import type { LabPod, LabState } from '../../lab/lab-state.js';
 import { kernelLinks, labState, probePodsLeft, REPO, runPlugin, type PluginRun } from '../support/lab-harness.js';
 
@@ -38,7 +38,7 @@ export function healthyCommands(state: LabState): string[][] {
   commands.push(
     ['arp-check', web1.name, '-n', web1.namespace],
     ['mtu-probe', web1.name, '-n', web1.namespace],
-    ['dns-check', client.name, '-n', client.namespace],
+    ['dns-check', client.name, '-n', client.namespace, '--external-name', 'www.example.test'], // the lab upstream's name: no default asks one
     ['node-check', '--all'],
     ['node-diff', state.nodes[0]!.name, state.nodes[1]!.name],
     ['smoke'],
@@ -137,6 +137,10 @@ describe('profile matrix: no false alarm on other kinds of cluster, seed faults 
 
       it('seed 004: a frozen CoreDNS is named', async function () {
         await expectFault(() => freezeProcess(), ['dns-check', 'client-1', '-n', 'team-b'], 'dns.coredns-down');
+      });
+
+      it('seed 004: CoreDNS forwarding to its own loopback (127.0.0.53 in its resolv.conf) is named', async function () {
+        await expectFault(() => startCorednsWithResolvConf('nameserver 127.0.0.53\n'), ['dns-check', 'client-1', '-n', 'team-b'], 'dns.coredns-forward-loopback');
       });
 
       it('seed 003: a pod MTU above the overlay is named', async function () {

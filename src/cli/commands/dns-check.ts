@@ -1,7 +1,7 @@
 // dns-check: resolve the pod, the DNS Service, its EndpointSlices, the CoreDNS pods (with their
 // last log lines) and the Corefile through the API; probe the pod's node (its resolv.conf, the
 // query matrix from its namespace) and each CoreDNS node (the resolv.conf CoreDNS forwards to,
-// the upstream asked from CoreDNS's namespace). Queries run in rounds, one search-list candidate
+// the upstream asked from CoreDNS's namespace, CoreDNS's own resolv.conf). Queries run in rounds, one search-list candidate
 // per chain per round, so a chain stops where the pod's resolver would.
 import type { ClusterApi, Pod } from '../../kube/cluster-api.js';
 import type { CommandSpec } from '../command-runner.js';
@@ -9,7 +9,6 @@ import type { NodeRequest } from '../../node-script/node-script.js';
 import type { FollowUp, ProbeTarget } from '../../probe/probe-run.js';
 import {
   API_SERVER_NAME,
-  DEFAULT_EXTERNAL_NAME,
   MAX_CANDIDATES,
   MAX_COREDNS_SERVERS,
   MAX_NAMES,
@@ -30,9 +29,10 @@ import { assertLinuxNode, containerIdOf, podIPsOf, resolvePod } from '../../kube
 
 export interface DnsCheckTarget {
   pod: string;
-  /** --name values; empty means the defaults (kubernetes.default and --external-name). */
+  /** --name values; empty means the defaults (kubernetes.default, and --external-name when given). */
   names: string[];
-  externalName: string;
+  /** --external-name: an outside name to resolve through CoreDNS and its upstream; null skips that check. */
+  externalName: string | null;
 }
 
 const DNS_NAMESPACE = 'kube-system';
@@ -116,7 +116,8 @@ export function dnsCheckCommand(target: DnsCheckTarget): CommandSpec<DnsCheckApi
         const requests: NodeRequest[] = [{ kind: 'host-files' }];
         if (n === nodeName) requests.push({ kind: 'pod', key: 'p0', containerId: dnsApi.pod.containerId, podIP });
         const local = coredns.find((c) => c.nodeName === n && c.podIP);
-        if (local && !(n === nodeName && local.podIP === podIP)) requests.push({ kind: 'podpid', key: local.key, containerId: local.containerId, podIP: local.podIP! });
+        // CoreDNS's own /etc/resolv.conf is what `forward . /etc/resolv.conf` reads (the pod request reads the checked pod's).
+        if (local && !(n === nodeName && local.podIP === podIP)) requests.push({ kind: 'podresolv', key: local.key, containerId: local.containerId, podIP: local.podIP! });
         return { nodeName: n, requests, followUp: queryRounds(dnsApi) };
       });
       return { api: dnsApi, targets };
@@ -150,7 +151,7 @@ export function buildNameList(
 ): DnsName[] {
   const given: Array<{ name: string; origin: DnsName['origin'] }> = target.names.length > 0
     ? target.names.map((name) => ({ name, origin: 'flag' as const }))
-    : [{ name: API_SERVER_NAME, origin: 'default' }, { name: target.externalName, origin: 'default' }];
+    : [{ name: API_SERVER_NAME, origin: 'default' }, ...(target.externalName ? [{ name: target.externalName, origin: 'default' as const }] : [])];
   const names: DnsName[] = [];
   for (const { name, origin } of given) {
     if (names.some((n) => n.name === name)) continue;
@@ -195,6 +196,7 @@ async function corednsInfo(api: ClusterApi, p: Pod, key: string): Promise<Coredn
     state,
     lastTermination: last ? `${last.reason ?? 'Terminated'} (exit ${last.exitCode})` : null,
     dnsPolicy: p.spec?.dnsPolicy ?? 'ClusterFirst',
+    hostNetwork: p.spec?.hostNetwork === true,
     logTail,
     logError,
   };
@@ -214,8 +216,6 @@ function isReady(p: Pod): boolean {
   return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-export { DEFAULT_EXTERNAL_NAME };
-
 /** Flags -> target, checked before any I/O: names go to dig as arguments, so they must be DNS names. */
 export function readDnsCheckTarget(args: Record<string, unknown>): DnsCheckTarget {
   const pod = String(args.pod ?? '');
@@ -226,7 +226,8 @@ export function readDnsCheckTarget(args: Record<string, unknown>): DnsCheckTarge
   const raw = ((args.name as unknown[] | undefined) ?? []).map(String);
   const names = raw.map((n) => checkName(n, '--name'));
   if (names.length > MAX_NAMES) throw new UserError(`at most ${MAX_NAMES} --name values`, { exitCode: EXIT.usage });
-  const externalName = checkName(String(args['external-name'] ?? DEFAULT_EXTERNAL_NAME), '--external-name');
+  const given = args['external-name'];
+  const externalName = given === undefined || given === null || given === '' ? null : checkName(String(given), '--external-name');
   return { pod, names, externalName };
 }
 

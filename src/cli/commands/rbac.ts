@@ -22,7 +22,8 @@ export function buildRbacManifests(probeNamespace: string, subject: RbacSubject)
     kind: 'Role',
     metadata: { name: 'kubectl-netdiag-probe', namespace: probeNamespace },
     rules: [
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'delete'] },
+      // watch: one stream follows the run's probe pods; without it each is read every 250 ms.
+      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
       { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
     ],
   };

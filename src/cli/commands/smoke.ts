@@ -18,6 +18,7 @@ import { renderStructured } from '../../render/structured.js';
 import { colourEnabled, paint } from '../../render/colour.js';
 import type { Pod } from '../../kube/cluster-api.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../probe/probe-pod.js';
+import { createLimiter } from '../../probe/bounded.js';
 
 export interface SmokeTarget {
   pod: { namespace: string; name: string } | null; // --pod; null = pick one
@@ -42,6 +43,20 @@ interface PlannedCheck {
 }
 
 export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promise<ExitCode> {
+  try {
+    return await runSmokeChecks(ctx, target);
+  } catch (err) {
+    // A CI job that could not run at all (exit 2 or 3) still gets a report its test tab can show.
+    if (target.junit && err instanceof UserError) {
+      await ctx.deps.writeFile(target.junit, renderJunitNotRun(err)).catch((e: unknown) => {
+        ctx.deps.stderr.write(`warning: could not write ${target.junit}: ${(e as Error).message}\n`);
+      });
+    }
+    throw err;
+  }
+}
+
+async function runSmokeChecks(ctx: CommandContext, target: SmokeTarget): Promise<ExitCode> {
   const { deps, options } = ctx;
   if (options.fromSnapshot || options.saveSnapshot) throw new UserError('smoke does not take snapshots; run the single commands with --save-snapshot');
   const api = await connect(ctx);
@@ -61,7 +76,7 @@ export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promis
     checks.push({
       check: 'dns-check',
       target: `pod ${ns}/${name}`,
-      spec: erase(dnsCheckCommand({ pod: name, names: ['kubernetes.default', ...(target.externalName ? [target.externalName] : [])], externalName: target.externalName ?? '' })),
+      spec: erase(dnsCheckCommand({ pod: name, names: ['kubernetes.default', ...(target.externalName ? [target.externalName] : [])], externalName: target.externalName })),
       options: withNamespace(ns),
     });
     checks.push({ check: 'mtu-probe', target: `pod ${ns}/${name} to a pod on another node`, spec: erase(mtuProbeCommand({ pod: name, to: { kind: 'default' }, probe: true })), options: withNamespace(ns) });
@@ -73,7 +88,9 @@ export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promis
     if (hasPods) checks.push({ check: 'veth-peer', target: `node ${name}`, spec: erase(vethPeerCommand({ kind: 'node', name })), options: withNamespace('default') });
   }
 
-  const results = await Promise.all(checks.map((c) => runCheck(c, ctx)));
+  // One bound for all checks: they run side by side, and --max-parallel counts pods in the cluster.
+  const limiter = createLimiter(options.maxParallel, deps.signal);
+  const results = await Promise.all(checks.map((c) => runCheck(c, { ...ctx, limiter })));
   if (deps.signal.aborted) throw new InterruptedError('signal');
   if (results.every((r) => r.error !== null)) {
     throw new UserError(`no smoke check could run: ${results[0]?.error ?? 'no checks'}`, { exitCode: EXIT.cannotDiagnose });
@@ -96,7 +113,7 @@ export function pickClientPod(pods: readonly Pod[]): Pod | undefined {
 async function runCheck(c: PlannedCheck, ctx: CommandContext): Promise<SmokeCheckResult> {
   const started = ctx.deps.now();
   try {
-    const { collected, report } = await collectAndAnalyze(c.spec, { deps: ctx.deps, options: c.options, parallelRun: true });
+    const { collected, report } = await collectAndAnalyze(c.spec, { deps: ctx.deps, options: c.options, parallelRun: true, limiter: ctx.limiter });
     const failedNodes = collected.nodes.filter((n) => !n.ok);
     const error = collected.nodes.length > 0 && failedNodes.length === collected.nodes.length ? `no node could be diagnosed: ${failedNodes[0] && !failedNodes[0].ok ? failedNodes[0].error : ''}` : null;
     return { check: c.check, target: c.target, findings: report.findings, error, durationMs: ctx.deps.now() - started };
@@ -139,4 +156,20 @@ export function renderJunit(results: readonly SmokeCheckResult[], failOn: Findin
   });
   const totals = results.reduce((acc, r) => ({ tests: acc.tests + 1 + r.findings.length, failures: acc.failures + r.findings.filter(fails).length, errors: acc.errors + (r.error ? 1 : 0) }), { tests: 0, failures: 0, errors: 0 });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="kubectl-netdiag smoke" tests="${totals.tests}" failures="${totals.failures}" errors="${totals.errors}">\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+/** JUnit for a smoke run that stopped before its checks gave results: one failed case saying why. */
+export function renderJunitNotRun(err: UserError): string {
+  const body = `${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}\nexit code: ${err.exitCode}`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<testsuites name="kubectl-netdiag smoke" tests="1" failures="1" errors="0">',
+    '  <testsuite name="smoke" tests="1" failures="1" errors="0" time="0">',
+    `    <testcase classname="netdiag.smoke" name="smoke could run" time="0">`,
+    `      <failure type="smoke.could-not-run" message="${xml(err.message)}">${xml(body)}</failure>`,
+    '    </testcase>',
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
 }

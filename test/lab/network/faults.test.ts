@@ -14,6 +14,7 @@ import {
   setLinkMtu,
   setNodeResolvConf,
   setPodResolvConf,
+  startCorednsWithResolvConf,
   setSysctl,
   startProcess,
   stopProcess,
@@ -181,6 +182,26 @@ describe('lab network: faults break and restore', function () {
       await restore();
     }
     expect(readFileSync(`/proc/${pod.pid}/root/etc/resolv.conf`, 'utf8')).to.equal(original);
+  });
+
+  it('startCorednsWithResolvConf restarts CoreDNS with a loopback upstream: outside names stop, cluster names answer; restore undoes it', async function () {
+    const before = podByName(readLabState(), 'coredns-6d4b75cb6d-lab01');
+    const restore = await startCorednsWithResolvConf('nameserver 127.0.0.53\n');
+    try {
+      const now = podByName(readLabState(), 'coredns-6d4b75cb6d-lab01');
+      expect(now.pid).to.not.equal(before.pid);
+      expect(readFileSync(`/proc/${now.pid}/root/etc/resolv.conf`, 'utf8')).to.equal('nameserver 127.0.0.53\n');
+      const external = await dig(client, ['+short', '+time=2', '+tries=1', '@10.96.0.10', 'www.example.test']);
+      expect(external.stdout).to.not.include('192.168.77.80');
+      const internal = await dig(client, ['+short', '@10.96.0.10', 'web.default.svc.cluster.local']);
+      expect(internal.stdout.trim()).to.equal('10.96.100.10');
+    } finally {
+      await restore();
+    }
+    const after = podByName(readLabState(), 'coredns-6d4b75cb6d-lab01');
+    expect(readFileSync(`/proc/${after.pid}/root/etc/resolv.conf`, 'utf8')).to.equal('nameserver 192.168.77.53\n');
+    const external = await dig(client, ['+short', '@10.96.0.10', 'www.example.test']);
+    expect(external.stdout.trim()).to.equal('192.168.77.80');
   });
 
   it("setNodeResolvConf changes the node init process's view; restore puts it back", async function () {

@@ -17,6 +17,8 @@ import {
 import { buildNameList } from '../../../src/cli/commands/dns-check.js';
 import { renderDnsCheck } from '../../../src/render/dns-check.js';
 import { parseNodeScriptOutput, type RawSection } from '../../../src/probe/sections.js';
+import { parseResolvConf } from '../../../src/parse/resolv-conf.js';
+import { readFixture } from '../parse/fixture.js';
 import type { NodeCollection } from '../../../src/probe/probe-run.js';
 import { readGlobalOptions, type GlobalOptions } from '../../../src/cli/global-options.js';
 import { paint } from '../../../src/render/colour.js';
@@ -86,7 +88,8 @@ describe('dns-check analysis (lab snapshots)', () => {
     expect(ext.cells.map((c) => c.status)).to.deep.equal(['ok', 'ok', 'ok']);
     expect(r.queryCost.find((q) => q.name === 'www.example.test')).to.deep.include({ queriesPerRecordType: 4, worstCase: 4, answeredBy: 'www.example.test.' });
     expect(r.resolver).to.deep.include({ source: 'pod', nameservers: ['10.96.0.10'], ndots: 5 });
-    expect(r.coredns[0]).to.deep.include({ nodeName: 'lab-node-1', upstreams: ['192.168.77.53'] });
+    expect(r.coredns[0]).to.deep.include({ nodeName: 'lab-node-1', upstreams: ['192.168.77.53'], resolvConf: ['nameserver 192.168.77.53'], upstreamSource: 'coredns' });
+    expect(r.outsideName).to.deep.equal({ status: 'asked', names: ['www.example.test'], reason: null });
   });
 
   it('DNS server process stopped: both the Service IP and the pod IP refuse -> dns.coredns-down', () => {
@@ -116,17 +119,94 @@ describe('dns-check analysis (lab snapshots)', () => {
     expect(row.cells[0]!.steps.map((s) => s.status)).to.deep.equal(['nxdomain', 'nxdomain', 'nxdomain', 'timeout']);
   });
 
-  it("node resolv.conf on CoreDNS's node points at 127.0.0.53 -> dns.node-resolv-loopback, with the loop log line when CoreDNS logs it", () => {
-    const r = diagnose('node-resolv-loopback', (api) => {
-      api.corednsPods[0]!.logTail = ['[INFO] plugin/reload: Running configuration SHA512 = 1', '[FATAL] plugin/loop: Loop (127.0.0.1:44222 -> :53) detected for zone ".", see https://coredns.io/plugins/loop#troubleshooting'];
-    });
-    expect(codes(r)).to.deep.equal(['error:dns.node-resolv-loopback', 'info:dns.ndots-amplification']);
-    const f = r.findings.find((x) => x.code === 'dns.node-resolv-loopback')!;
-    expect(f.subject).to.equal('node lab-node-1');
-    expect(f.evidence).to.include('node lab-node-1 /etc/resolv.conf: nameserver 127.0.0.53');
+  it("CoreDNS started with 127.0.0.53 in its own resolv.conf (a real loop in the lab) -> dns.coredns-forward-loopback with that file as evidence", () => {
+    const r = diagnose('coredns-forward-loopback');
+    expect(codes(r)).to.deep.equal(['error:dns.coredns-forward-loopback', 'error:dns.upstream-failing', 'info:dns.ndots-amplification']);
+    const f = r.findings.find((x) => x.code === 'dns.coredns-forward-loopback')!;
+    expect(f.subject).to.equal('pod kube-system/coredns-6d4b75cb6d-lab01');
+    expect(f.evidence).to.include('CoreDNS pod coredns-6d4b75cb6d-lab01 /etc/resolv.conf: nameserver 127.0.0.53');
     expect(f.evidence).to.include('Corefile: forward . /etc/resolv.conf');
-    expect(f.evidence.some((e) => /Loop \(127\.0\.0\.1:44222 -> :53\) detected/.test(e))).to.equal(true);
+    expect(f.evidence).to.include('node lab-node-1 /etc/resolv.conf (context): nameserver 192.168.77.53');
     expect(r.servers.some((s) => s.kind === 'upstream'), 'a loopback upstream is never queried').to.equal(false);
+    // The loop is real: the outside name times out through the Service while cluster names answer.
+    expect(r.matrix.find((m) => m.name === 'www.example.test' && m.protocol === 'udp')!.cells[0]!.status).to.equal('timeout');
+    expect(r.matrix.find((m) => m.name === 'kubernetes.default' && m.protocol === 'udp')!.cells[0]!.status).to.equal('ok');
+  });
+
+  it('the same loop on a systemd-resolved lab (kubelet resolvConf left at the stub) is named the same way', () => {
+    const r = diagnose('resolved-forward-loopback');
+    expect(codes(r)).to.include('error:dns.coredns-forward-loopback');
+    expect(r.coredns[0]).to.deep.include({ resolvConf: ['nameserver 127.0.0.53'], upstreams: [], upstreamSource: 'coredns' });
+  });
+
+  it('systemd-resolved node (stub 127.0.0.53 in /etc/resolv.conf, kubelet gives CoreDNS the uplink list): no loop, only the ndots info', () => {
+    const r = diagnose('resolved-healthy');
+    expect(codes(r)).to.deep.equal(['info:dns.ndots-amplification']);
+    const row = r.coredns[0]!;
+    expect(row.nodeResolvConf).to.include('nameserver 127.0.0.53');
+    expect(row.nodeResolvConf).to.include('search .');
+    expect(row).to.deep.include({ resolvConf: ['nameserver 192.168.77.53'], upstreams: ['192.168.77.53'], upstreamSource: 'coredns' });
+    expect(r.matrix.find((m) => m.name === 'www.example.test' && m.protocol === 'udp')!.cells.map((c) => c.status)).to.deep.equal(['ok', 'ok', 'ok']);
+    expect(r.problems).to.deep.equal([]);
+  });
+
+  it("only the node's file says 127.0.0.53 and CoreDNS's own file was not read: no loop claimed, the gap is said", () => {
+    const r = diagnose('node-resolv-loopback');
+    expect(codes(r)).to.deep.equal(['info:dns.ndots-amplification']);
+    expect(r.problems).to.have.length(1);
+    expect(r.problems[0]).to.match(/^node lab-node-1: could not read \/etc\/resolv\.conf of CoreDNS pod kube-system\/coredns-6d4b75cb6d-lab01: /);
+    expect(r.coredns[0]).to.deep.include({ resolvConf: null, upstreamSource: 'none', upstreams: [] });
+  });
+
+  it('a hostNetwork CoreDNS forwarding to 127.0.0.53 reaches the node stub: not a loop', () => {
+    const r = diagnose('resolved-forward-loopback', (api) => {
+      api.corednsPods[0]!.hostNetwork = true;
+    });
+    expect(codes(r)).to.not.include('error:dns.coredns-forward-loopback');
+  });
+
+  it('a Corefile forwarding to a literal loopback address is a loop whatever the files say', () => {
+    const r = diagnose('resolved-healthy', (api) => {
+      api.corefile = '.:53 {\n    errors\n    forward . 127.0.0.1\n    loop\n}\n';
+    });
+    const f = r.findings.find((x) => x.code === 'dns.coredns-forward-loopback')!;
+    expect(f.severity).to.equal('error');
+    expect(f.message).to.contain('the Corefile forwards to 127.0.0.1');
+  });
+
+  it("the loop plugin's log line (real CoreDNS 1.9.3 and 1.2.2 logs) alone -> dns.coredns-loop", () => {
+    for (const file of ['kubeadm-vagrant-38-coredns-loop-log.txt', 'coredns-2087-loop-log-1.2.txt']) {
+      const lines = readFixture(`dns/${file}`).split('\n').filter((l) => l.trim() !== '');
+      const r = diagnose('resolved-healthy', (api) => {
+        api.corednsPods[0]!.logTail = lines;
+      });
+      const loops = r.findings.filter((x) => x.code === 'dns.coredns-loop');
+      expect(loops, file).to.have.length(1);
+      expect(loops[0]!.severity).to.equal('error');
+      expect(loops[0]!.evidence.join('\n'), file).to.match(/\[FATAL\] plugin\/loop/);
+    }
+  });
+
+  it('the real Ubuntu stub file parses to the loopback nameserver a node-only reader would have blamed', () => {
+    const conf = parseResolvConf(readFixture('resolv-conf/realdata/coredns-6321-ubuntu-stub-resolv-conf.txt'));
+    expect(conf.ok).to.equal(true);
+    if (conf.ok) expect(conf.value.nameservers).to.deep.equal(['127.0.0.53']);
+  });
+
+  it('no outside name asked: the outside check is skipped and said so, not a warning', () => {
+    const r = diagnose('healthy-no-outside-name');
+    expect(codes(r)).to.deep.equal(['info:dns.ndots-amplification']);
+    expect(r.outsideName.status).to.equal('skipped');
+    expect(r.outsideName.reason).to.contain('--external-name');
+    expect(r.matrix.map((m) => m.name)).to.deep.equal(['kubernetes.default', 'kubernetes.default']);
+    expect(renderDnsCheck(r, options('table'), paint(false))).to.match(/^Outside name: skipped \(no outside name asked for/m);
+  });
+
+  it('a frozen CoreDNS (alive, answers nothing) -> dns.coredns-down, with its own resolv.conf still read', () => {
+    const r = diagnose('coredns-frozen');
+    expect(codes(r)).to.deep.equal(['error:dns.coredns-down']);
+    expect(r.findings[0]!.evidence.join('\n')).to.match(/10\.244\.1\.2#53: timed out/);
+    expect(r.coredns[0]!.resolvConf).to.deep.equal(['nameserver 192.168.77.53']);
   });
 
   it('pod resolv.conf with a wrong nameserver under ClusterFirst -> dns.wrong-nameserver error', () => {
@@ -218,5 +298,7 @@ describe('dns-check pieces', () => {
     expect(names.map((n) => `${n.name}:${n.origin}:${n.zone}`)).to.deep.equal(['api:flag:cluster', 'api.team-a:full-form:cluster', 'web:flag:cluster']);
     const defaults = buildNameList({ pod: 'p', names: [], externalName: 'www.example.test' }, 'default', new Set(['default']), []);
     expect(defaults.map((n) => n.name)).to.deep.equal(['kubernetes.default', 'www.example.test']);
+    const noOutside = buildNameList({ pod: 'p', names: [], externalName: null }, 'default', new Set(['default']), []);
+    expect(noOutside.map((n) => n.name), 'no default outside name').to.deep.equal(['kubernetes.default']);
   });
 });

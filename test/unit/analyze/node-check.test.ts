@@ -171,7 +171,7 @@ describe('node-check through the CLI on snapshots', () => {
     expect(await runCli(['node-check', '--from-snapshot', join(SNAPSHOTS, 'healthy-all')], healthy)).to.equal(0);
   });
 
-  for (const format of ['table', 'json'] as const) {
+  for (const format of ['table', 'wide', 'json'] as const) {
     it(`renders healthy-all as ${format} exactly like the reviewed golden file`, async () => {
       const deps = fakeDeps();
       await runCli(['node-check', '--from-snapshot', join(SNAPSHOTS, 'healthy-all'), '-o', format], deps);

@@ -1,0 +1,34 @@
+// What kubectl runs on every TAB (`__complete`), `version` and `explain CODE` answered without
+// yargs, the commands or the API client: these must start about as fast as node itself.
+import type { Deps } from './deps.js';
+import { EXIT, type ExitCode } from './errors.js';
+
+/** The exit code when argv is one of the fast commands as typed plainly; null: parse it in full. */
+export async function runFastPath(argv: readonly string[], deps: Deps): Promise<ExitCode | null> {
+  if (argv[0] === '__complete') {
+    const { runComplete } = await import('./completion.js');
+    return runComplete(argv.slice(1), deps);
+  }
+  if (argv.length === 1 && argv[0] === 'version') {
+    const { VERSION } = await import('../version.js');
+    deps.stdout.write(`kubectl-netdiag ${VERSION}\n`);
+    return EXIT.ok;
+  }
+  if (argv.length === 2 && argv[0] === 'explain' && /^[a-z0-9][a-z0-9.*-]*$/.test(argv[1]!)) {
+    const { readExplainTarget, runExplain } = await import('./commands/explain.js');
+    let text = '';
+    try {
+      const code = runExplain((t) => void (text += t), readExplainTarget(argv[1]), { output: 'table', noHeaders: false });
+      deps.stdout.write(text);
+      return code;
+    } catch {
+      return null; // an unknown code: the full CLI says so, with its suggestions
+    }
+  }
+  return null;
+}
+
+/** The fast commands first; everything else through the full command line, loaded only then. */
+export async function runCli(argv: readonly string[], deps: Deps): Promise<ExitCode> {
+  return (await runFastPath(argv, deps)) ?? (await import('./cli.js')).runCli(argv, deps);
+}
