@@ -83,7 +83,7 @@ function maxParallelArgs(): { args: string[]; text: string } {
   if (!help.includes('--max-parallel')) return { args: [], text: 'client has no --max-parallel' };
   const wanted = process.env['BENCH_MAX_PARALLEL'];
   if (wanted) return { args: ['--max-parallel', wanted], text: `--max-parallel ${wanted}` };
-  const def = /--max-parallel[^\n]*\[default: (\d+)\]/.exec(help)?.[1];
+  const def = /--max-parallel[^\n]*\[default: "?(\d+)"?\]/.exec(help)?.[1];
   return { args: [], text: `--max-parallel default ${def ?? '?'}` };
 }
 
