@@ -166,8 +166,8 @@ export class SimulatedKubelet {
   }
 
   private allocatePodIP(podCIDR: string): string {
-    const [base = '10.244.0.0'] = podCIDR.split('/');
-    return intToIpv4(ipv4ToInt(base) + this.nextPodIpOffset++);
+    const [base] = podCIDR.split('/');
+    return intToIpv4(ipv4ToInt(base || '10.244.0.0') + this.nextPodIpOffset++); // '': a sim node (scale.ts)
   }
 
   private finished(pod: KubeObject, phase: 'Succeeded' | 'Failed', exitCode: number, reason: string): KubeObject {

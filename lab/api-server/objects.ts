@@ -66,7 +66,8 @@ export function buildNode(node: LabNode, state: LabState, faults: LabFaults, hos
   // As EKS labels and taints a Fargate node, and as virtual-kubelet registers its node.
   if (fargate) taints.push({ key: 'eks.amazonaws.com/compute-type', value: 'fargate', effect: 'NoSchedule' });
   if (virtualKubelet) taints.push({ key: 'virtual-kubelet.io/provider', value: 'azure', effect: 'NoSchedule' });
-  const spec: Record<string, unknown> = { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] };
+  // A simulated node (scale.ts) has no node-allocated pod CIDR: spec without podCIDR, as served then.
+  const spec: Record<string, unknown> = node.podCIDR ? { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] } : {};
   if (cordoned) spec.unschedulable = true;
   if (taints.length > 0) spec.taints = taints;
   const pressure = (type: string, reason: string, message: string): Record<string, unknown> => ({

@@ -14,7 +14,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LabNode, LabState } from '../lab-state.js';
 import { buildKubeconfig, generateCertificates, LAB_USER_NAME } from './certs.js';
-import { EXEC_PROTOCOLS, prepareProbeImage, runExecSession, type ExecProtocol } from './exec.js';
+import { EXEC_PROTOCOLS, prepareProbeImage, type ExecProtocol } from './exec.js';
+import { ExecReplay, runScaledExec, type ScaleExecMode } from './exec-replay.js';
 import { defaultFaults, FaultsError, isForbidden, parseFaults, type LabFaults } from './faults.js';
 import { SimulatedKubelet } from './kubelet.js';
 import { decodeSelfSubjectAccessReview } from './protobuf.js';
@@ -33,6 +34,8 @@ import {
 } from './status.js';
 import { buildTable, type IncludeObject } from './tables.js';
 import { deliver, ObjectStore, type StoreEvent, type WatchSubscriber } from './store.js';
+import { ExecSlots, expandScaleNodes } from './scale.js';
+import { classifyRequest, LabStats } from './stats.js';
 
 export interface ApiServerOptions {
   statePath: string;
@@ -44,6 +47,9 @@ export interface ApiServerOptions {
   // Test hook: told of every request (exec upgrades too) as it arrives, before any apiDelayMs, so a
   // test can act at an exact moment of a client's run (signal it while its pod create is in flight).
   onRequest?: (method: string, path: string) => void;
+  scaleNodes?: number; // simulated nodes added to the state's (scale.ts); default 0
+  execSlots?: number; // exec commands running at once, the rest wait (scale.ts); default 0 = no bound
+  scaleExec?: ScaleExecMode; // 'replay': repeated execs in one kernel replay a recording (exec-replay.ts)
 }
 
 export interface FaultsControl {
@@ -187,7 +193,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     } catch (err) {
       throw new Error(`cannot read the lab state ${statePath} (${(err as NodeJS.ErrnoException).code ?? 'error'}); run the lab builder first or pass --state`);
     }
-    return parseLabState(text, statePath);
+    return expandScaleNodes(parseLabState(text, statePath), options.scaleNodes ?? 0);
   };
   let state = await readState();
   let faults = defaultFaults();
@@ -198,6 +204,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
   const openWatches = new Set<ServerResponse>();
   const labNode = (name: string): LabNode | null => state.nodes.find((n) => n.name === name) ?? null;
   const kubelet = new SimulatedKubelet({ store, faults: () => faults, labNode, now });
+  const stats = new LabStats(now);
+  const execSlots = new ExecSlots(options.execSlots ?? 0);
+  const execReplay = options.scaleExec === 'replay' ? new ExecReplay() : null;
 
   const rebuild = (): void => {
     const objects = buildLabObjects(state, faults, host, deletedLabUids);
@@ -327,6 +336,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata, spec: { ...defaults, ...spec } };
     if (dryRun) return { ...pod, status: { phase: 'Pending', qosClass: 'Burstable' } };
     probeUids.add(metadata.uid);
+    stats.probePodCreated(probeUids.size);
     return store.put('pods', kubelet.admit(pod));
   };
 
@@ -335,7 +345,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     kubelet.forget(uid);
     for (const ws of execSessions.get(uid) ?? []) ws.terminate(); // the container dies with its execs
     const removed = store.remove('pods', namespace, name);
-    if (probeUids.delete(uid)) return removed;
+    if (probeUids.delete(uid)) {
+      stats.probePodsAlive(probeUids.size);
+      return removed;
+    }
     deletedLabUids.add(uid);
     rebuild(); // EndpointSlices follow the pod set
     return removed;
@@ -605,6 +618,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     throw pathNotFound();
   };
 
+  // Not counted, not delayed: reading the meter must not move it.
+  const serveStats = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void => {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'DELETE') throw methodNotAllowed();
+    const snapshot = stats.snapshot(faults.apiDelayMs, query.get('log') === 'true');
+    if (method === 'DELETE' || query.get('reset') === 'true') stats.reset();
+    sendJson(res, 200, method === 'DELETE' ? stats.snapshot(faults.apiDelayMs) : snapshot);
+  };
+
   const authorized = (req: IncomingMessage): boolean => req.headers.authorization === `Bearer ${token}`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -612,6 +634,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (!authorized(req)) throw unauthorized();
     if (path.startsWith('/_lab/')) return handleLab(req, res, path);
+    if (path === '/lab/stats') return serveStats(req, res, url.searchParams);
+    const logged = stats.countRequest(classifyRequest(req.method ?? 'GET', path, url.searchParams));
+    res.once('finish', () => stats.answered(logged));
     options.onRequest?.(req.method ?? 'GET', path);
     if (faults.apiDelayMs > 0) await new Promise((r) => setTimeout(r, faults.apiDelayMs));
     const method = req.method ?? 'GET';
@@ -691,7 +716,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => undefined);
-    options.onRequest?.(req.method ?? 'GET', new URL(req.url ?? '/', 'https://127.0.0.1').pathname);
+    const upgradeUrl = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const logged = stats.countRequest(classifyRequest(req.method ?? 'GET', upgradeUrl.pathname, upgradeUrl.searchParams));
+    options.onRequest?.(req.method ?? 'GET', upgradeUrl.pathname);
+    // apiDelayMs holds exec upgrades too: a remote API server is as far away for them.
+    if (faults.apiDelayMs > 0) setTimeout(() => upgradeExec(req, socket, head, () => stats.answered(logged)), faults.apiDelayMs);
+    else upgradeExec(req, socket, head, () => stats.answered(logged));
+  };
+
+  const upgradeExec = (req: IncomingMessage, socket: Duplex, head: Buffer, answered: () => void): void => {
+    answered();
+    if (socket.destroyed) return;
     let prepared: ReturnType<typeof prepareExec>;
     try {
       prepared = prepareExec(req);
@@ -704,7 +739,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
       const sessions = execSessions.get(uid) ?? new Set<WebSocket>();
       sessions.add(ws);
       execSessions.set(uid, sessions);
-      void runExecSession(ws, {
+      stats.execOpened();
+      void runScaledExec(ws, {
         argv: prepared.argv,
         stdin: prepared.stdin,
         initPid: prepared.initPid,
@@ -713,7 +749,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
         protocol: ws.protocol as ExecProtocol,
         dropAfterBytes: faults.dropExecAfterBytes,
         startDelayMs: faults.execDelayMs,
-      }).finally(() => {
+      }, { slots: execSlots, replay: execReplay, onReplay: () => stats.execReplayed() }).finally(() => {
+        stats.execClosed();
         sessions.delete(ws);
         if (sessions.size === 0) execSessions.delete(uid);
       });
@@ -733,6 +770,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     });
   });
   server.on('upgrade', onUpgrade);
+  server.on('secureConnection', (socket) => {
+    stats.connectionOpened();
+    socket.once('close', () => stats.connectionClosed());
+  });
   await new Promise<void>((resolveListen, rejectListen) => {
     server.once('error', rejectListen);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
