@@ -133,11 +133,11 @@ export const FINDING_CATALOG = [
   {
     code: 'svc.no-ready-endpoints',
     area: 'svc',
-    severity: 'error',
+    severity: 'warn',
     title: 'the Service has no ready endpoints',
     seeds: [],
     explanation: p(
-      "No endpoint of the Service is ready: either no pod matches its selector, or the matching pods fail their readiness probes.",
+      "No endpoint of the Service is ready: either no pod matches its selector (info: a Deployment scaled to zero looks the same), or the matching pods fail their readiness probes (warn).",
       'kube-proxy then has nothing to DNAT to and rejects connections to the ClusterIP; from the outside this looks like a network problem but is not one.',
       'trace-svc reads the EndpointSlices (ready, serving, terminating) and the selected pods\' Ready condition.',
       'Check `kubectl get pods --show-labels` against the selector, and `kubectl describe pod` for readiness probe failures.',

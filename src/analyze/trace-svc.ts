@@ -152,11 +152,13 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
   } else if (ready.length === 0 && api.service.clusterIPs.length > 0) {
     findings.push({
       code: 'svc.no-ready-endpoints',
-      severity: 'error',
+      // Selected pods failing readiness is a workload fault; a selector that matches nothing may be
+      // on purpose (scaled to zero): the network does what the Service asks either way.
+      severity: api.notReadyPods.length > 0 ? 'warn' : 'info',
       subject: `service ${svc}`,
       message: api.notReadyPods.length > 0
         ? `no endpoint is ready; these selected pods are kept out by failing readiness: ${api.notReadyPods.join(', ')}`
-        : `no pod matches the selector ${selectorText(api.service.selector)}, so there are no endpoints`,
+        : `no pod matches the selector ${selectorText(api.service.selector)}, so there are no endpoints and kube-proxy rejects connections, as it should`,
       evidence: api.endpoints.map((e) => `${e.ip} ready=${e.ready} serving=${e.serving} terminating=${e.terminating}`).concat(api.notReadyPods.map((p) => `pod ${p} not ready`)),
       remedy: api.notReadyPods.length > 0 ? 'fix the readiness probe or the application (kubectl describe pod shows the probe failures)' : 'check the selector against the pods\' labels (kubectl get pods --show-labels)',
     });

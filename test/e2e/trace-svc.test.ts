@@ -74,11 +74,12 @@ describe('e2e: kubectl netdiag trace-svc', function () {
     expect(report.nodes.find((n) => n.nodeName === 'lab-node-2')!.probes.every((p) => p.ok === true)).to.equal(true);
   });
 
-  it('says plainly when a Service has no endpoints and shows the REJECT', async () => {
+  it('says plainly when a Service has no endpoints and shows the REJECT, as info: no pod is selected on purpose', async () => {
     const run = await runPlugin(['trace-svc', 'empty', '-o', 'json']);
-    expect(run.code, run.stderr).to.equal(1);
+    expect(run.code, run.stderr).to.equal(0);
     const report = JSON.parse(run.stdout) as ReportJson;
     expect(report.findings.map((f) => f.code)).to.include('svc.no-ready-endpoints');
+    expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
     expect(report.nodes[0]!.ports[0]!.chain!.outcome).to.equal('reject');
   });
 

@@ -89,6 +89,32 @@ describe('trace-svc on recorded IPVS output', () => {
   });
 });
 
+describe('trace-svc on a Service without ready endpoints', () => {
+  const api = (notReadyPods: string[]): TraceSvcApi => ({
+    service: { namespace: 'default', name: 'shop', type: 'ClusterIP', clusterIPs: ['10.96.7.7'], selector: { app: 'shop' }, sessionAffinity: null, internalTrafficPolicy: null, externalTrafficPolicy: null },
+    ports: [{ name: 'http', protocol: 'tcp', port: 80, targetPort: '8080', nodePort: null }],
+    endpoints: [],
+    notReadyPods,
+    source: null,
+    nodes: [],
+    clusterCidrs: [],
+    probe: false,
+    endpointPods: { pods: [], nodeIPs: {} },
+  });
+
+  it('no pod selected (scaled to zero looks the same): info, not a fault of the network', () => {
+    const finding = diagnoseTraceSvc(api([]), []).findings.find((f) => f.code === 'svc.no-ready-endpoints')!;
+    expect(finding.severity).to.equal('info');
+    expect(finding.message).to.match(/no pod matches the selector app=shop/);
+  });
+
+  it('selected pods failing readiness: warn, naming them', () => {
+    const finding = diagnoseTraceSvc(api(['default/shop-1']), []).findings.find((f) => f.code === 'svc.no-ready-endpoints')!;
+    expect(finding.severity).to.equal('warn');
+    expect(finding.message).to.contain('default/shop-1');
+  });
+});
+
 describe('trace-svc golden output', () => {
   for (const [snapshot, format] of [['web', 'table'], ['kube-dns', 'table'], ['web', 'json']] as const) {
     it(`renders ${snapshot} as ${format} exactly like the reviewed golden file`, async () => {
