@@ -10,12 +10,8 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { stopProcess } from '../../lab/lab-faults.js';
 import { isAlive } from '../../lab/lab-process.js';
 import type { LabPod, LabState } from '../../lab/lab-state.js';
-import { kernelLinks, labState, labUnavailableReason, probePodsLeft, REPO, runPlugin } from '../support/lab-harness.js';
+import { kernelLinks, labBuildUnavailableReason, labState, probePodsLeft, rebuildLab, runPlugin } from '../support/lab-harness.js';
 
-function labUp(profiles: readonly string[]): void {
-  const args = ['--import', './test/ts-node-register.mjs', 'lab/lab-cli.ts', 'up', ...profiles.flatMap((p) => ['--profile', p])];
-  execFileSync(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NDLAB_PROFILES: '' }, timeout: 180_000 });
-}
 
 interface VethPeerJson {
   pods: Array<{
@@ -55,20 +51,20 @@ function expectPodFacts(report: VethPeerJson, pod: LabPod, state: LabState, meth
   expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
 }
 
-const labReason = labUnavailableReason();
+const labReason = labBuildUnavailableReason();
 
 describe('profile crio: pod namespaces found past conmon and through pinned namespaces', function () {
   this.timeout(300_000);
   let state: LabState;
   before(function () {
     if (labReason) this.skip();
-    labUp(['crio']);
+    rebuildLab(['crio']);
     state = labState();
     expect(state.profiles).to.deep.equal(['crio']);
   });
   after(function () {
     if (labReason) return;
-    labUp([]); // the default lab again, for whatever runs next
+    rebuildLab([]); // the default lab again, for whatever runs next
   });
   afterEach(function () {
     if (this.currentTest?.state === 'pending') return;

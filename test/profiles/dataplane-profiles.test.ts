@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { removeKubeProxyRules } from '../../lab/lab-faults.js';
-import { labState, labUnavailableReason, probePodsLeft, REPO, runPlugin } from '../support/lab-harness.js';
+import { labBuildUnavailableReason, labState, probePodsLeft, rebuildLab, runPlugin } from '../support/lab-harness.js';
 
 interface Finding {
   code: string;
@@ -20,10 +20,6 @@ interface NodeCheckJson {
   nodes: Array<{ nodeName: string; rows: Array<{ check: string; value: string; status: string }> }>;
 }
 
-function labUp(profiles: readonly string[]): void {
-  const args = ['--import', './test/ts-node-register.mjs', 'lab/lab-cli.ts', 'up', ...profiles.flatMap((p) => ['--profile', p])];
-  execFileSync(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NDLAB_PROFILES: '' }, timeout: 180_000 });
-}
 
 async function json<T>(args: readonly string[]): Promise<{ code: number; body: T }> {
   const run = await runPlugin([...args, '-o', 'json'], 170_000);
@@ -31,7 +27,7 @@ async function json<T>(args: readonly string[]): Promise<{ code: number; body: T
   return { code: run.code, body: JSON.parse(run.stdout) as T };
 }
 
-const labReason = labUnavailableReason();
+const labReason = labBuildUnavailableReason();
 
 describe('dataplane profiles: k3s, no-kube-proxy, and kube-proxy still required where it runs', function () {
   this.timeout(600_000);
@@ -41,7 +37,7 @@ describe('dataplane profiles: k3s, no-kube-proxy, and kube-proxy still required 
   after(function () {
     if (labReason) return;
     this.timeout(180_000);
-    labUp([]);
+    rebuildLab([]);
   });
   afterEach(function () {
     if (this.currentTest?.state === 'pending') return;
@@ -49,7 +45,7 @@ describe('dataplane profiles: k3s, no-kube-proxy, and kube-proxy still required 
   });
 
   it('k3s: CNI config read from /var/lib/rancher/k3s, kube-proxy judged by its rules (info, exit 0)', async function () {
-    labUp(['k3s']);
+    rebuildLab(['k3s']);
     const state = labState();
     expect(state.pods.filter((p) => p.labels['k8s-app'] === 'kube-proxy' || p.labels['app'] === 'flannel')).to.deep.equal([]);
     const { code, body } = await json<NodeCheckJson>(['node-check', '--all']);
@@ -71,12 +67,12 @@ describe('dataplane profiles: k3s, no-kube-proxy, and kube-proxy still required 
       expect(body.findings.filter((f) => f.severity === 'error').map((f) => f.code)).to.deep.equal(['node.kube-proxy-rules-missing']);
       expect(code).to.equal(1);
     } finally {
-      labUp(['k3s']);
+      rebuildLab(['k3s']);
     }
   });
 
   it('no-kube-proxy: Cilium is named once as the Service dataplane, by node-check and trace-svc (exit 0)', async function () {
-    labUp(['no-kube-proxy']);
+    rebuildLab(['no-kube-proxy']);
     const state = labState();
     expect(state.nodes.map((n) => n.kubeProxyMode)).to.deep.equal(['none', 'none', 'none']);
     const node = await json<NodeCheckJson>(['node-check', '--all']);
@@ -93,7 +89,7 @@ describe('dataplane profiles: k3s, no-kube-proxy, and kube-proxy still required 
   });
 
   it('default lab: kube-proxy pods exist and one node has no kube-proxy rules at all: still an error', async function () {
-    labUp([]);
+    rebuildLab([]);
     const restore = await removeKubeProxyRules('lab-node-3');
     try {
       const node = await json<NodeCheckJson>(['node-check', 'lab-node-3']);

@@ -4,23 +4,16 @@
 // per profile only; the e2e suites cover each command in depth on the default lab.
 // NDLAB_MATRIX_PROFILES=crio,k3s narrows the matrix while working on one profile.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { LAB_PROFILES, type LabProfile } from '../../lab/lab-profiles.js';
 import { flushServiceRules, freezeProcess, setLinkMtu, setSysctl, startCorednsWithResolvConf, type RestoreFault } from '../../lab/lab-faults.js';
 import type { LabPod, LabState } from '../../lab/lab-state.js';
-import { kernelLinks, labState, probePodsLeft, REPO, runPlugin, type PluginRun } from '../support/lab-harness.js';
+import { kernelLinks, labBuildUnavailableReason, labState, type PluginRun, probePodsLeft, rebuildLab, runPlugin } from '../support/lab-harness.js';
 
 interface ReportFinding {
   code: string;
   severity: 'info' | 'warn' | 'error';
   subject: string;
   message: string;
-}
-
-/** Rebuilds the lab (lab:up tears the old one down first) with these profiles. */
-function labUp(profiles: readonly string[]): void {
-  const args = ['--import', './test/ts-node-register.mjs', 'lab/lab-cli.ts', 'up', ...profiles.flatMap((p) => ['--profile', p])];
-  execFileSync(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NDLAB_PROFILES: '' }, timeout: 180_000 });
 }
 
 function matrixProfiles(): LabProfile[] {
@@ -76,7 +69,7 @@ async function expectFault(fault: () => Promise<RestoreFault>, args: readonly st
 }
 
 // The matrix builds its own labs, so it needs root, not a lab that is already up.
-const labReason = process.getuid?.() !== 0 ? 'the profile matrix needs root (network namespaces)' : process.env['NETDIAG_SKIP_LAB'] === '1' ? 'NETDIAG_SKIP_LAB=1' : null;
+const labReason = labBuildUnavailableReason();
 
 describe('profile matrix: no false alarm on other kinds of cluster, seed faults still named', function () {
   this.timeout(600_000);
@@ -86,7 +79,7 @@ describe('profile matrix: no false alarm on other kinds of cluster, seed faults 
   after(function () {
     if (labReason) return;
     this.timeout(180_000);
-    labUp([]); // the default lab again, for whatever runs next
+    rebuildLab([]); // the default lab again, for whatever runs next
   });
   afterEach(function () {
     if (this.currentTest?.state === 'pending') return;
@@ -99,7 +92,7 @@ describe('profile matrix: no false alarm on other kinds of cluster, seed faults 
       before(function () {
         if (labReason) this.skip();
         this.timeout(180_000);
-        labUp([profile]);
+        rebuildLab([profile]);
         state = labState();
         expect(state.profiles).to.deep.equal([profile]);
       });

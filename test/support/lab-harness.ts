@@ -29,6 +29,19 @@ export function skipUnlessLab(ctx: Mocha.Context): void {
 }
 skipUnlessLab.said = false;
 
+/** Rebuilds the lab with these profiles (lab:up tears the old one down first); [] is the default lab. */
+export function rebuildLab(profiles: readonly string[]): void {
+  const args = ['--import', './test/ts-node-register.mjs', 'lab/lab-cli.ts', 'up', ...profiles.flatMap((p) => ['--profile', p])];
+  execFileSync(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NDLAB_PROFILES: '' }, timeout: 180_000 });
+}
+
+/** Why tests that build their own labs cannot run here (they need root, not a lab already up). */
+export function labBuildUnavailableReason(): string | null {
+  if (process.getuid?.() !== 0) return 'these tests build their own labs and need root (network namespaces)';
+  if (process.env['NETDIAG_SKIP_LAB'] === '1') return 'NETDIAG_SKIP_LAB=1';
+  return null;
+}
+
 export function labState(): LabState {
   return JSON.parse(readFileSync(STATE, 'utf8')) as LabState;
 }

@@ -1,24 +1,28 @@
 // Profile minimal-host (lab/minimal-host.ts): each node's own mount view, the one its "init"
 // process (PID 1 stand-in) lives in, has no iptables/nft/ipvsadm binaries, as on Talos, Bottlerocket
 // or Flatcar, while kube-proxy's rules are still in the node's kernel and the probe image's tools
-// still read them from the node's network namespace. Runs against a lab brought up with
-// `npm run lab:up -- --profile minimal-host`; skipped, saying why, otherwise.
+// still read them from the node's network namespace. Builds a minimal-host lab for itself and
+// leaves the default lab behind.
 import { expect } from 'chai';
-import { runCommand } from '../../../lab/lab-exec.js';
-import { hasProfile } from '../../../lab/lab-profiles.js';
-import type { LabState } from '../../../lab/lab-state.js';
-import { requireLab } from './lab-network-helpers.js';
+import { runCommand } from '../../lab/lab-exec.js';
+import type { LabState } from '../../lab/lab-state.js';
+import { labBuildUnavailableReason, labState, rebuildLab } from '../support/lab-harness.js';
+
+const labReason = labBuildUnavailableReason();
 
 const HIDDEN_TOOLS = ['iptables', 'iptables-save', 'iptables-legacy-save', 'iptables-nft-save', 'ip6tables-save', 'xtables-nft-multi', 'nft', 'ipvsadm'];
 
 describe('lab profile minimal-host: no iptables/nft/ipvsadm in the node\'s own view', function () {
   let state: LabState;
+  this.timeout(240_000);
   before(function () {
-    state = requireLab(this);
-    if (!hasProfile(state, 'minimal-host')) {
-      process.stderr.write('  (skipping minimal-host tests: the lab is not up with --profile minimal-host)\n');
-      this.skip();
-    }
+    if (labReason) this.skip();
+    rebuildLab(['minimal-host']);
+    state = labState();
+    expect(state.profiles).to.deep.equal(['minimal-host']);
+  });
+  after(function () {
+    if (!labReason) rebuildLab([]); // the default lab again, for whatever runs next
   });
 
   it('every node\'s mount view lacks each tool: nsenter -m exits 127, not found', async () => {
