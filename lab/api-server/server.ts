@@ -35,7 +35,7 @@ import {
 import { buildTable, type IncludeObject } from './tables.js';
 import { deliver, ObjectStore, type StoreEvent, type WatchSubscriber } from './store.js';
 import { ExecSlots, expandScaleNodes } from './scale.js';
-import { classifyRequest, LabStats } from './stats.js';
+import { classifyRequest, LabStats, requestVerb } from './stats.js';
 
 export interface ApiServerOptions {
   statePath: string;
@@ -537,23 +537,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     return { type, namespace, name: tail[1] ?? null, subresource: tail[2] ?? null };
   };
 
-  const verbOf = (method: string, r: ResourceRequest, query: URLSearchParams): string => {
-    const watching = query.get('watch') === 'true' || query.get('watch') === '1';
-    switch (method) {
-      case 'GET':
-        return watching ? 'watch' : r.name ? 'get' : 'list';
-      case 'POST':
-        return 'create';
-      case 'DELETE':
-        return r.name ? 'delete' : 'deletecollection';
-      case 'PUT':
-        return 'update';
-      case 'PATCH':
-        return 'patch';
-      default:
-        return method.toLowerCase();
-    }
-  };
+  const verbOf = (method: string, r: ResourceRequest, query: URLSearchParams): string => requestVerb(method, r.name !== null, r.subresource, query);
 
   const handleResource = async (req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams): Promise<void> => {
     const method = req.method ?? 'GET';

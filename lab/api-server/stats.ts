@@ -59,7 +59,8 @@ export function sequentialRoundTrips(log: readonly LoggedRequest[], index: numbe
 
 const DISCOVERY_ROOTS = new Set(['/api', '/apis']);
 
-function verbOf(method: string, named: boolean, subresource: string | null, query: URLSearchParams): string {
+/** The request's verb as RBAC names it (an exec upgrade is create on pods/exec). */
+export function requestVerb(method: string, named: boolean, subresource: string | null, query: URLSearchParams): string {
   const watching = query.get('watch') === 'true' || query.get('watch') === '1';
   switch (method.toUpperCase()) {
     case 'GET':
@@ -97,7 +98,7 @@ export function classifyRequest(method: string, path: string, query: URLSearchPa
   const resource = tail[0] ?? 'other';
   const name = tail[1] ?? null;
   const subresource = tail[2] ?? null;
-  return { verb: verbOf(method, name !== null, subresource, query), resource: subresource ? `${resource}/${subresource}` : resource };
+  return { verb: requestVerb(method, name !== null, subresource, query), resource: subresource ? `${resource}/${subresource}` : resource };
 }
 
 function bump(map: Map<string, number>, key: string): void {
