@@ -1,11 +1,15 @@
-// Bundles the CLI and everything it imports into one file, so the npm package, the krew archive
-// and the single executable need no node_modules at run time.
-//   esm (default): dist-bundle/kubectl-netdiag.mjs, the npm `bin` and the krew archive's binary
-//   cjs (--sea):   dist-sea/kubectl-netdiag.cjs, the entry of a Node single executable (SEA runs
-//                  CommonJS only)
+// Bundles the CLI and everything it imports, so the npm package, the krew archive and the single
+// executable need no node_modules at run time.
+//   esm (default): dist-bundle/kubectl-netdiag.mjs, the npm `bin` and the krew archive's binary,
+//                  plus the chunks it loads on demand (dist-bundle/kubectl-netdiag-*.mjs): the
+//                  entry holds only main.ts and the fast path, so --help, version, explain CODE
+//                  and completion (every TAB) do not compile yargs, client-node or the analyses
+//   cjs (--sea):   dist-sea/kubectl-netdiag.cjs, one file, the entry of a Node single executable
+//                  (SEA runs CommonJS only)
 // Run through scripts/bundle.sh (ts-node): `bash scripts/bundle.sh [--sea]`.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import ts from 'typescript';
 
@@ -13,9 +17,14 @@ export type BundleFormat = 'esm' | 'cjs';
 
 export interface BundleResult {
   outfile: string;
+  /** Every file the bundle is made of, the entry first (esm: the entry and its chunks). */
+  files: string[];
   bytes: number;
   warnings: string[];
 }
+
+/** The ESM bundle's chunks sit beside the entry under this prefix (npm `files`, krew `files`). */
+export const CHUNK_PREFIX = 'kubectl-netdiag-';
 
 const REPO = resolve(import.meta.dirname, '..');
 export const ENTRY = join(REPO, 'src', 'cli', 'main.ts');
@@ -41,31 +50,62 @@ const CJS_BANNER = [
 ].join('\n');
 
 export async function bundleCli(format: BundleFormat, outfile = DEFAULT_OUTFILE[format]): Promise<BundleResult> {
-  const result = await build({
-    entryPoints: [ENTRY],
-    outfile,
+  if (format === 'cjs') return finish(outfile, [outfile], await esbuildOnce('cjs', outfile, {}));
+  // The entry answers `--help` and `CMD --help` from texts rendered by the bundle itself: build
+  // once without them, ask that build for every help text, then build again with them inside.
+  const dir = dirname(outfile);
+  await esbuildOnce('esm', outfile, {});
+  const help = renderHelpTexts(outfile);
+  const result = await esbuildOnce('esm', outfile, { __NETDIAG_HELP__: JSON.stringify(help) });
+  const chunks = readdirSync(dir).filter((f) => f.startsWith(CHUNK_PREFIX) && f.endsWith('.mjs')).sort();
+  return finish(outfile, [outfile, ...chunks.map((f) => join(dir, f))], result);
+}
+
+type BuildOutput = Awaited<ReturnType<typeof build>>;
+
+async function esbuildOnce(format: BundleFormat, outfile: string, extraDefine: Record<string, string>): Promise<BuildOutput> {
+  const esm = format === 'esm';
+  // The ESM bundle owns its directory: chunks of an earlier build must not linger beside it.
+  if (esm) rmSync(dirname(outfile), { recursive: true, force: true });
+  return build({
+    entryPoints: esm ? { [basename(outfile).replace(/\.mjs$/, '')]: ENTRY } : [ENTRY],
+    ...(esm ? { outdir: dirname(outfile), splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: `${CHUNK_PREFIX}[name]-[hash]` } : { outfile }),
     bundle: true,
     platform: 'node',
     target: 'node20',
     format,
-    banner: { js: format === 'esm' ? ESM_BANNER : CJS_BANNER },
+    banner: { js: esm ? ESM_BANNER : CJS_BANNER },
     define: {
       // The node script rides inside the bundle (see src/node-script/node-script.ts).
       __NETDIAG_NODE_SCRIPT__: JSON.stringify(readFileSync(NODE_SCRIPT, 'utf8')),
-      ...(format === 'cjs' ? { 'import.meta.url': '__netdiagImportMetaUrl' } : {}),
+      ...(esm ? {} : { 'import.meta.url': '__netdiagImportMetaUrl' }),
+      ...extraDefine,
     },
-    plugins: format === 'cjs' ? [wrapTopLevelAwait(ENTRY)] : [],
+    plugins: esm ? [] : [wrapTopLevelAwait(ENTRY)],
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'eof', // dependencies' licence headers stay in the shipped file
     logLevel: 'silent',
   });
-  if (format === 'esm' && !readFileSync(outfile, 'utf8').startsWith('#!')) {
+}
+
+function finish(outfile: string, files: string[], result: BuildOutput): BundleResult {
+  if (outfile.endsWith('.mjs') && !readFileSync(outfile, 'utf8').startsWith('#!')) {
     writeFileSync(outfile, HASHBANG + readFileSync(outfile, 'utf8'));
   }
   chmodSync(outfile, 0o755);
   const warnings = result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`);
-  return { outfile, bytes: readFileSync(outfile).length, warnings };
+  return { outfile, files, bytes: files.reduce((n, f) => n + readFileSync(f).length, 0), warnings };
+}
+
+/** What the built bundle prints for `--help` and each `CMD --help`: keys '' and the command names. */
+export function renderHelpTexts(entry: string): Record<string, string> {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/', NO_COLOR: '1' };
+  const help = (args: string[]) => execFileSync(process.execPath, [entry, ...args], { env, encoding: 'utf8' });
+  const texts: Record<string, string> = { '': help(['--help']) };
+  // Every command the help lists (`  kubectl netdiag NAME ...`), so a new command needs no list here.
+  for (const [, name] of texts['']!.matchAll(/^ {2}kubectl netdiag ([a-z][a-z-]*)/gm)) texts[name!] = help([name!, '--help']);
+  return texts;
 }
 
 /**
@@ -105,7 +145,8 @@ function wrapTopLevelAwait(entry: string): Plugin {
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
 if (isMain) {
   const format: BundleFormat = process.argv.includes('--sea') ? 'cjs' : 'esm';
-  const { outfile, bytes, warnings } = await bundleCli(format);
+  const { outfile, files, bytes, warnings } = await bundleCli(format);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-  process.stderr.write(`bundled ${outfile} (${(bytes / 1024).toFixed(0)} KiB)\n`);
+  const entryKiB = (readFileSync(outfile).length / 1024).toFixed(0);
+  process.stderr.write(`bundled ${outfile} (entry ${entryKiB} KiB; ${files.length} files, ${(bytes / 1024).toFixed(0)} KiB in all)\n`);
 }

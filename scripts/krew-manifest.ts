@@ -131,3 +131,25 @@ function validateSelector(selector: unknown): string[] {
 export function parseKrewManifest(text: string): unknown {
   return load(text);
 }
+
+/**
+ * The archive members some platform would not install: krew moves only what a `files[].from`
+ * glob matches (`*` within one path segment, as Go's filepath.Glob) and drops the rest. The
+ * entry imports its chunks from its own directory, so a chunk left behind breaks commands.
+ */
+export function membersNotInstalled(manifest: unknown, members: readonly string[]): string[] {
+  const platforms = isObj(manifest) && isObj(manifest.spec) && Array.isArray(manifest.spec.platforms) ? manifest.spec.platforms : [];
+  const missing = new Set<string>();
+  for (const platform of platforms) {
+    const files = isObj(platform) ? platform.files : undefined;
+    if (!Array.isArray(files)) continue; // no files: krew installs the whole archive
+    const globs = files.filter(isObj).map((f) => globToRegExp(normalise(String(f.from))));
+    for (const m of members) if (!globs.some((g) => g.test(m))) missing.add(m);
+  }
+  return [...missing];
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '[^/]*');
+  return new RegExp(`^${body}$`);
+}

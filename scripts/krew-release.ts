@@ -1,18 +1,18 @@
-// Builds one krew release: the archive (the ESM bundle as `kubectl-netdiag`, LICENSE, README.md,
-// regular files only), its sha256, and the filled, validated manifest in krew-manifest/.
+// Builds one krew release: the archive (the ESM bundle's entry as `kubectl-netdiag` and its chunks,
+// LICENSE, README.md, regular files only), its sha256, and the filled, validated manifest in krew-manifest/.
 //   bash scripts/krew-release.sh --repo-url https://github.com/OWNER/kubectl-netdiag [--version v0.1.0]
 //        [--out-dir dist-krew] [--manifest-dir krew-manifest] [--no-bundle]
 // The archive is https://.../releases/download/VERSION/kubectl-netdiag-VERSION.tar.gz under the
 // repository URL; upload it there under that name.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { DEFAULT_OUTFILE, bundleCli } from './bundle.js';
-import { fillKrewTemplate, parseKrewManifest, validateKrewManifest, type KrewRelease } from './krew-manifest.js';
+import { CHUNK_PREFIX, DEFAULT_OUTFILE, bundleCli } from './bundle.js';
+import { fillKrewTemplate, membersNotInstalled, parseKrewManifest, validateKrewManifest, type KrewRelease } from './krew-manifest.js';
 
 const REPO = resolve(import.meta.dirname, '..');
 
@@ -31,12 +31,23 @@ export interface KrewReleaseResult {
   manifest: string;
 }
 
-/** The archive's members, in order: name in the archive, source file, mode. */
-export const ARCHIVE_MEMBERS = [
-  { name: 'kubectl-netdiag', source: DEFAULT_OUTFILE.esm, mode: 0o755 },
-  { name: 'LICENSE', source: join(REPO, 'LICENSE'), mode: 0o644 },
-  { name: 'README.md', source: join(REPO, 'README.md'), mode: 0o644 },
-] as const;
+export interface ArchiveMember {
+  name: string; // in the archive
+  source: string;
+  mode: number;
+}
+
+/** The archive's members, in order: the entry, its chunks (as built now), LICENSE, README.md. */
+export function archiveMembers(): ArchiveMember[] {
+  const bundleDir = dirname(DEFAULT_OUTFILE.esm);
+  const chunks = readdirSync(bundleDir).filter((f) => f.startsWith(CHUNK_PREFIX) && f.endsWith('.mjs')).sort();
+  return [
+    { name: 'kubectl-netdiag', source: DEFAULT_OUTFILE.esm, mode: 0o755 },
+    ...chunks.map((f) => ({ name: f, source: join(bundleDir, f), mode: 0o644 })),
+    { name: 'LICENSE', source: join(REPO, 'LICENSE'), mode: 0o644 },
+    { name: 'README.md', source: join(REPO, 'README.md'), mode: 0o644 },
+  ];
+}
 
 export function archiveName(version: string): string {
   return `kubectl-netdiag-${version}.tar.gz`;
@@ -49,14 +60,15 @@ export function releaseUri(repoUrl: string, version: string): string {
 /** A gzip'd ustar archive of regular files owned by 0:0 with fixed mtimes (reproducible). */
 export function buildArchive(outfile: string, sourceDateEpoch: number): Buffer {
   const stage = mkdtempSync(join(tmpdir(), 'netdiag-krew-'));
+  const members = archiveMembers();
   try {
-    for (const m of ARCHIVE_MEMBERS) {
+    for (const m of members) {
       copyFileSync(m.source, join(stage, m.name));
       chmodSync(join(stage, m.name), m.mode);
     }
     const tar = execFileSync(
       'tar',
-      ['--create', '--format=ustar', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${sourceDateEpoch}`, '-C', stage, '-f', '-', ...ARCHIVE_MEMBERS.map((m) => m.name)],
+      ['--create', '--format=ustar', '--owner=0', '--group=0', '--numeric-owner', `--mtime=@${sourceDateEpoch}`, '-C', stage, '-f', '-', ...members.map((m) => m.name)],
       { maxBuffer: 256 * 1024 * 1024 },
     );
     const gz = gzipSync(tar, { level: 9 }); // node's gzip header carries no name and no time
@@ -82,7 +94,10 @@ export async function buildKrewRelease(options: KrewReleaseOptions): Promise<Kre
     sha256,
   };
   const text = fillKrewTemplate(readFileSync(join(REPO, 'plugin.yaml'), 'utf8'), release);
-  const problems = validateKrewManifest(parseKrewManifest(text));
+  const parsed = parseKrewManifest(text);
+  const problems = validateKrewManifest(parsed);
+  const notInstalled = membersNotInstalled(parsed, archiveMembers().map((m) => m.name));
+  if (notInstalled.length > 0) problems.push(`krew would not install these archive members: ${notInstalled.join(', ')}`);
   if (problems.length > 0) throw new Error(`the krew manifest is invalid:\n  ${problems.join('\n  ')}`);
   const manifest = join(options.manifestDir, `netdiag-${options.version}.yaml`);
   writeFileSync(manifest, text);

@@ -5,11 +5,12 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KUBECONFIG, REPO, labUnavailableReason } from '../support/lab-harness.js';
-import { buildArchive, buildKrewRelease } from '../../scripts/krew-release.js';
+import { archiveMembers, buildArchive, buildKrewRelease } from '../../scripts/krew-release.js';
+import { CHUNK_PREFIX } from '../../scripts/bundle.js';
 import { parseKrewManifest } from '../../scripts/krew-manifest.js';
 
 const PKG = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -57,8 +58,11 @@ describe('e2e: packaging', function () {
         execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
       ) as Array<{ filename: string; files: Array<{ path: string }> }>;
       const tarball = join(work, packed[0]!.filename);
+      // The entry and every chunk it may load, as prepack just built them.
+      const bundle = readdirSync(join(REPO, 'dist-bundle')).map((f) => `dist-bundle/${f}`);
+      expect(bundle.filter((f) => f.startsWith(`dist-bundle/${CHUNK_PREFIX}`)).length).to.be.greaterThan(1);
       expect(packed[0]!.files.map((f) => f.path).sort()).to.deep.equal(
-        ['LICENSE', 'README.md', 'bin/kubectl_complete-netdiag', 'dist-bundle/kubectl-netdiag.mjs', 'docs/install.md', 'package.json'],
+        ['LICENSE', 'README.md', 'bin/kubectl_complete-netdiag', ...bundle, 'docs/install.md', 'package.json'].sort(),
       );
       prefix = join(work, 'prefix');
       // An empty cache and --offline: any dependency to fetch would fail the install.
@@ -127,9 +131,12 @@ describe('e2e: packaging', function () {
       }
     });
 
-    it('holds exactly the bundle, LICENSE and README.md, as regular files', () => {
+    it('holds exactly the bundle (entry and chunks), LICENSE and README.md, as regular files', () => {
       const listing = execFileSync('tar', ['-tvzf', archive], { encoding: 'utf8' }).trim().split('\n');
-      expect(listing.map((l) => l.split(/\s+/).at(-1))).to.deep.equal(['kubectl-netdiag', 'LICENSE', 'README.md']);
+      const chunks = readdirSync(join(REPO, 'dist-bundle')).filter((f) => f.startsWith(CHUNK_PREFIX)).sort();
+      expect(chunks.length).to.be.greaterThan(1);
+      expect(listing.map((l) => l.split(/\s+/).at(-1))).to.deep.equal(['kubectl-netdiag', ...chunks, 'LICENSE', 'README.md']);
+      expect(archiveMembers().map((m) => m.name)).to.deep.equal(['kubectl-netdiag', ...chunks, 'LICENSE', 'README.md']);
       for (const line of listing) expect(line[0], line).to.equal('-');
       expect(listing[0]).to.match(/^-rwxr-xr-x 0\/0 /);
     });
@@ -150,6 +157,37 @@ describe('e2e: packaging', function () {
       // kubectl finds it under its krew name too.
       const viaKubectl = run('kubectl', ['netdiag', 'version'], { ...env, PATH: `${dir}:${tools}` });
       expect(viaKubectl.stdout).to.equal(`kubectl-netdiag ${PKG.version}\n`);
+    });
+
+    it('answers --help, version, explain CODE and static completion from the entry and small chunks only', () => {
+      const dir = join(work, 'extracted-fast');
+      mkdirSync(dir);
+      execFileSync('tar', ['-xzf', archive, '-C', dir]);
+      const shipped = readdirSync(dir).filter((f) => f === 'kubectl-netdiag' || f.startsWith(CHUNK_PREFIX));
+      const shippedBytes = shipped.reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+      // A loader hook lists every file node reads as a module.
+      writeFileSync(join(work, 'record-hooks.mjs'), "import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  if (url.startsWith('file:')) appendFileSync(process.env.NETDIAG_LOADED, url + '\\n');\n  return next(url, context);\n}\n");
+      writeFileSync(join(work, 'record.mjs'), "import { register } from 'node:module';\nregister('./record-hooks.mjs', import.meta.url);\n");
+      const loaded = (args: string[]) => {
+        const list = join(work, `loaded-${args.join('_').replace(/[^a-z0-9_.-]/gi, '')}.txt`);
+        writeFileSync(list, '');
+        const r = spawnSync(process.execPath, ['--import', join(work, 'record.mjs'), join(dir, 'kubectl-netdiag'), ...args], {
+          env: { PATH: tools, HOME: work, NO_COLOR: '1', NETDIAG_LOADED: list }, cwd: work, encoding: 'utf8', timeout: 30_000,
+        });
+        const files = [...new Set(readFileSync(list, 'utf8').split('\n').filter((l) => l.startsWith(`file://${dir}/`)).map((l) => l.slice(`file://${dir}/`.length)))];
+        return { code: r.status, stdout: r.stdout, files, bytes: files.reduce((n, f) => n + statSync(join(dir, f)).size, 0) };
+      };
+      // The yardstick: a command that reaches the API client loads most of the bundle.
+      const command = loaded(['veth-peer', 'web-1', '--kubeconfig', join(work, 'no-such-kubeconfig')]);
+      expect(command.bytes).to.be.greaterThan(shippedBytes / 2);
+      for (const args of [['--help'], ['veth-peer', '--help'], ['version'], ['explain', 'node.ip-forward-off'], ['__complete', ''], ['__complete', 'veth-peer', '-o', '']]) {
+        const r = loaded(args);
+        expect(r.code, args.join(' ')).to.equal(0);
+        expect(r.stdout.length, args.join(' ')).to.be.greaterThan(0);
+        expect(r.files.length, args.join(' ')).to.be.greaterThan(0);
+        for (const f of r.files) expect(shipped, `${args.join(' ')} loads ${f}`).to.include(f);
+        expect(r.bytes, `${args.join(' ')} loads ${r.files.join(', ')}`).to.be.lessThan(shippedBytes / 10);
+      }
     });
   });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../../support/lab-harness.js';
-import { ENTRY, wrapTopLevelAwaitSource } from '../../../scripts/bundle.js';
+import { CHUNK_PREFIX, ENTRY, wrapTopLevelAwaitSource } from '../../../scripts/bundle.js';
 
 interface PackageJson {
   bin: Record<string, string>;
@@ -20,6 +20,10 @@ describe('bundle: package.json', () => {
       'kubectl_complete-netdiag': 'bin/kubectl_complete-netdiag',
     });
     for (const file of Object.values(pkg.bin)) expect(pkg.files).to.include(file);
+  });
+
+  it('ships the chunks the entry loads on demand, beside it', () => {
+    expect(pkg.files).to.include(`dist-bundle/${CHUNK_PREFIX}*.mjs`);
   });
 
   it('needs nothing installed at run time: every package it imports is bundled', () => {

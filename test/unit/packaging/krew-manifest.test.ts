@@ -5,6 +5,7 @@ import { REPO } from '../../support/lab-harness.js';
 import {
   KREW_API_VERSION,
   fillKrewTemplate,
+  membersNotInstalled,
   parseKrewManifest,
   validateKrewManifest,
   type KrewRelease,
@@ -45,6 +46,13 @@ describe('krew manifest: plugin.yaml template', () => {
       expect(p).to.deep.include({ uri: RELEASE.uri, sha256: RELEASE.sha256, bin: 'kubectl-netdiag' });
       expect(p.files?.map((f) => f.from)).to.include.members(['kubectl-netdiag', 'LICENSE']);
     }
+  });
+
+  it('installs every archive member: the entry, its chunks beside it, LICENSE and README.md', () => {
+    const members = ['kubectl-netdiag', 'kubectl-netdiag-chunk-AODOKYLN.mjs', 'kubectl-netdiag-cli-WKVJTM4D.mjs', 'LICENSE', 'README.md'];
+    expect(membersNotInstalled(filled(), members)).to.deep.equal([]);
+    // A file no `from` matches would be dropped by krew, a chunk in a subdirectory too.
+    expect(membersNotInstalled(filled(), [...members, 'chunks/x.mjs', 'other.mjs'])).to.deep.equal(['chunks/x.mjs', 'other.mjs']);
   });
 
   it('warns in its caveats about privileged pods and the Node.js it needs', () => {
