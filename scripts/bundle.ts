@@ -6,7 +6,7 @@
 //                  and completion (every TAB) do not compile yargs, client-node or the analyses
 //   cjs (--sea):   dist-sea/kubectl-netdiag.cjs, one file, the entry of a Node single executable
 //                  (SEA runs CommonJS only)
-// Run through scripts/bundle.sh (ts-node): `bash scripts/bundle.sh [--sea]`.
+// Run through scripts/bundle.sh (ts-node): `bash scripts/bundle.sh [--sea] [--outfile FILE]`.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -145,7 +145,9 @@ function wrapTopLevelAwait(entry: string): Plugin {
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
 if (isMain) {
   const format: BundleFormat = process.argv.includes('--sea') ? 'cjs' : 'esm';
-  const { outfile, files, bytes, warnings } = await bundleCli(format);
+  // --outfile DIR/NAME.mjs: a private build (the benchmark's); the ESM build empties DIR first.
+  const at = process.argv.indexOf('--outfile');
+  const { outfile, files, bytes, warnings } = await bundleCli(format, at === -1 ? undefined : resolve(process.argv[at + 1]!));
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const entryKiB = (readFileSync(outfile).length / 1024).toFixed(0);
   process.stderr.write(`bundled ${outfile} (entry ${entryKiB} KiB; ${files.length} files, ${(bytes / 1024).toFixed(0)} KiB in all)\n`);

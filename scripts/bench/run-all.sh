@@ -11,7 +11,8 @@ mkdir -p "$B/bin"
 npx tsc -p tsconfig.build.json --outDir "$B/dist"
 cp src/node-script/netdiag-node.sh "$B/dist/node-script/netdiag-node.sh"
 cp bin/kubectl-netdiag "$B/bin/kubectl-netdiag"
-export NETDIAG_BENCH_BIN=$PWD/$B/bin NETDIAG_TEST_BIN=$PWD/$B/bin
+bash scripts/bundle.sh --outfile "$B/bundle/kubectl-netdiag.mjs"
+export NETDIAG_BENCH_BIN=$PWD/$B/bin NETDIAG_TEST_BIN=$PWD/$B/bin NETDIAG_BENCH_BUNDLE=$PWD/$B/bundle/kubectl-netdiag.mjs
 TS=(node --import ./test/ts-node-register.mjs)
 
 bash scripts/bench/startup.sh 9

@@ -10,7 +10,8 @@
 //    trips before the probe pod's create (stats log), and the run's split (start-up, API before
 //    create, create to exec, exec to delete, delete to exit) without added latency.
 //  - startup: --help, version, explain CODE, `kubectl __complete netdiag ''` vs `kubectl version
-//    --client`, in turns, median of RUNS.
+//    --client`, in turns, median of RUNS, for the bundle (NETDIAG_BENCH_BUNDLE, else dist-bundle/)
+//    and dist/, next to two floors: `node -e 0` and kubectl running an empty node plugin.
 //
 // usage: node --import ./test/ts-node-register.mjs scripts/bench/scale.ts
 //          [--sizes 10,100,1000] [--exec replay|live] [--timeout 240] [--runs 11] [--parts scale,latency,startup]
@@ -21,7 +22,7 @@
 // kernel from a recording (lab/api-server/exec-replay.ts): the client is measured, not the lab's
 // two cores running a thousand node scripts; `live` runs every node script.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -236,22 +237,50 @@ async function latencyPart(): Promise<void> {
   }
 }
 
+/** A PATH directory with `kubectl-netdiag` (and its completion helper) pointing at `entry`. */
+function pluginDir(entry: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'netdiag-bench-path-'));
+  symlinkSync(entry, join(dir, 'kubectl-netdiag'));
+  symlinkSync(join(REPO, 'bin', 'kubectl_complete-netdiag'), join(dir, 'kubectl_complete-netdiag'));
+  return dir;
+}
+
 function startupPart(runs: number): void {
-  const kubectlNetdiag = ['kubectl', 'netdiag'];
-  const commands: Array<[string, string[]]> = [
+  // Floors: node itself, and kubectl running a node plugin that does nothing (kubectl's plugin
+  // lookup + /usr/bin/env + node start): no node plugin run through kubectl can beat the latter.
+  const floorDir = mkdtempSync(join(tmpdir(), 'netdiag-bench-floor-'));
+  writeFileSync(join(floorDir, 'kubectl-nodefloor'), '#!/usr/bin/env node\n', { mode: 0o755 });
+  const builds: Array<[string, string]> = [['dist/', join(BIN, 'kubectl-netdiag')]];
+  const bundle = process.env['NETDIAG_BENCH_BUNDLE'] ?? join(REPO, 'dist-bundle', 'kubectl-netdiag.mjs');
+  if (existsSync(bundle)) builds.unshift(['bundle', bundle]);
+  const commands: Array<[string, string[], string?]> = [
     ['kubectl version --client', ['kubectl', 'version', '--client']],
-    ['kubectl netdiag --help', [...kubectlNetdiag, '--help']],
-    ['kubectl netdiag version', [...kubectlNetdiag, 'version']],
-    ['kubectl netdiag explain node.nic-multiple-ipv4', [...kubectlNetdiag, 'explain', 'node.nic-multiple-ipv4']],
-    ["kubectl __complete netdiag ''", ['kubectl', '__complete', 'netdiag', '']],
+    ['node -e 0', [process.execPath, '-e', '0']],
+    ['kubectl nodefloor (empty node plugin)', ['kubectl', 'nodefloor'], floorDir],
   ];
-  process.stdout.write(`== startup: median of ${runs}, the commands in turns (one run of each per round, after a warm-up round)\n`);
+  const dirs = [floorDir];
+  for (const [name, entry] of builds) {
+    const dir = pluginDir(entry);
+    dirs.push(dir);
+    commands.push(
+      [`kubectl netdiag --help (${name})`, ['kubectl', 'netdiag', '--help'], dir],
+      [`kubectl netdiag version (${name})`, ['kubectl', 'netdiag', 'version'], dir],
+      [`kubectl netdiag explain node.nic-multiple-ipv4 (${name})`, ['kubectl', 'netdiag', 'explain', 'node.nic-multiple-ipv4'], dir],
+      [`kubectl __complete netdiag '' (${name})`, ['kubectl', '__complete', 'netdiag', ''], dir],
+    );
+  }
+  process.stdout.write(`== startup: median of ${runs}, the commands in turns (one run of each per round, after a warm-up round); bundle: ${existsSync(bundle) ? bundle : 'not built'}\n`);
   const times = commands.map(() => [] as number[]);
-  for (let round = -1; round < runs; round += 1) {
-    commands.forEach(([, argv], i) => {
-      const r = run(argv[0]!, argv.slice(1));
-      if (round >= 0) times[i]!.push(r.ms);
-    });
+  try {
+    for (let round = -1; round < runs; round += 1) {
+      commands.forEach(([, argv, dir], i) => {
+        const t0 = performance.now();
+        spawnSync(argv[0]!, argv.slice(1), { cwd: REPO, stdio: 'ignore', env: { ...process.env, PATH: `${dir ?? BIN}:${process.env['PATH'] ?? ''}` } });
+        if (round >= 0) times[i]!.push(performance.now() - t0);
+      });
+    }
+  } finally {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   const base = median(times[0]!);
   process.stdout.write(table(['command', 'median ms', 'x kubectl version --client', 'runs ms'], commands.map(([label], i) => {

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-9}
 BIN=${NETDIAG_BENCH_BIN:-$PWD/bin}
-BUNDLE=$PWD/dist-bundle/kubectl-netdiag.mjs
+BUNDLE=${NETDIAG_BENCH_BUNDLE:-$PWD/dist-bundle/kubectl-netdiag.mjs}
 
 echo "== startup: $(nproc) cores, node $(node --version), $(kubectl version --client 2>/dev/null | head -n 1); uptime: $(uptime)"
 
