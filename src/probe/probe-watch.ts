@@ -1,6 +1,6 @@
 // One watch on the run's label instead of reading every probe pod every 250 ms: the pods' states
 // arrive as events and each waiting node is woken when its pod changes. The watch is restarted
-// from the last resourceVersion when it ends; if it cannot run at all (no watch permission, a
+// from the last resourceVersion when it ends (from the current state after 410 Gone); if it cannot run at all (no watch permission, a
 // proxy that cuts streams), waiting nodes fall back to reading their pod (every 250 ms).
 import type { ClusterApi, Pod } from '../kube/cluster-api.js';
 import { httpStatusOf } from '../kube/api-error.js';
@@ -61,6 +61,9 @@ export function watchProbePods(namespace: string, labelSelector: string, deps: B
         const status = err === null ? null : httpStatusOf(err) ?? (err as { statusCode?: number }).statusCode ?? null;
         // Not allowed or not served: polling is the only way; a dropped stream is worth a restart.
         if (status === 401 || status === 403 || status === 404 || status === 405) giveUp = true;
+        // 410 as the answer itself (not as an ERROR event): resuming from this version can never
+        // work again, so the next watch starts from the current state (it lists every pod first).
+        if (status === 410) resourceVersion = undefined;
         failures += err === null ? 0 : 1;
         if (failures > RESTART_BACKOFF_MS.length) giveUp = true;
         wake(null);

@@ -56,6 +56,14 @@ export interface FakeClusterOptions {
   deletedBeforeRunning?: string[];
   /** Every request waits this long (virtual time) before it is answered: a remote API server. */
   latencyMs?: number;
+  /** At these virtual times (ms after the cluster was made) every open watch is cut (a dropped connection). */
+  dropWatchesAtMs?: number[];
+  /**
+   * How a watch from an old resourceVersion is answered once events after it exist: 'replay' sends
+   * what it missed; 'gone-event' an ERROR event with a 410 Status, then the stream ends; 'gone-status'
+   * refuses the request with HTTP 410 (both: "resourceVersion too old", the history was compacted).
+   */
+  oldResourceVersion?: 'replay' | 'gone-event' | 'gone-status';
 }
 
 const apiError = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
@@ -67,8 +75,20 @@ export class FakeCluster {
   alivePeak = 0;
   createdTotal = 0;
   private watches = new Set<{ selector: [string, string]; handlers: PodWatchHandlers }>();
+  /** Every event so far; a pod's resourceVersion is the index of its last event, counted from 1. */
+  private history: Array<{ type: WatchEventType; pod: Pod }> = [];
+  /** The resourceVersion each watch request asked for (undefined: from the current state). */
+  readonly watchFrom: Array<string | undefined> = [];
 
-  constructor(private readonly options: FakeClusterOptions) {}
+  constructor(private readonly options: FakeClusterOptions) {
+    for (const at of options.dropWatchesAtMs ?? []) {
+      this.clock.later(at, () => {
+        const open = [...this.watches];
+        this.watches.clear();
+        for (const w of open) w.handlers.ended(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+      });
+    }
+  }
 
   /** Virtual time at which each request was sent. */
   readonly sentAt: Array<{ what: string; atMs: number }> = [];
@@ -82,6 +102,9 @@ export class FakeCluster {
   }
 
   private announce(type: WatchEventType, pod: Pod): void {
+    this.history.push({ type, pod: structuredClone(pod) });
+    pod.metadata = { ...pod.metadata, resourceVersion: String(this.history.length) };
+    this.history.at(-1)!.pod.metadata = { ...pod.metadata };
     for (const w of this.watches) {
       if (pod.metadata?.labels?.[w.selector[0]] === w.selector[1]) w.handlers.event(type, structuredClone(pod));
     }
@@ -161,16 +184,34 @@ export class FakeCluster {
         this.pods.delete(name);
         this.announce('DELETED', pod);
       },
-      watchPods: (_ns, labelSelector, _rv, handlers) => {
+      watchPods: (_ns, labelSelector, rv, handlers) => {
         void this.count('watch pods');
+        this.watchFrom.push(rv);
         const [key = '', value = ''] = labelSelector.split('=');
         const entry = { selector: [key, value] as [string, string], handlers };
+        const matches = (pod: Pod) => pod.metadata?.labels?.[key] === value;
         if (this.options.watchRefused) {
           const code = this.options.watchRefused;
           this.clock.later(0, () => handlers.ended(apiError(code)));
           return { stop: () => undefined };
         }
+        const missed = rv === undefined ? [] : this.history.slice(Number(rv)).filter((e) => matches(e.pod));
+        const how = this.options.oldResourceVersion ?? 'replay';
+        if (missed.length > 0 && how !== 'replay') {
+          this.clock.later(0, () => {
+            if (how === 'gone-status') return handlers.ended(apiError(410));
+            handlers.event('ERROR', { kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', message: `too old resource version: ${rv}` } as Pod);
+            handlers.ended(null);
+          });
+          return { stop: () => undefined };
+        }
         this.watches.add(entry);
+        this.clock.later(0, () => {
+          if (!this.watches.has(entry)) return;
+          // From a resourceVersion: what happened since. Without one: the current state as ADDED.
+          if (rv !== undefined) for (const e of missed) handlers.event(e.type, structuredClone(e.pod));
+          else for (const pod of this.pods.values()) if (matches(pod)) handlers.event('ADDED', structuredClone(pod));
+        });
         return { stop: () => void this.watches.delete(entry) };
       },
       exec: async (_ns, pod) => {
