@@ -9,7 +9,9 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<Read
   const cells = rows.map((row) => headers.map((_, i) => cellText(row[i])));
   const all = options.noHeaders ? cells : [headers.map((h) => h.toUpperCase()), ...cells];
   if (all.length === 0) return '';
-  const widths = headers.map((_, i) => Math.max(...all.map((r) => displayWidth(r[i] ?? ''))));
+  // A loop, not Math.max(...column): a spread of 100k+ rows overflows the call stack.
+  const widths = headers.map(() => 0);
+  for (const r of all) r.forEach((c, i) => (widths[i] = Math.max(widths[i]!, displayWidth(c))));
   return all
     .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c) + 3))).join('').trimEnd())
     .join('\n') + '\n';

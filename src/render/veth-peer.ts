@@ -4,6 +4,8 @@ import { renderTable } from './table.js';
 import { renderFindings } from './findings.js';
 import { renderStructured } from './structured.js';
 import type { Painter } from './colour.js';
+import type { Finding } from '../analyze/finding.js';
+import { statusText } from './node-check.js';
 
 export function renderVethPeer(report: VethPeerReport, options: GlobalOptions, colour: Painter): string {
   switch (options.output) {
@@ -18,10 +20,82 @@ export function renderVethPeer(report: VethPeerReport, options: GlobalOptions, c
 }
 
 function renderVethPeerText(report: VethPeerReport, wide: boolean, noHeaders: boolean, colour: Painter): string {
+  // Pods on several nodes (-l, smoke's nodes): one line per node, then only the interfaces that
+  // are not ok. One node, or -o wide: every interface. json/yaml keep every fact either way.
+  const summarise = !wide && new Set(report.rows.map((r) => r.nodeName)).size > 1;
+  if (!summarise) return renderVethPeerRows(report, report.rows, wide, noHeaders, colour);
+  const notOk = notOkRows(report);
+  let out = renderNodeSummary(report.rows, notOk, report.findings, noHeaders, colour);
+  if (!noHeaders) out += '(interfaces that are ok are counted, not listed; -o wide lists every one)\n';
+  const shown = notOk.rows;
+  return shown.length === 0 ? `${out}${renderProblemsAndFindings(report, colour)}` : `${out}\n${renderVethPeerRows(report, shown, wide, noHeaders, colour)}`;
+}
+
+/** The rows (and within a pod row, the interfaces) that a finding names or that look broken. */
+export function notOkRows(report: VethPeerReport): { rows: PodPathRow[]; count: Map<string, number> } {
+  const named = new Set(report.findings.map((f) => f.subject));
+  const rows: PodPathRow[] = [];
+  const count = new Map<string, number>();
+  const note = (row: PodPathRow, n: number) => count.set(row.nodeName, (count.get(row.nodeName) ?? 0) + n);
+  for (const row of report.rows) {
+    const pod = `pod ${row.namespace}/${row.name}`;
+    if (row.kind !== 'pod') {
+      if (row.kind === 'unreadable' || named.has(pod)) {
+        rows.push(row);
+        note(row, 1);
+      }
+      continue;
+    }
+    const pairs = row.pairs.filter((pair) => named.has(pod) || named.has(`${pod} ${pair.podInterface.ifname}`) || looksBroken(pair));
+    if (pairs.length > 0) {
+      rows.push({ ...row, pairs });
+      note(row, pairs.length);
+    }
+  }
+  return { rows, count };
+}
+
+function looksBroken(pair: VethPair): boolean {
+  const h = pair.hostPeer;
+  if (!h) return true;
+  if (!h.adminUp || h.operState === 'DOWN') return true;
+  if (pair.primary && pair.leaveVia.kind === 'none') return true;
+  return pair.podInterface.mtuBytes !== null && h.mtuBytes !== null && pair.podInterface.mtuBytes !== h.mtuBytes;
+}
+
+function renderNodeSummary(rows: readonly PodPathRow[], notOk: { count: Map<string, number> }, findings: readonly Finding[], noHeaders: boolean, colour: Painter): string {
+  const byNode = new Map<string, { pods: number; interfaces: number; subjects: Set<string> }>();
+  for (const row of rows) {
+    const n = byNode.get(row.nodeName) ?? { pods: 0, interfaces: 0, subjects: new Set<string>() };
+    n.pods += 1;
+    n.interfaces += row.kind === 'pod' ? row.pairs.length : 0;
+    n.subjects.add(`pod ${row.namespace}/${row.name}`);
+    byNode.set(row.nodeName, n);
+  }
+  const table: Array<Array<string | number>> = [];
+  for (const [node, n] of [...byNode].sort(([a], [b]) => a.localeCompare(b))) {
+    // A finding belongs to the node when it names the node or one of its pods (or their interfaces).
+    const own = findings.filter((f) => f.subject === `node ${node}` || n.subjects.has(f.subject) || n.subjects.has(f.subject.split(' ').slice(0, 2).join(' ')));
+    const worst = own.reduce<'ok' | Finding['severity']>((w, f) => (RANK[f.severity] > RANK[w] ? f.severity : w), 'ok');
+    const broken = notOk.count.get(node) ?? 0;
+    table.push([node, n.pods, n.interfaces, broken, statusText(broken > 0 && worst === 'ok' ? 'warn' : worst, colour)]);
+  }
+  return renderTable(['node', 'pods', 'interfaces', 'not ok', 'status'], table, { noHeaders });
+}
+
+const RANK = { ok: 0, info: 1, warn: 2, error: 3 } as const;
+
+function renderProblemsAndFindings(report: VethPeerReport, colour: Painter): string {
+  let out = '';
+  if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
+  return `${out}\n${renderFindings(report.findings, colour)}`;
+}
+
+function renderVethPeerRows(report: VethPeerReport, shownRows: readonly PodPathRow[], wide: boolean, noHeaders: boolean, colour: Painter): string {
   const headers = ['namespace', 'pod', 'node', 'iface', 'pod-ip', 'ifindex', 'host-peer', 'peer-ifindex', 'state', 'via', 'mtu', 'cni'];
   if (wide) headers.push('pod-mac', 'peer-mac', 'proxy_arp', 'forwarding', 'rp_filter', 'overlay', 'nic');
   const rows: Array<Array<string | number | null>> = [];
-  for (const row of report.rows) {
+  for (const row of shownRows) {
     if (row.kind !== 'pod') {
       const cells: Array<string | number | null> = [row.namespace, row.name, row.nodeName, '-', '-', '-', row.note, '-', '-', '-', '-', '-'];
       if (wide) cells.push('-', '-', '-', '-', '-', '-', '-');
@@ -59,11 +133,9 @@ function renderVethPeerText(report: VethPeerReport, wide: boolean, noHeaders: bo
     }
   }
   let out = renderTable(headers, rows, { noHeaders });
-  const paths = report.rows.flatMap((row) => (row.kind === 'pod' ? row.pairs.map((pair) => pathLines(row, pair)) : []));
+  const paths = shownRows.flatMap((row) => (row.kind === 'pod' ? row.pairs.map((pair) => pathLines(row, pair)) : []));
   if (paths.length > 0) out += `\nPaths:\n${paths.join('\n')}\n`;
-  if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
-  out += `\n${renderFindings(report.findings, colour)}`;
-  return out;
+  return out + renderProblemsAndFindings(report, colour);
 }
 
 function onOff(value: boolean | null | undefined): string | null {
