@@ -59,7 +59,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
         y
           .positional('pod', { type: 'string', describe: 'pod name' })
           .option('selector', { alias: 'l', type: 'string', describe: 'pods matching this label selector' })
-          .option('node', { type: 'string', describe: 'every pod on this node, from one probe pod' })
+          .option('node', { type: 'string', describe: 'every pod on this node, from one probe pod (repeatable: several nodes)' })
           .example('kubectl netdiag veth-peer web-1', "the host interface of pod web-1's eth0, and its path")
           .example('kubectl netdiag veth-peer -n kube-system -l k8s-app=kube-dns -o wide', 'every CoreDNS pod, with per-interface sysctls')
           .example('kubectl netdiag veth-peer --node worker-3', 'every pod on node worker-3')
@@ -243,7 +243,8 @@ class UsageError extends Error {}
 function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
   const pod = args.pod === undefined ? undefined : String(args.pod);
   const selector = args.selector === undefined ? undefined : String(args.selector);
-  const node = args.node === undefined ? undefined : String(args.node);
+  const nodes = args.node === undefined ? [] : [args.node].flat().map(String);
+  const node = nodes[0];
   const given = [pod, selector, node].filter((v) => v !== undefined).length;
   // A snapshot already names its pods.
   if (given === 0 && args['from-snapshot'] !== undefined) return { kind: 'snapshot' };
@@ -253,13 +254,13 @@ function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
     });
   }
   if (pod !== undefined) assertDnsSubdomain(pod, 'pod name');
-  if (node !== undefined) assertDnsSubdomain(node, 'node name');
+  for (const n of nodes) assertDnsSubdomain(n, 'node name');
   if (selector !== undefined && !/^[A-Za-z0-9_./\-=!,() ]+$/.test(selector)) {
     throw new UserError(`invalid label selector ${JSON.stringify(selector)}`);
   }
   if (pod !== undefined) return { kind: 'pod', name: pod };
   if (selector !== undefined) return { kind: 'selector', selector };
-  return { kind: 'node', name: node! };
+  return nodes.length === 1 ? { kind: 'node', name: node! } : { kind: 'nodes', names: [...new Set(nodes)] };
 }
 
 function readTraceSvcTarget(args: Record<string, unknown>): TraceSvcTarget {

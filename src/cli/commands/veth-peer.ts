@@ -14,6 +14,7 @@ export type VethPeerTarget =
   | { kind: 'pod'; name: string }
   | { kind: 'selector'; selector: string }
   | { kind: 'node'; name: string }
+  | { kind: 'nodes'; names: string[] } // --node repeated
   | { kind: 'snapshot' }; // --from-snapshot: the pods come from the snapshot
 
 export function vethPeerCommand(target: VethPeerTarget): CommandSpec<VethPeerApi, VethPeerReport> {
@@ -56,12 +57,17 @@ async function podsFor(target: VethPeerTarget, api: ClusterApi, options: GlobalO
     }
     return running;
   }
-  const node = await api.readNode(target.name);
-  assertLinuxNode(node, target.name);
-  const pods = await api.listPods({ namespace: undefined, fieldSelector: `spec.nodeName=${target.name}` });
-  const running = pods.filter((p) => p.status?.phase === 'Running' && !isProbePod(p));
-  if (running.length === 0) throw new UserError(`node ${target.name} runs no pods`, { exitCode: EXIT.usage });
-  return running;
+  const names = target.kind === 'node' ? [target.name] : target.names;
+  // Each node's pods through a field selector, the nodes side by side.
+  const perNode = await Promise.all(names.map(async (name) => {
+    const node = await api.readNode(name);
+    assertLinuxNode(node, name);
+    const pods = await api.listPods({ namespace: undefined, fieldSelector: `spec.nodeName=${name}` });
+    const running = pods.filter((p) => p.status?.phase === 'Running' && !isProbePod(p));
+    if (running.length === 0) throw new UserError(`node ${name} runs no pods`, { exitCode: EXIT.usage });
+    return running;
+  }));
+  return perNode.flat();
 }
 
 function isProbePod(p: Pod): boolean {

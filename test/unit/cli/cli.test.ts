@@ -26,6 +26,23 @@ describe('runCli', () => {
     }
   });
 
+  it('veth-peer --node repeated reads each node and its pods; every name is checked', async () => {
+    const asked: string[] = [];
+    const api = {
+      server: 'https://fake:6443',
+      defaultNamespace: 'default',
+      readNode: async (name: string) => (asked.push(`node ${name}`), { metadata: { name, labels: { 'kubernetes.io/os': 'linux' } } }),
+      listPods: async (q: { fieldSelector?: string }) => (asked.push(`pods ${q.fieldSelector}`), []),
+    } as unknown as import('../../../src/kube/cluster-api.js').ClusterApi;
+    const deps = fakeDeps({ api });
+    expect(await runCli(['veth-peer', '--node', 'node-a', '--node', 'node-b'], deps)).to.equal(2);
+    expect(asked.sort()).to.deep.equal(['node node-a', 'node node-b', 'pods spec.nodeName=node-a', 'pods spec.nodeName=node-b']);
+    expect(deps.err()).to.match(/^error: node node-[ab] runs no pods\n/);
+    const bad = fakeDeps({ api });
+    expect(await runCli(['veth-peer', '--node', 'node-a', '--node', 'node;b'], bad)).to.equal(2);
+    expect(bad.err()).to.match(/^error: invalid node name/);
+  });
+
   it('exits 3 with a clear sentence when the cluster cannot be reached', async () => {
     const deps = fakeDeps();
     deps.connect = async () => {
