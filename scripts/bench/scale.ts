@@ -14,7 +14,7 @@
 //    and dist/, next to two floors: `node -e 0` and kubectl running an empty node plugin.
 //
 // usage: node --import ./test/ts-node-register.mjs scripts/bench/scale.ts
-//          [--sizes 10,100,1000] [--exec replay|live] [--timeout 240] [--runs 11] [--parts scale,latency,startup]
+//          [--sizes 10,100,1000] [--exec replay|live] [--timeout 240] [--runs 11] [--parts scale,latency,startup] [--single]
 //   NETDIAG_BENCH_BIN  directory holding the kubectl-netdiag to measure (default: the repo's bin/)
 //   BENCH_MAX_PARALLEL passed as --max-parallel when the client has that flag (else its default)
 // The lab parts need root; they take /tmp/ndlab.lock (flock, re-running this script under it)
@@ -40,6 +40,8 @@ interface Options {
   timeoutS: number;
   runs: number;
   parts: Set<string>;
+  /** One run per size: no bundle, -o json or Ctrl-C runs at the largest (for --exec live). */
+  single: boolean;
 }
 
 function readOptions(argv: readonly string[]): Options {
@@ -48,7 +50,7 @@ function readOptions(argv: readonly string[]): Options {
   if (sizes.some((n) => !Number.isInteger(n) || n < 3)) throw new Error('--sizes: whole numbers >= 3 (the lab has 3 real nodes)');
   const exec = value('--exec', 'replay');
   if (exec !== 'replay' && exec !== 'live') throw new Error('--exec: replay or live');
-  return { sizes, exec, timeoutS: Number(value('--timeout', '240')), runs: Number(value('--runs', '11')), parts: new Set(value('--parts', 'scale,latency,startup').split(',')) };
+  return { sizes, exec, timeoutS: Number(value('--timeout', '240')), runs: Number(value('--runs', '11')), parts: new Set(value('--parts', 'scale,latency,startup').split(',')), single: argv.includes('--single') };
 }
 
 const labEnv = (): NodeJS.ProcessEnv => ({ ...process.env, KUBECONFIG, PATH: `${BIN}:${process.env['PATH'] ?? ''}` });
@@ -97,14 +99,14 @@ interface TimedRun {
 }
 
 /** kubectl-netdiag ARGS with a wall-clock bound (SIGINT, then SIGKILL 15 s later) and its max RSS. */
-async function timedPlugin(args: readonly string[], timeoutS: number): Promise<TimedRun> {
+async function timedPlugin(args: readonly string[], timeoutS: number, entry = join(BIN, 'kubectl-netdiag')): Promise<TimedRun> {
   const dir = mkdtempSync(join(tmpdir(), 'netdiag-bench-'));
   const rssFile = join(dir, 'rss');
   const outFile = join(dir, 'out');
   try {
     const t0 = performance.now();
     const code = await new Promise<number>((done) => {
-      const child = spawn('bash', ['-c', '/usr/bin/time -o "$1" -f %M timeout --signal=INT --kill-after=15 "$2" "${@:3}" >"$0"', outFile, rssFile, String(timeoutS), join(BIN, 'kubectl-netdiag'), ...args], { cwd: REPO, env: labEnv(), stdio: ['ignore', 'ignore', 'ignore'] });
+      const child = spawn('bash', ['-c', '/usr/bin/time -o "$1" -f %M timeout --signal=INT --kill-after=15 "$2" "${@:3}" >"$0"', outFile, rssFile, String(timeoutS), entry, ...args], { cwd: REPO, env: labEnv(), stdio: ['ignore', 'ignore', 'ignore'] });
       child.on('close', (c) => done(c ?? 128));
     });
     const ms = performance.now() - t0;
@@ -146,8 +148,17 @@ async function scalePart(o: Options): Promise<void> {
         String(s.probePods.peak), String(s.connections.opened), r.maxRssMb === null ? '?' : r.maxRssMb.toFixed(0), String(left), yardstick.toFixed(0),
       ]);
       detail.push(`${size} nodes: ${verbs(s)}; by resource: ${Object.entries(s.requests.byVerbAndResource).map(([k, n]) => `${k} ${n}`).join(', ')}; exec replayed ${s.execSessions.replayed}/${s.execSessions.opened}`);
-      if (size === Math.max(...o.sizes) && !r.timedOut) {
+      if (size === Math.max(...o.sizes) && !r.timedOut && !o.single) {
+        // The shipped form (the bundle) next to dist/: same run, same lab.
+        const bundle = bundleEntry();
+        if (bundle) {
+          resetStats();
+          const b = await timedPlugin(['node-check', '--all', ...parallel.args], o.timeoutS, bundle);
+          detail.push(`${size} nodes, the bundle (what npm and krew ship): exit ${b.code}, wall ${b.ms.toFixed(0)} ms, max RSS ${b.maxRssMb?.toFixed(0) ?? '?'} MB, ${stats().requests.total} requests`);
+          await probePodsLeft(15_000);
+        }
         const json = await timedPlugin(['node-check', '--all', '-o', 'json', ...parallel.args], o.timeoutS);
+        detail.push(`${size} nodes, -o json (dist/): exit ${json.code}, wall ${json.ms.toFixed(0)} ms, max RSS ${json.maxRssMb?.toFixed(0) ?? '?'} MB`);
         if (!json.timedOut) largestReport = json.stdout;
         await probePodsLeft(15_000);
         detail.push(await interruptedRun(size, parallel.args));
@@ -212,7 +223,9 @@ function splitOf(log: readonly LoggedRequest[], startedAt: number, endedAt: numb
   const del = log.find((e) => e.verb === 'delete' && e.resource === 'pods');
   if (!first || !create || !exec || !del) return 'split: the run did not create, exec and delete a probe pod';
   const ms = (a: number, b: number) => `${Math.round(b - a)}`;
-  return `split ms: start-up ${ms(startedAt, first.at)}, API before create ${ms(first.at, create.at)}, create to exec (pod start + wait) ${ms(create.at, exec.at)}, exec to delete ${ms(exec.at, del.at)}, delete to exit ${ms(del.at, endedAt)}; total ${ms(startedAt, endedAt)}`;
+  // The delete goes out when the exec stream ends and is awaited before analysis starts.
+  const deleted = del.doneAt ?? del.at;
+  return `split ms: start-up ${ms(startedAt, first.at)}, API before create ${ms(first.at, create.at)}, create + pod start + watch event ${ms(create.at, exec.at)}, exec (node script and stream) ${ms(exec.at, del.at)}, delete ${ms(del.at, deleted)}, analysis + render + exit ${ms(deleted, endedAt)}; total ${ms(startedAt, endedAt)}`;
 }
 
 async function latencyPart(): Promise<void> {
@@ -237,6 +250,11 @@ async function latencyPart(): Promise<void> {
   }
 }
 
+function bundleEntry(): string | null {
+  const bundle = process.env['NETDIAG_BENCH_BUNDLE'] ?? join(REPO, 'dist-bundle', 'kubectl-netdiag.mjs');
+  return existsSync(bundle) ? bundle : null;
+}
+
 /** A PATH directory with `kubectl-netdiag` (and its completion helper) pointing at `entry`. */
 function pluginDir(entry: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'netdiag-bench-path-'));
@@ -251,8 +269,8 @@ function startupPart(runs: number): void {
   const floorDir = mkdtempSync(join(tmpdir(), 'netdiag-bench-floor-'));
   writeFileSync(join(floorDir, 'kubectl-nodefloor'), '#!/usr/bin/env node\n', { mode: 0o755 });
   const builds: Array<[string, string]> = [['dist/', join(BIN, 'kubectl-netdiag')]];
-  const bundle = process.env['NETDIAG_BENCH_BUNDLE'] ?? join(REPO, 'dist-bundle', 'kubectl-netdiag.mjs');
-  if (existsSync(bundle)) builds.unshift(['bundle', bundle]);
+  const bundle = bundleEntry();
+  if (bundle) builds.unshift(['bundle', bundle]);
   const commands: Array<[string, string[], string?]> = [
     ['kubectl version --client', ['kubectl', 'version', '--client']],
     ['node -e 0', [process.execPath, '-e', '0']],
@@ -269,7 +287,7 @@ function startupPart(runs: number): void {
       [`kubectl __complete netdiag '' (${name})`, ['kubectl', '__complete', 'netdiag', ''], dir],
     );
   }
-  process.stdout.write(`== startup: median of ${runs}, the commands in turns (one run of each per round, after a warm-up round); bundle: ${existsSync(bundle) ? bundle : 'not built'}\n`);
+  process.stdout.write(`== startup: median of ${runs}, the commands in turns (one run of each per round, after a warm-up round); bundle: ${bundle ?? 'not built'}\n`);
   const times = commands.map(() => [] as number[]);
   try {
     for (let round = -1; round < runs; round += 1) {
