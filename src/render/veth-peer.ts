@@ -80,7 +80,7 @@ function renderNodeSummary(rows: readonly PodPathRow[], notOk: { count: Map<stri
     const broken = notOk.count.get(node) ?? 0;
     table.push([node, n.pods, n.interfaces, broken, statusText(broken > 0 && worst === 'ok' ? 'warn' : worst, colour)]);
   }
-  return renderTable(['node', 'pods', 'interfaces', 'not ok', 'status'], table, { noHeaders });
+  return renderTable(['node', 'pods', 'interfaces', 'not-ok', 'status'], table, { noHeaders });
 }
 
 const RANK = { ok: 0, info: 1, warn: 2, error: 3 } as const;
