@@ -230,22 +230,28 @@ function splitOf(log: readonly LoggedRequest[], startedAt: number, endedAt: numb
 
 async function latencyPart(): Promise<void> {
   process.stdout.write('== latency: veth-peer web-1 on the plain lab\n');
+  const builds: Array<[string, string]> = [['dist/', join(BIN, 'kubectl-netdiag')]];
+  const bundle = bundleEntry();
+  if (bundle) builds.push(['bundle', bundle]);
   labUp(0, 'live');
   try {
-    for (const delay of [0, 50]) {
-      setFaults({ apiDelayMs: delay });
-      resetStats();
-      const startedAt = Date.now();
-      const r = await timedPlugin(['veth-peer', 'web-1'], 60);
-      const endedAt = Date.now();
-      const s = stats(true);
-      const log = s.log ?? [];
-      const createAt = log.findIndex((e) => e.verb === 'create' && e.resource === 'pods');
-      const before = createAt < 0 ? 'no create' : `${createAt} requests (${log.slice(0, createAt).map((e) => `${e.verb} ${e.resource}`).join(', ')}), ${sequentialRoundTrips(log, createAt)} sequential round trips`;
-      process.stdout.write(`apiDelayMs ${delay}: exit ${r.code}, wall ${r.ms.toFixed(0)} ms, ${s.requests.total} requests, ${s.connections.opened} TLS connections; before the create: ${before}\n`);
-      process.stdout.write(`  ${splitOf(log, startedAt, endedAt)}\n`);
+    for (const [name, entry] of builds) {
+      for (const delay of [0, 50]) {
+        setFaults({ apiDelayMs: delay });
+        resetStats();
+        const startedAt = Date.now();
+        const r = await timedPlugin(['veth-peer', 'web-1'], 60, entry);
+        const endedAt = Date.now();
+        const s = stats(true);
+        const log = s.log ?? [];
+        const createAt = log.findIndex((e) => e.verb === 'create' && e.resource === 'pods');
+        const before = createAt < 0 ? 'no create' : `${createAt} requests (${log.slice(0, createAt).map((e) => `${e.verb} ${e.resource}`).join(', ')}), ${sequentialRoundTrips(log, createAt)} sequential round trips`;
+        process.stdout.write(`${name} apiDelayMs ${delay}: exit ${r.code}, wall ${r.ms.toFixed(0)} ms, ${s.requests.total} requests, ${s.connections.opened} TLS connections; before the create: ${before}\n`);
+        process.stdout.write(`  ${splitOf(log, startedAt, endedAt)}\n`);
+      }
     }
   } finally {
+    setFaults({ apiDelayMs: 0 });
     labDown();
   }
 }
