@@ -189,6 +189,21 @@ describe('e2e: packaging', function () {
         expect(r.bytes, `${args.join(' ')} loads ${r.files.join(', ')}`).to.be.lessThan(shippedBytes / 10);
       }
     });
+
+    it('prints the same help from its pre-rendered texts as yargs does at run time', () => {
+      const dir = join(work, 'extracted-help');
+      mkdirSync(dir);
+      execFileSync('tar', ['-xzf', archive, '-C', dir]);
+      const env = { PATH: tools, HOME: work, NO_COLOR: '1' };
+      // A third word (-v changes nothing in help) sends the line through yargs instead.
+      for (const args of [['--help'], ['veth-peer', '--help'], ['node-check', '-h'], ['smoke', '--help']]) {
+        const fast = run(join(dir, 'kubectl-netdiag'), args, env, dir);
+        const full = run(join(dir, 'kubectl-netdiag'), [...args, '-v'], env, dir);
+        expect(fast.code, args.join(' ')).to.equal(0);
+        expect(fast.stdout.length, args.join(' ')).to.be.greaterThan(200);
+        expect(fast.stdout, args.join(' ')).to.equal(full.stdout);
+      }
+    });
   });
 
   describe('single executable (opt-in: NETDIAG_TEST_SEA=1, ~100 MB)', () => {
