@@ -8,7 +8,7 @@
 //                  (SEA runs CommonJS only)
 // Run through scripts/bundle.sh (ts-node): `bash scripts/bundle.sh [--sea] [--outfile FILE]`.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import ts from 'typescript';
@@ -65,8 +65,12 @@ type BuildOutput = Awaited<ReturnType<typeof build>>;
 
 async function esbuildOnce(format: BundleFormat, outfile: string, extraDefine: Record<string, string>): Promise<BuildOutput> {
   const esm = format === 'esm';
-  // The ESM bundle owns its directory: chunks of an earlier build must not linger beside it.
-  if (esm) rmSync(dirname(outfile), { recursive: true, force: true });
+  // Chunks of an earlier build must not linger beside the entry (only the bundle's own files go).
+  if (esm && existsSync(dirname(outfile))) {
+    for (const f of readdirSync(dirname(outfile))) {
+      if (f === basename(outfile) || (f.startsWith(CHUNK_PREFIX) && f.endsWith('.mjs'))) rmSync(join(dirname(outfile), f), { force: true });
+    }
+  }
   return build({
     entryPoints: esm ? { [basename(outfile).replace(/\.mjs$/, '')]: ENTRY } : [ENTRY],
     ...(esm ? { outdir: dirname(outfile), splitting: true, outExtension: { '.js': '.mjs' }, chunkNames: `${CHUNK_PREFIX}[name]-[hash]` } : { outfile }),
@@ -145,7 +149,7 @@ function wrapTopLevelAwait(entry: string): Plugin {
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename);
 if (isMain) {
   const format: BundleFormat = process.argv.includes('--sea') ? 'cjs' : 'esm';
-  // --outfile DIR/NAME.mjs: a private build (the benchmark's); the ESM build empties DIR first.
+  // --outfile DIR/NAME.mjs: a private build (the benchmark's); chunks go beside it.
   const at = process.argv.indexOf('--outfile');
   const { outfile, files, bytes, warnings } = await bundleCli(format, at === -1 ? undefined : resolve(process.argv[at + 1]!));
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
