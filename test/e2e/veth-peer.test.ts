@@ -96,6 +96,45 @@ describe('e2e: kubectl netdiag veth-peer, selectors and second interfaces', func
     expect(rows[0]!.pairs![0]!.hostPeer!.ifname).to.match(/^cali/);
   });
 
+  it('on two nodes prints one line per node and lists only the interface that is not ok (a host veth set down)', async () => {
+    const state = labState();
+    const [a, b] = state.nodes.filter((n) => state.pods.some((p) => p.nodeName === n.name && p.netns !== null));
+    expect(b, 'two lab nodes with pod-network pods').to.not.equal(undefined);
+    const nodeArgs = ['--node', a!.name, '--node', b!.name];
+    const json = await runPlugin(['veth-peer', ...nodeArgs, '-o', 'json']);
+    expect(json.code, json.stderr).to.equal(0);
+    const rows = (JSON.parse(json.stdout) as { pods: RowJson[] }).pods;
+    expect([...new Set(rows.map((r) => r.nodeName))].sort()).to.deep.equal([a!.name, b!.name].sort());
+    const pairs = rows.flatMap((r) => (r.pairs ?? []).map((p) => ({ row: r, pair: p })));
+    const victim = pairs.find((x) => x.row.nodeName === b!.name && x.pair.hostPeer !== null)!;
+    expect(victim, 'a pod on the second node with a host-side veth').to.not.equal(undefined);
+    const dataLines = (text: string) => text.split('\n').filter((l) => rows.some((r) => l.startsWith(`${r.namespace} `) && l.includes(` ${r.name} `)));
+    // The fault is made in the kernel: the victim's host-side veth goes down. The kernel drops the
+    // routes through it then; they are put back after.
+    const peer = victim.pair.hostPeer!.ifname;
+    const routes = execFileSync('ip', ['-n', b!.netns, 'route', 'show', 'dev', peer], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '');
+    execFileSync('ip', ['-n', b!.netns, 'link', 'set', peer, 'down'], { stdio: 'pipe' });
+    try {
+      const table = await runPlugin(['veth-peer', ...nodeArgs]);
+      expect(table.code, table.stderr).to.be.oneOf([0, 1]);
+      const nodeLine = (name: string) => table.stdout.split('\n').filter((l) => l.startsWith(`${name} `));
+      expect(nodeLine(a!.name)).to.have.length(1);
+      expect(nodeLine(b!.name)).to.have.length(1);
+      expect(nodeLine(b!.name)[0]).to.match(/^\S+\s+\d+\s+\d+\s+[1-9]\d*\s+(WARN|ERROR)$/);
+      const shown = dataLines(table.stdout);
+      expect(shown.length).to.be.greaterThan(0);
+      expect(shown.length).to.be.lessThan(pairs.length);
+      expect(shown.some((l) => l.includes(` ${victim.row.name} `) && l.includes(peer))).to.equal(true);
+      // -o wide: every interface of both nodes.
+      const wide = await runPlugin(['veth-peer', ...nodeArgs, '-o', 'wide']);
+      expect(dataLines(wide.stdout)).to.have.length(rows.reduce((n, r) => n + Math.max(1, r.pairs?.length ?? 0), 0));
+    } finally {
+      execFileSync('ip', ['-n', b!.netns, 'link', 'set', peer, 'up'], { stdio: 'pipe' });
+      for (const r of routes) execFileSync('ip', ['-n', b!.netns, 'route', 'replace', ...r.trim().split(/\s+/), 'dev', peer], { stdio: 'pipe' });
+      expect(execFileSync('ip', ['-n', b!.netns, 'route', 'show', 'dev', peer], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '')).to.deep.equal(routes);
+    }
+  });
+
   it('gives a Multus-style second interface its own row, paired by the kernel link index', async () => {
     const web2 = labState().pods.find((p) => p.name === 'web-2')!;
     const node = labState().nodes.find((n) => n.name === web2.nodeName)!;
