@@ -560,7 +560,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
       pid: 0,
       image: p.image,
       labels: p.labels,
-      ready: true,
+      ready: p.ready ?? true,
       ports: p.ports,
       dnsPolicy: p.dnsPolicy,
     };
