@@ -570,6 +570,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     profiles,
     serviceCIDR: SERVICE_CIDR,
     clusterCIDR: CLUSTER_CIDR,
+    ...(profiles.includes('masquerade-all') ? { kubeProxyMasquerade: 'all' as const } : {}),
     clusterDomain: CLUSTER_DOMAIN,
     dnsServiceIP: DNS_SERVICE_IP,
     upstreamDnsIP: UPSTREAM_DNS_IP,
