@@ -21,6 +21,11 @@ import {
   serviceLocalChainName,
 } from '../../../lab/kube-proxy-rules.js';
 import type { LabNode, LabPod, LabState } from '../../../lab/lab-state.js';
+import { parseIptablesSave } from '../../../src/parse/iptables-save.js';
+import { findKubeProxyTable, parseNftRuleset, type NftTable } from '../../../src/parse/nft-kube-proxy.js';
+import { buildServiceChainFromIptables } from '../../../src/analyze/iptables-walk.js';
+import { buildServiceChainFromNft } from '../../../src/analyze/nft-walk.js';
+import type { ServicePacket } from '../../../src/analyze/service-chain.js';
 import { calicoVethName, LAB_NODES, LAB_PODS, LAB_SERVICES } from '../../../lab/lab-topology.js';
 
 function fixtureState(mode: LabNode['kubeProxyMode'] = 'iptables'): LabState {
@@ -166,5 +171,26 @@ describe('lab kube-proxy rules (pure)', function () {
     const state = fixtureState();
     const svl = serviceLocalChainName('default/web-local:http', 'tcp');
     expect(buildNodeIptablesRestore(state, state.nodes[0]!)).to.include(`-A ${svl} ! -s 10.244.0.0/16 -d 10.96.100.32/32 -p tcp -m comment --comment "default/web-local:http cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`);
+  });
+  it("the walker reads each masquerade variant as the kernel applies it (pod and node -> ClusterIP)", function () {
+    const fromPod: ServicePacket = { protocol: 'tcp', sourceIp: '10.244.3.3', destinationIp: '10.96.100.10', destinationPort: 80, hook: 'prerouting', localAddresses: ['192.168.77.11'] };
+    const fromNode: ServicePacket = { ...fromPod, sourceIp: '192.168.77.11', hook: 'output' };
+    const expected = { 'cluster-cidr': [false, true], all: [true, true], none: [false, false] } as const;
+    for (const [variant, [pod, host]] of Object.entries(expected)) {
+      for (const mode of ['iptables', 'nftables'] as const) {
+        const state = { ...fixtureState(mode), kubeProxyMasquerade: variant as LabState['kubeProxyMasquerade'] };
+        const node = state.nodes[0]!;
+        const trace = mode === 'iptables'
+          ? (p: ServicePacket) => buildServiceChainFromIptables(parseIptablesSave(buildNodeIptablesRestore(state, node)), p)
+          : (p: ServicePacket) => buildServiceChainFromNft(findKubeProxyTable(parseNftRuleset(buildKubeProxyNftRuleset(state, node))) as NftTable, p);
+        for (const [packet, masq] of [[fromPod, pod], [fromNode, host]] as const) {
+          const chain = trace(packet);
+          const what = `${variant} ${mode} from ${packet.sourceIp}`;
+          expect(chain.outcome, what).to.equal('dnat');
+          expect(chain.endpoints, what).to.have.length(3);
+          expect(chain.endpoints.map((e) => e.masquerade.masquerade), what).to.deep.equal([masq, masq, masq]);
+        }
+      }
+    }
   });
 });

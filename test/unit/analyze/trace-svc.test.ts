@@ -89,6 +89,29 @@ describe('trace-svc on recorded IPVS output', () => {
   });
 });
 
+describe('trace-svc on recorded IPVS output: ClientIP affinity is the virtual server\'s persistence', () => {
+  it('a persistent virtual server satisfies sessionAffinity ClientIP: its timeout shown, no warning', () => {
+    const ipvsadm = readFileSync(join(REPO, 'test/fixtures/ipvs/feiskyer-ipvsadm-ln-persistent.txt'), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    const raw = `@@NETDIAG t BEGIN host/ipvsadm\n${ipvsadm}\n@@NETDIAG t END host/ipvsadm rc=0\n@@NETDIAG t DONE\n`;
+    const api: TraceSvcApi = {
+      service: { namespace: 'default', name: 'kubernetes', type: 'ClusterIP', clusterIPs: ['10.0.0.1'], selector: null, sessionAffinity: 'ClientIP', internalTrafficPolicy: null, externalTrafficPolicy: null },
+      ports: [{ name: 'https', protocol: 'tcp', port: 443, targetPort: '6443', nodePort: null }],
+      endpoints: [{ ip: '192.168.0.1', ports: [{ name: 'https', port: 6443, protocol: 'tcp' }], ready: true, serving: true, terminating: false, nodeName: null, pod: null, podKey: null }],
+      notReadyPods: [],
+      source: null,
+      nodes: [{ name: 'node-1', internalIP: '192.168.0.2', role: 'source', hostsEndpoints: false }],
+      clusterCidrs: [],
+      probe: false,
+      endpointPods: { pods: [], nodeIPs: {} },
+    };
+    const report = diagnoseTraceSvc(api, [{ nodeName: 'node-1', ok: true, token: 't', raw, podName: 'x', durationMs: 1 }]);
+    expect(report.findings).to.deep.equal([]);
+    const port = report.nodes[0]!.ports[0]!;
+    expect(port.chain!.sessionAffinity?.timeoutSeconds).to.equal(10800);
+    expect(port.endpoints.map((e) => [e.target, e.inRules])).to.deep.equal([['192.168.0.1:6443', true]]);
+  });
+});
+
 describe('trace-svc with topology hints (kube-proxy keeps the endpoints of the node\'s zone)', () => {
   const ipvsadm = readFileSync(join(REPO, 'test/fixtures/ipvs/tkng-kind-ipvsadm-ln.txt'), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
   const raw = `@@NETDIAG t BEGIN host/ipvsadm\n${ipvsadm}\n@@NETDIAG t END host/ipvsadm rc=0\n@@NETDIAG t DONE\n`;
