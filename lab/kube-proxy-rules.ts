@@ -10,6 +10,7 @@
 // Pure functions: no I/O.
 import { createHash } from 'node:crypto';
 import type { LabNode, LabPod, LabService, LabServicePort, LabState } from './lab-state.js';
+import { ZONE_LABEL } from './lab-topology.js';
 
 export interface ServiceEndpoint {
   ip: string;
@@ -17,6 +18,7 @@ export interface ServiceEndpoint {
   podName: string | null; // null for the apiserver endpoint of default/kubernetes
   nodeName: string | null;
   ready: boolean;
+  zoneHints: string[]; // the slice's hints.forZones (trafficDistribution PreferClose)
 }
 
 export interface ServicePortEndpoints {
@@ -143,21 +145,25 @@ export function buildServiceEndpoints(state: Pick<LabState, 'services' | 'pods' 
         const ready = service.manualEndpoints.filter((e) => e.ready);
         const chosen = ready.length > 0 ? ready : service.manualEndpoints.filter((e) => e.serving && e.terminating);
         const targetPort = typeof port.targetPort === 'number' ? port.targetPort : null;
-        if (targetPort !== null) for (const e of chosen) endpoints.push({ ip: e.ip, port: targetPort, podName: null, nodeName: e.nodeName, ready: e.ready });
+        if (targetPort !== null) for (const e of chosen) endpoints.push({ ip: e.ip, port: targetPort, podName: null, nodeName: e.nodeName, ready: e.ready, zoneHints: [] });
       } else if (service.selector === null) {
         if (service.namespace === 'default' && service.name === 'kubernetes') {
           const controlPlane = state.nodes.find((n) => 'node-role.kubernetes.io/control-plane' in n.labels) ?? state.nodes[0];
           if (controlPlane) {
-            endpoints.push({ ip: controlPlane.internalIP, port: typeof port.targetPort === 'number' ? port.targetPort : 6443, podName: null, nodeName: controlPlane.name, ready: true });
+            endpoints.push({ ip: controlPlane.internalIP, port: typeof port.targetPort === 'number' ? port.targetPort : 6443, podName: null, nodeName: controlPlane.name, ready: true, zoneHints: [] });
           }
         }
       } else {
         const selector = service.selector;
         for (const pod of state.pods) {
-          if (pod.namespace !== service.namespace || !pod.ready || !labelsMatch(selector, pod.labels)) continue;
+          // publishNotReadyAddresses: the EndpointSlice controller marks a not-ready pod ready
+          const ready = pod.ready || service.publishNotReadyAddresses === true;
+          if (pod.namespace !== service.namespace || !ready || !labelsMatch(selector, pod.labels)) continue;
           const targetPort = resolveTargetPort(pod, port);
           if (targetPort === null) continue;
-          endpoints.push({ ip: pod.ip, port: targetPort, podName: pod.name, nodeName: pod.nodeName, ready: true });
+          const zone = state.nodes.find((n) => n.name === pod.nodeName)?.labels[ZONE_LABEL];
+          const zoneHints = zone && service.trafficDistribution === 'PreferClose' ? [zone] : [];
+          endpoints.push({ ip: pod.ip, port: targetPort, podName: pod.name, nodeName: pod.nodeName, ready: true, zoneHints });
         }
       }
       endpoints.sort((a, b) => (ipSortKey(a.ip) < ipSortKey(b.ip) ? -1 : ipSortKey(a.ip) > ipSortKey(b.ip) ? 1 : a.port - b.port));
@@ -167,9 +173,29 @@ export function buildServiceEndpoints(state: Pick<LabState, 'services' | 'pods' 
   return result;
 }
 
+/**
+ * How kube-proxy masquerades ClusterIP traffic: 'cluster-cidr' (--cluster-cidr given: traffic from
+ * outside the pod range, `! -s CIDR -j KUBE-MARK-MASQ`), 'all' (--masquerade-all: every packet),
+ * 'none' (neither: no masquerade rule in the service chain).
+ */
+export type KubeProxyMasquerade = 'cluster-cidr' | 'all' | 'none';
+
 export interface RuleBuildOptions {
   clusterCIDR: string;
+  masquerade?: KubeProxyMasquerade; // 'cluster-cidr' unless said
   omitServices?: readonly string[]; // "ns/name": rules left out, as when kube-proxy missed them
+}
+
+/**
+ * The endpoints kube-proxy's Cluster policy uses on this node (pkg/proxy/topology.go
+ * CategorizeEndpoints): when every ready endpoint carries zone hints and one is hinted for the
+ * node's zone, only those hinted for the zone; otherwise all of them.
+ */
+export function topologyFilteredEndpoints(endpoints: readonly ServiceEndpoint[], node: Pick<LabNode, 'labels'>): ServiceEndpoint[] {
+  const zone = node.labels[ZONE_LABEL] ?? '';
+  const ready = endpoints.filter((e) => e.ready);
+  const useZone = ready.length > 0 && ready.every((e) => e.zoneHints.length > 0) && ready.some((e) => e.zoneHints.includes(zone));
+  return useZone ? endpoints.filter((e) => e.zoneHints.includes(zone)) : [...endpoints];
 }
 
 /** kube-proxy's computeProbability: "%0.10f" of 1/n. */
@@ -250,7 +276,7 @@ function addKubeProxyIptablesRules(t: IptablesTables, state: Pick<LabState, 'ser
   const out: ServiceRuleLines = { services: [], nodePorts: [], chains: [] };
   for (const spe of buildServiceEndpoints(state)) {
     if (isOmitted(spe.service, options)) continue;
-    addServicePortIptablesRules(t, out, spe, node, cidr);
+    addServicePortIptablesRules(t, out, spe, node, cidr, options.masquerade ?? 'cluster-cidr');
   }
   t.nat.rules.push(...out.services);
   // kube-proxy with no --nodeport-addresses: NodePorts on every local address, always the last rule.
@@ -280,8 +306,9 @@ function externalDestinations(service: LabService, port: LabServicePort): { exte
  * NodePort / external IP / load-balancer traffic, KUBE-FW for loadBalancerSourceRanges, `-m recent`
  * for ClientIP affinity; filter REJECT "has no endpoints" and DROP "has no local endpoints".
  */
-function addServicePortIptablesRules(t: IptablesTables, out: ServiceRuleLines, spe: ServicePortEndpoints, node: LabNode, cidr: string): void {
-  const { service, port, endpoints } = spe;
+function addServicePortIptablesRules(t: IptablesTables, out: ServiceRuleLines, spe: ServicePortEndpoints, node: LabNode, cidr: string, masquerade: KubeProxyMasquerade): void {
+  const { service, port } = spe;
+  const endpoints = topologyFilteredEndpoints(spe.endpoints, node);
   const spn = servicePortNameString(service, port);
   const proto = protocolLower(port);
   const ext = externalDestinations(service, port);
@@ -294,7 +321,7 @@ function addServicePortIptablesRules(t: IptablesTables, out: ServiceRuleLines, s
     if (ext.nodePort !== null) t.filter.rules.push(`-A KUBE-EXTERNAL-SERVICES -m addrtype --dst-type LOCAL ${m} -m comment --comment "${spn} has no endpoints" ${matchDport(port, ext.nodePort)} -j REJECT --reject-with icmp-port-unreachable`);
     return;
   }
-  const local = endpoints.filter((e) => e.nodeName === node.name);
+  const local = spe.endpoints.filter((e) => e.nodeName === node.name);
   const internalLocal = service.internalTrafficPolicy === 'Local';
   const externalLocal = service.externalTrafficPolicy === 'Local' && hasExternal;
   const svcChain = servicePortChainName(spn, proto);
@@ -311,13 +338,16 @@ function addServicePortIptablesRules(t: IptablesTables, out: ServiceRuleLines, s
   } else {
     t.filter.rules.push(`-A KUBE-SERVICES ${dst} ${m} -m comment --comment "${spn} has no local endpoints" ${matchDport(port, port.port)} -j DROP`);
   }
+  // kube-proxy writes the ClusterIP masquerade rule into the chain ClusterIP traffic takes.
+  const masqRule = masquerade === 'none' ? null : `-A ${internalChain}${masquerade === 'all' ? '' : ` ! -s ${cidr}`} ${dst} ${m} -m comment --comment "${spn} cluster IP" ${matchDport(port, port.port)} -j KUBE-MARK-MASQ`;
   if (usesCluster) {
     t.nat.chains.push(svcChain);
-    out.chains.push(`-A ${svcChain} ! -s ${cidr} ${dst} ${m} -m comment --comment "${spn} cluster IP" ${matchDport(port, port.port)} -j KUBE-MARK-MASQ`);
+    if (masqRule !== null && !internalLocal) out.chains.push(masqRule);
     out.chains.push(...endpointJumps(svcChain, spn, endpoints, proto, affinity));
   }
   if (usesLocal) {
     t.nat.chains.push(svlChain);
+    if (masqRule !== null && internalLocal) out.chains.push(masqRule);
     out.chains.push(...endpointJumps(svlChain, spn, local, proto, affinity));
   }
   for (const ep of new Set([...(usesCluster ? endpoints : []), ...(usesLocal ? local : [])])) {
@@ -446,17 +476,17 @@ function renderTables(t: IptablesTables): string {
  * replaced whole, so restoring after a fault is exact). kube-proxy's chains are included when the
  * node runs kube-proxy in iptables mode.
  */
-export function buildNodeIptablesRestore(state: Pick<LabState, 'services' | 'pods' | 'nodes' | 'clusterCIDR'>, node: LabNode, omitServices: readonly string[] = []): string {
+export function buildNodeIptablesRestore(state: Pick<LabState, 'services' | 'pods' | 'nodes' | 'clusterCIDR' | 'kubeProxyMasquerade'>, node: LabNode, omitServices: readonly string[] = []): string {
   const t = emptyTables();
-  if (node.kubeProxyMode === 'iptables') addKubeProxyIptablesRules(t, state, node, { clusterCIDR: state.clusterCIDR, omitServices });
+  if (node.kubeProxyMode === 'iptables') addKubeProxyIptablesRules(t, state, node, { clusterCIDR: state.clusterCIDR, masquerade: state.kubeProxyMasquerade, omitServices });
   addKubeletRules(t);
   addCniRules(t, node, state.clusterCIDR);
   return renderTables(t);
 }
 
 /** kube-proxy 1.31 nftables mode: the `ip kube-proxy` table as one `nft -f` transaction. */
-export function buildKubeProxyNftRuleset(state: Pick<LabState, 'services' | 'pods' | 'nodes' | 'clusterCIDR' | 'serviceCIDR'>, node: LabNode, omitServices: readonly string[] = []): string {
-  const options: RuleBuildOptions = { clusterCIDR: state.clusterCIDR, omitServices };
+export function buildKubeProxyNftRuleset(state: Pick<LabState, 'services' | 'pods' | 'nodes' | 'clusterCIDR' | 'serviceCIDR' | 'kubeProxyMasquerade'>, node: LabNode, omitServices: readonly string[] = []): string {
+  const options: RuleBuildOptions = { clusterCIDR: state.clusterCIDR, masquerade: state.kubeProxyMasquerade, omitServices };
   const T = 'ip kube-proxy';
   const lines: string[] = [
     // Replace the table atomically: create-if-missing, delete, then rebuild in the same transaction.
@@ -513,7 +543,7 @@ export function buildKubeProxyNftRuleset(state: Pick<LabState, 'services' | 'pod
   ];
   for (const spe of buildServiceEndpoints(state)) {
     if (isOmitted(spe.service, options)) continue;
-    lines.push(...nftServicePortLines(T, spe, node, options.clusterCIDR));
+    lines.push(...nftServicePortLines(T, spe, node, options.clusterCIDR, options.masquerade ?? 'cluster-cidr'));
   }
   return lines.join('\n') + '\n';
 }
@@ -523,8 +553,9 @@ export function buildKubeProxyNftRuleset(state: Pick<LabState, 'services' | 'pod
  * endpoints), local-* (this node's, Local traffic policy), external-*, firewall-* (source ranges),
  * affinity-* sets for ClientIP, and no-endpoint-* elements (reject: no endpoints; drop: none here).
  */
-function nftServicePortLines(T: string, spe: ServicePortEndpoints, node: LabNode, cidr: string): string[] {
-  const { service, port, endpoints } = spe;
+function nftServicePortLines(T: string, spe: ServicePortEndpoints, node: LabNode, cidr: string, masquerade: KubeProxyMasquerade): string[] {
+  const { service, port } = spe;
+  const endpoints = topologyFilteredEndpoints(spe.endpoints, node);
   const proto = protocolLower(port);
   const spn = servicePortNameString(service, port);
   const ext = externalDestinations(service, port);
@@ -536,7 +567,7 @@ function nftServicePortLines(T: string, spe: ServicePortEndpoints, node: LabNode
     if (ext.nodePort !== null) lines.push(`add element ${T} no-endpoint-nodeports { ${proto} . ${ext.nodePort} comment "${spn}" : goto reject-chain }`);
     return lines;
   }
-  const local = endpoints.filter((e) => e.nodeName === node.name);
+  const local = spe.endpoints.filter((e) => e.nodeName === node.name);
   const internalLocal = service.internalTrafficPolicy === 'Local';
   const externalLocal = service.externalTrafficPolicy === 'Local' && hasExternal;
   const base = nftServiceChainBase(service, port);
@@ -559,13 +590,15 @@ function nftServicePortLines(T: string, spe: ServicePortEndpoints, node: LabNode
     const vmap = eps.map((ep, i) => `${i} : goto ${nftEndpointChainName(service, port, ep)}`).join(' , ');
     lines.push(`add rule ${T} ${chain} numgen random mod ${eps.length} vmap { ${vmap} }`);
   };
+  const masqRule = (chain: string): string[] => (masquerade === 'none' ? [] : [`add rule ${T} ${chain} ip daddr ${service.clusterIP}${masquerade === 'all' ? '' : ` ip saddr != ${cidr}`} jump mark-for-masquerade`]);
   if (usesCluster) {
     lines.push(`add chain ${T} ${svcChain}`);
-    lines.push(`add rule ${T} ${svcChain} ip daddr ${service.clusterIP} ip saddr != ${cidr} jump mark-for-masquerade`);
+    if (!internalLocal) lines.push(...masqRule(svcChain));
     dispatch(svcChain, endpoints);
   }
   if (usesLocal) {
     lines.push(`add chain ${T} ${localChain}`);
+    if (internalLocal) lines.push(...masqRule(localChain));
     dispatch(localChain, local);
   }
   for (const ep of used) {

@@ -68,6 +68,10 @@ export function profileConfigMaps(maps: readonly LabConfigMap[], profiles: reado
   let out = [...maps];
   if (profiles.includes('k3s') || profiles.includes('no-kube-proxy')) out = out.filter((m) => !m.name.startsWith('kube-proxy'));
   if (profiles.includes('k3s')) out = out.filter((m) => m.name !== 'kube-flannel-cfg');
+  if (profiles.includes('masquerade-all')) {
+    // kube-proxy --masquerade-all: its config says so, as the rules do
+    out = out.map((m) => (m.name.startsWith('kube-proxy') ? { ...m, data: { ...m.data, 'config.conf': (m.data['config.conf'] ?? '').replace('masqueradeAll: false', 'masqueradeAll: true') } } : m));
+  }
   if (profiles.includes('no-kube-proxy')) {
     out.push({ name: 'cilium-config', namespace: 'kube-system', data: { 'kube-proxy-replacement': 'true', 'cni-chaining-mode': 'generic-veth', 'enable-ipv4': 'true', 'bpf-root': '/sys/fs/bpf', 'routing-mode': 'native' } });
   }

@@ -2,7 +2,10 @@
 // dataplane), so every command is checked for false alarms beyond the one idealised cluster.
 // Each profile changes the kernel and the node's own files for real; see docs/lab.md.
 
-export const LAB_PROFILES = ['minimal-host', 'systemd-resolved', 'crio', 'k3s', 'no-kube-proxy', 'nftables'] as const;
+export const LAB_PROFILES = ['minimal-host', 'systemd-resolved', 'crio', 'k3s', 'no-kube-proxy', 'nftables', 'masquerade-all'] as const;
+
+/** Profiles that only change kube-proxy's flags: trace-svc covers them (test/profiles/kube-proxy-variants.test.ts), not the whole matrix. */
+export const KUBE_PROXY_VARIANT_PROFILES: readonly string[] = ['masquerade-all'];
 export type LabProfile = (typeof LAB_PROFILES)[number];
 
 export function isLabProfile(name: string): name is LabProfile {

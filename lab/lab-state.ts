@@ -48,7 +48,7 @@ export interface LabServicePort {
   name?: string;
   port: number;
   targetPort: number | string;
-  protocol: 'TCP' | 'UDP';
+  protocol: 'TCP' | 'UDP' | 'SCTP';
   nodePort?: number;
 }
 
@@ -77,6 +77,8 @@ export interface LabService {
   loadBalancerSourceRanges?: string[];
   externalName?: string;
   manualEndpoints?: LabManualEndpoint[]; // the hand-made EndpointSlice of a Service without selector
+  trafficDistribution?: 'PreferClose'; // the EndpointSlice controller hints each endpoint for its zone
+  publishNotReadyAddresses?: boolean; // the controller marks not-ready pods ready in the slices
 }
 
 export interface LabConfigMap {
@@ -90,6 +92,7 @@ export interface LabState {
   profiles?: string[]; // lab-profiles.ts names this lab was built with; absent or [] for the default lab
   serviceCIDR: string;
   clusterCIDR: string;
+  kubeProxyMasquerade?: 'cluster-cidr' | 'all' | 'none'; // kube-proxy's --masquerade-all / --cluster-cidr (cluster-cidr unless said)
   clusterDomain: string; // "cluster.local"
   dnsServiceIP: string;
   upstreamDnsIP: string; // the lab's "internet" resolver CoreDNS forwards to

@@ -60,7 +60,11 @@ export interface PodSpec {
   program: PodProgram;
   qosClass: QosClass;
   dnsPolicy: 'ClusterFirst' | 'Default' | 'None' | 'ClusterFirstWithHostNet';
+  ready?: false; // a pod failing its readiness probe (ready unless said)
 }
+
+/** Two zones: nodes 1 and 2 in lab-zone-a, node 3 in lab-zone-b (kube-proxy filters hinted endpoints per zone). */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 function nodeLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -83,7 +87,7 @@ export const LAB_NODES: readonly NodeSpec[] = [
     cni: 'calico',
     tunnelAddress: '10.244.1.0',
     tunnelMac: '66:1a:77:00:00:11',
-    labels: nodeLabels('lab-node-1', { 'node-role.kubernetes.io/control-plane': '' }),
+    labels: nodeLabels('lab-node-1', { [ZONE_LABEL]: 'lab-zone-a', 'node-role.kubernetes.io/control-plane': '' }),
   },
   {
     name: 'lab-node-2',
@@ -94,7 +98,7 @@ export const LAB_NODES: readonly NodeSpec[] = [
     cni: 'calico',
     tunnelAddress: '10.244.2.0',
     tunnelMac: '66:1a:77:00:00:12',
-    labels: nodeLabels('lab-node-2'),
+    labels: nodeLabels('lab-node-2', { [ZONE_LABEL]: 'lab-zone-a' }),
   },
   {
     name: 'lab-node-3',
@@ -105,7 +109,7 @@ export const LAB_NODES: readonly NodeSpec[] = [
     cni: 'flannel',
     tunnelAddress: '10.244.3.0',
     tunnelMac: '66:1a:77:00:00:13',
-    labels: nodeLabels('lab-node-3'),
+    labels: nodeLabels('lab-node-3', { [ZONE_LABEL]: 'lab-zone-b' }),
   },
 ];
 
@@ -151,6 +155,8 @@ export const LAB_PODS: readonly PodSpec[] = [
   appPod('web-3', 'default', 'lab-node-3', '10.244.3.2', { app: 'web' }, HTTP_PORT, 'http'),
   appPod('api-1', 'team-a', 'lab-node-2', '10.244.2.2', { app: 'api' }, [{ name: 'api', containerPort: 9090, protocol: 'TCP' }], 'http'),
   appPod('client-1', 'team-b', 'lab-node-3', '10.244.3.3', { app: 'client' }, [], 'sleep'),
+  // Serves on its port but fails readiness (a peer still joining): only publishNotReadyAddresses publishes it.
+  { ...appPod('peer-0', 'default', 'lab-node-3', '10.244.3.4', { app: 'peer' }, HTTP_PORT, 'http'), ready: false },
   {
     name: 'coredns-6d4b75cb6d-lab01',
     namespace: 'kube-system',
@@ -205,6 +211,7 @@ export const LAB_SERVICES: readonly LabService[] = [
     ports: [
       { name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' },
       { name: 'echo-udp', port: 5353, targetPort: 8080, protocol: 'UDP' },
+      { name: 'echo-sctp', port: 9999, targetPort: 8080, protocol: 'SCTP' },
     ],
     selector: { app: 'web' },
     sessionAffinityTimeout: 600,
@@ -238,6 +245,11 @@ export const LAB_SERVICES: readonly LabService[] = [
       { ip: '10.244.1.1', nodeName: 'lab-node-1', ready: false, serving: true, terminating: true },
     ],
   },
+  // trafficDistribution PreferClose: the slice hints each endpoint for its zone, so kube-proxy on
+  // lab-zone-a nodes programs web-1 and web-2 only, on lab-zone-b web-3 only.
+  { name: 'web-zonal', namespace: 'default', type: 'ClusterIP', clusterIP: '10.96.100.33', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'web' }, trafficDistribution: 'PreferClose' },
+  // publishNotReadyAddresses: peer-0 fails readiness, yet the slice says ready and kube-proxy DNATs to it.
+  { name: 'peer-discovery', namespace: 'default', type: 'ClusterIP', clusterIP: '10.96.100.34', ports: [{ name: 'http', port: 8080, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'peer' }, publishNotReadyAddresses: true },
   // No kube-proxy rules by design: headless and ExternalName (DNS answers them).
   { name: 'web-headless', namespace: 'default', type: 'ClusterIP', clusterIP: 'None', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'web' } },
   { name: 'external-db', namespace: 'default', type: 'ExternalName', clusterIP: '', ports: [], selector: null, externalName: 'db.example.test' },

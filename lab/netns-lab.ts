@@ -560,7 +560,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
       pid: 0,
       image: p.image,
       labels: p.labels,
-      ready: true,
+      ready: p.ready ?? true,
       ports: p.ports,
       dnsPolicy: p.dnsPolicy,
     };
@@ -570,6 +570,7 @@ export async function buildLab(requested: BuildOptions, deps: LabDeps = defaultL
     profiles,
     serviceCIDR: SERVICE_CIDR,
     clusterCIDR: CLUSTER_CIDR,
+    ...(profiles.includes('masquerade-all') ? { kubeProxyMasquerade: 'all' as const } : {}),
     clusterDomain: CLUSTER_DOMAIN,
     dnsServiceIP: DNS_SERVICE_IP,
     upstreamDnsIP: UPSTREAM_DNS_IP,

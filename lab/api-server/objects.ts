@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { LabConfigMap, LabNode, LabPod, LabService, LabState } from '../lab-state.js';
 import type { LabFaults } from './faults.js';
 import type { ResourceName } from './resources.js';
-import { buildCorefile } from '../lab-topology.js';
+import { buildCorefile, ZONE_LABEL } from '../lab-topology.js';
 
 export interface ObjectMeta {
   name: string;
@@ -240,6 +240,8 @@ export function buildService(service: LabService, state: LabState): KubeObject {
   if (service.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts = true;
   if (service.externalIPs) spec.externalIPs = [...service.externalIPs];
   if (service.loadBalancerSourceRanges) spec.loadBalancerSourceRanges = [...service.loadBalancerSourceRanges];
+  if (service.trafficDistribution) spec.trafficDistribution = service.trafficDistribution;
+  if (service.publishNotReadyAddresses) spec.publishNotReadyAddresses = true;
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -332,12 +334,20 @@ export function buildEndpointSlice(service: LabService, pods: readonly PodView[]
     if (port === undefined) return [];
     return [{ name: sp.name ?? '', protocol: sp.protocol, port }];
   });
-  const endpoints = selected.map((p) => ({
-    addresses: [p.ip],
-    conditions: { ready: p.ready, serving: p.ready, terminating: false },
-    targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name, uid: p.uid },
-    nodeName: p.nodeName,
-  }));
+  const endpoints = selected.map((p) => {
+    // The controller copies the node's zone label; trafficDistribution PreferClose hints each
+    // endpoint for its own zone; publishNotReadyAddresses makes every endpoint ready (serving
+    // still follows the pod's readiness).
+    const zone = state.nodes.find((n) => n.name === p.nodeName)?.labels[ZONE_LABEL];
+    return {
+      addresses: [p.ip],
+      conditions: { ready: p.ready || service.publishNotReadyAddresses === true, serving: p.ready, terminating: false },
+      targetRef: { kind: 'Pod', namespace: p.namespace, name: p.name, uid: p.uid },
+      nodeName: p.nodeName,
+      ...(zone ? { zone } : {}),
+      ...(zone && service.trafficDistribution === 'PreferClose' ? { hints: { forZones: [{ name: zone }] } } : {}),
+    };
+  });
   const serviceUid = stableUid('service', service.namespace, service.name);
   return {
     apiVersion: 'discovery.k8s.io/v1',

@@ -251,6 +251,18 @@ export const FINDING_CATALOG = [
     ),
   },
   {
+    code: 'svc.topology-filtered',
+    area: 'svc',
+    severity: 'info',
+    title: 'kube-proxy uses only the endpoints hinted for this node\'s zone (topology hints)',
+    seeds: [],
+    explanation: p(
+      'With trafficDistribution (PreferClose, PreferSameZone, PreferSameNode) or the topology-mode Auto annotation, the EndpointSlice controller hints each endpoint for a zone or node, and kube-proxy on a node keeps only the endpoints hinted for its zone (or itself) when every ready endpoint carries a hint and at least one matches; otherwise it uses all of them.',
+      'trace-svc applies the same rule before comparing the rules with the EndpointSlices, so the endpoints of other zones are not reported as missing, and says which endpoints this node uses.',
+      'An endpoint hinted for the node\'s own zone that is missing from the rules is still an error (svc.endpoint-missing-from-rules).',
+    ),
+  },
+  {
     code: 'svc.local-policy-drop',
     area: 'svc',
     severity: 'varies',

@@ -61,6 +61,10 @@ export interface ApiEndpoint {
   nodeName: string | null;
   pod: string | null; // "ns/name"
   podKey: string | null; // node script key on its node
+  // Topology hints the EndpointSlice controller set (trafficDistribution, topology-mode Auto);
+  // absent in snapshots taken before they were recorded.
+  zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 export interface TraceNode {
@@ -68,6 +72,7 @@ export interface TraceNode {
   internalIP: string | null;
   role: 'source' | 'endpoint' | 'source+endpoint';
   hostsEndpoints: boolean;
+  zone?: string | null; // the node's topology.kubernetes.io/zone label (null: none)
 }
 
 export interface NodeTrace {
@@ -415,7 +420,10 @@ function tracePorts(api: TraceSvcApi, facts: NodeFacts, backend: Backend, findin
       // Traffic policy Local: kube-proxy sends this traffic only to endpoints on this node.
       const localOnly = via === 'cluster-ip' ? api.service.internalTrafficPolicy === 'Local' : api.service.externalTrafficPolicy === 'Local';
       const readyForPort = ready.flatMap((e) => e.ports.filter((p) => p.name === port.name && p.protocol === port.protocol).map((p) => ({ target: `${e.ip}:${p.port}`, e })));
-      const expected = localOnly ? readyForPort.filter((x) => x.e.nodeName === facts.nodeName) : readyForPort;
+      // Cluster policy: kube-proxy keeps only the endpoints hinted for this node (or its zone).
+      const topology = localOnly ? null : topologyScope(ready, facts.nodeName, node?.zone ?? '');
+      const expected = localOnly ? readyForPort.filter((x) => x.e.nodeName === facts.nodeName) : topology ? readyForPort.filter((x) => topology.keeps(x.e)) : readyForPort;
+      if (topology && via === 'cluster-ip') reportTopologyFilter(svc, port, facts.nodeName, topology, readyForPort, findings);
       const inRules = new Map((chain?.endpoints ?? []).filter((b) => b.dnatTarget).map((b) => [`${b.dnatTarget!.ip}:${b.dnatTarget!.port ?? ''}`, b]));
       const rows: EndpointRow[] = expected.map(({ target, e }) => {
         const b = inRules.get(target);
@@ -484,6 +492,45 @@ function tracePorts(api: TraceSvcApi, facts: NodeFacts, backend: Backend, findin
 }
 
 const OUTSIDE_SOURCES = ['203.0.113.10', '198.51.100.10', '192.0.2.10'];
+
+interface TopologyScope {
+  mode: 'node' | 'zone';
+  scope: string; // the node name or zone the hints are read for
+  keeps: (e: ApiEndpoint) => boolean;
+}
+
+/**
+ * kube-proxy's topology filter (pkg/proxy/topology.go, topologyModeFromHints): when every ready
+ * endpoint carries node hints and one names this node, only those (PreferSameNode); else when
+ * every ready endpoint carries zone hints and one names the node's zone, only those; else none.
+ * A kube-proxy that ignores the hints (older, or its feature gate off) programs more endpoints,
+ * never fewer, so expecting the filtered set cannot raise a false alarm.
+ */
+export function topologyScope(ready: readonly ApiEndpoint[], nodeName: string, zone: string): TopologyScope | null {
+  if (ready.length === 0) return null;
+  if (ready.every((e) => (e.nodeHints ?? []).length > 0) && ready.some((e) => e.nodeHints!.includes(nodeName))) {
+    return { mode: 'node', scope: nodeName, keeps: (e) => (e.nodeHints ?? []).includes(nodeName) };
+  }
+  if (zone !== '' && ready.every((e) => (e.zoneHints ?? []).length > 0) && ready.some((e) => e.zoneHints!.includes(zone))) {
+    return { mode: 'zone', scope: zone, keeps: (e) => (e.zoneHints ?? []).includes(zone) };
+  }
+  return null;
+}
+
+function reportTopologyFilter(svc: string, port: ServicePortSpec, nodeName: string, topology: TopologyScope, readyForPort: ReadonlyArray<{ target: string; e: ApiEndpoint }>, findings: Finding[]): void {
+  const kept = readyForPort.filter((x) => topology.keeps(x.e));
+  const left = readyForPort.filter((x) => !topology.keeps(x.e));
+  if (left.length === 0) return;
+  const where = topology.mode === 'zone' ? `zone ${topology.scope}` : `node ${topology.scope}`;
+  findings.push({
+    code: 'svc.topology-filtered',
+    severity: 'info',
+    subject: `${svc}:${port.name || port.port} on node ${nodeName}`,
+    message: `kube-proxy on ${nodeName} sends this Service's traffic only to the ${kept.length} endpoint(s) hinted for ${where}; the other ${left.length} serve other ${topology.mode === 'zone' ? 'zones' : 'nodes'} (topology hints, trafficDistribution)`,
+    evidence: [...kept.map((x) => `${x.target} hinted for ${where}`), ...left.map((x) => `${x.target} hinted for ${(topology.mode === 'zone' ? x.e.zoneHints : x.e.nodeHints)?.join(', ') ?? '?'}: not used here`)],
+    remedy: 'nothing to fix; if one zone is overloaded, spread the pods across zones or drop trafficDistribution',
+  });
+}
 
 const VIA_LABEL: Record<PortTrace['via'], (dport: number, from: string | undefined) => string> = {
   'cluster-ip': () => '',

@@ -18,7 +18,7 @@ interface NodeJson {
 }
 interface ReportJson {
   nodes: NodeJson[];
-  findings: Array<{ code: string; subject: string; severity: string }>;
+  findings: Array<{ code: string; subject: string; severity: string; message: string }>;
 }
 
 describe('e2e: kubectl netdiag trace-svc', function () {
@@ -142,13 +142,13 @@ async function traceAll(service: string, namespace: string): Promise<ReportJson>
 }
 
 function shapeChecks(mode: 'iptables' | 'nftables'): void {
-  it(`${mode}: ClientIP affinity, a named targetPort and a UDP port: DNAT to every web pod, affinity seen`, async () => {
+  it(`${mode}: ClientIP affinity, a named targetPort, a UDP and an SCTP port: DNAT to every web pod, affinity seen`, async () => {
     const report = await traceAll('sticky', 'default');
     const web = labState().pods.filter((p) => p.labels.app === 'web').map((p) => p.ip).sort();
     expect(report.nodes).to.have.length(3);
     for (const node of report.nodes) {
       expect(node.mode).to.equal(mode);
-      expect(node.ports.map((p) => p.destination)).to.deep.equal(['10.96.100.30:80', '10.96.100.30:5353']);
+      expect(node.ports.map((p) => p.destination)).to.deep.equal(['10.96.100.30:80', '10.96.100.30:5353', '10.96.100.30:9999']);
       for (const port of node.ports) {
         expect(port.chain!.outcome).to.equal('dnat');
         expect(port.chain!.sessionAffinity, `${node.nodeName} ${port.destination}`).to.not.equal(null);
@@ -204,6 +204,35 @@ function shapeChecks(mode: 'iptables' | 'nftables'): void {
     for (const node of report.nodes) {
       expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
       expect(node.ports[0]!.endpoints.map((e) => e.target)).to.deep.equal(['10.244.2.2:9090']);
+    }
+  });
+
+  it(`${mode}: trafficDistribution PreferClose: each node DNATs to its zone's web pods only, said as info`, async () => {
+    const report = await traceAll('web-zonal', 'default');
+    const state = labState();
+    expect(report.nodes).to.have.length(3);
+    for (const node of report.nodes) {
+      const zone = state.nodes.find((n) => n.name === node.nodeName)!.labels['topology.kubernetes.io/zone'];
+      const zoneNodes = state.nodes.filter((n) => n.labels['topology.kubernetes.io/zone'] === zone).map((n) => n.name);
+      const own = state.pods.filter((p) => p.labels.app === 'web' && zoneNodes.includes(p.nodeName)).map((p) => `${p.ip}:8080`).sort();
+      expect(own.length, node.nodeName).to.be.within(1, 2);
+      expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
+      expect(node.ports[0]!.endpoints.map((e) => e.target).sort(), node.nodeName).to.deep.equal(own);
+      expect(node.ports[0]!.endpoints.every((e) => e.inRules)).to.equal(true);
+      const info = report.findings.filter((f) => f.code === 'svc.topology-filtered' && f.subject.endsWith(`on node ${node.nodeName}`));
+      expect(info).to.have.length(1);
+      expect(info[0]!.message).to.contain(`hinted for zone ${zone}`);
+    }
+  });
+
+  it(`${mode}: publishNotReadyAddresses: the not-ready pod is served and traced, no alarm`, async () => {
+    const report = await traceAll('peer-discovery', 'default');
+    const peer = labState().pods.find((p) => p.name === 'peer-0')!;
+    expect(peer.ready).to.equal(false);
+    expect(report.nodes).to.have.length(3);
+    for (const node of report.nodes) {
+      expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
+      expect(node.ports[0]!.endpoints.map((e) => [e.target, e.inRules])).to.deep.equal([[`${peer.ip}:8080`, true]]);
     }
   });
 
@@ -295,6 +324,15 @@ describe('e2e: trace-svc names each broken kube-proxy rule set by its own code',
     expect(code).to.equal(1);
     const f = report.findings.filter((x) => x.severity !== 'info');
     expect(f.map((x) => [x.code, x.subject])).to.deep.equal([['svc.affinity-rules-missing', 'default/sticky:http on node lab-node-2']]);
+  });
+
+  it('an endpoint of the node\'s own zone missing from a zone-hinted Service: svc.endpoint-missing-from-rules', async () => {
+    // lab-node-2 is in web-1's zone: its rules must DNAT to web-1 (web-3 is left out on purpose)
+    const sep = servicePortEndpointChainName('default/web-zonal:http', 'tcp', '10.244.1.1:8080');
+    const { code, report } = await tracedWith((save) => save.split('\n').filter((l) => !l.includes(sep)).join('\n'), ['trace-svc', 'web-zonal']);
+    expect(code).to.equal(1);
+    const f = report.findings.filter((x) => x.severity !== 'info');
+    expect(f.map((x) => [x.code, x.subject])).to.deep.equal([['svc.endpoint-missing-from-rules', 'default/web-zonal:http on node lab-node-2']]);
   });
 
   it('a flushed KUBE-SVC chain: svc.rules-missing', async () => {

@@ -4,7 +4,7 @@
 // per profile only; the e2e suites cover each command in depth on the default lab.
 // NDLAB_MATRIX_PROFILES=crio,k3s narrows the matrix while working on one profile.
 import { expect } from 'chai';
-import { LAB_PROFILES, type LabProfile } from '../../lab/lab-profiles.js';
+import { KUBE_PROXY_VARIANT_PROFILES, LAB_PROFILES, type LabProfile } from '../../lab/lab-profiles.js';
 import { flushServiceRules, freezeProcess, setLinkMtu, setSysctl, startCorednsWithResolvConf, type RestoreFault } from '../../lab/lab-faults.js';
 import type { LabPod, LabState } from '../../lab/lab-state.js';
 import { kernelLinks, labBuildUnavailableReason, labState, type PluginRun, probePodsLeft, rebuildLab, runPlugin } from '../support/lab-harness.js';
@@ -18,7 +18,7 @@ interface ReportFinding {
 
 function matrixProfiles(): LabProfile[] {
   const wanted = (process.env['NDLAB_MATRIX_PROFILES'] ?? '').split(',').filter((s) => s !== '');
-  return wanted.length === 0 ? [...LAB_PROFILES] : LAB_PROFILES.filter((p) => wanted.includes(p));
+  return wanted.length === 0 ? LAB_PROFILES.filter((p) => !KUBE_PROXY_VARIANT_PROFILES.includes(p)) : LAB_PROFILES.filter((p) => wanted.includes(p));
 }
 
 /** Every command a user would run on this lab, as argument lists. */

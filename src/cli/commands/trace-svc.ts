@@ -53,7 +53,8 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
       const traceNodes: TraceNode[] = [...probed].map((name) => {
         const isSource = sourceNodes.includes(name);
         const hostsEndpoints = endpointNodes.has(name);
-        return { name, internalIP: internalIPOf(nodes, name), role: isSource && hostsEndpoints ? 'source+endpoint' : isSource ? 'source' : 'endpoint', hostsEndpoints };
+        const zone = nodes.find((x) => x.metadata?.name === name)?.metadata?.labels?.['topology.kubernetes.io/zone'] ?? null;
+        return { name, internalIP: internalIPOf(nodes, name), role: isSource && hostsEndpoints ? 'source+endpoint' : isSource ? 'source' : 'endpoint', hostsEndpoints, zone };
       });
       const endpointPods: PodTarget[] = [];
       for (const e of endpoints) {
@@ -164,6 +165,8 @@ export function endpointsFrom(slices: readonly EndpointSlice[], pods: readonly P
           nodeName: e.nodeName ?? pod?.spec?.nodeName ?? null,
           pod: ref ?? (pod ? `${pod.metadata?.namespace}/${pod.metadata?.name}` : null),
           podKey: null,
+          zoneHints: (e.hints?.forZones ?? []).map((z) => z.name),
+          nodeHints: (e.hints?.forNodes ?? []).map((n) => n.name),
         });
       }
     }

@@ -89,6 +89,73 @@ describe('trace-svc on recorded IPVS output', () => {
   });
 });
 
+describe('trace-svc on recorded IPVS output: ClientIP affinity is the virtual server\'s persistence', () => {
+  it('a persistent virtual server satisfies sessionAffinity ClientIP: its timeout shown, no warning', () => {
+    const ipvsadm = readFileSync(join(REPO, 'test/fixtures/ipvs/feiskyer-ipvsadm-ln-persistent.txt'), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    const raw = `@@NETDIAG t BEGIN host/ipvsadm\n${ipvsadm}\n@@NETDIAG t END host/ipvsadm rc=0\n@@NETDIAG t DONE\n`;
+    const api: TraceSvcApi = {
+      service: { namespace: 'default', name: 'kubernetes', type: 'ClusterIP', clusterIPs: ['10.0.0.1'], selector: null, sessionAffinity: 'ClientIP', internalTrafficPolicy: null, externalTrafficPolicy: null },
+      ports: [{ name: 'https', protocol: 'tcp', port: 443, targetPort: '6443', nodePort: null }],
+      endpoints: [{ ip: '192.168.0.1', ports: [{ name: 'https', port: 6443, protocol: 'tcp' }], ready: true, serving: true, terminating: false, nodeName: null, pod: null, podKey: null }],
+      notReadyPods: [],
+      source: null,
+      nodes: [{ name: 'node-1', internalIP: '192.168.0.2', role: 'source', hostsEndpoints: false }],
+      clusterCidrs: [],
+      probe: false,
+      endpointPods: { pods: [], nodeIPs: {} },
+    };
+    const report = diagnoseTraceSvc(api, [{ nodeName: 'node-1', ok: true, token: 't', raw, podName: 'x', durationMs: 1 }]);
+    expect(report.findings).to.deep.equal([]);
+    const port = report.nodes[0]!.ports[0]!;
+    expect(port.chain!.sessionAffinity?.timeoutSeconds).to.equal(10800);
+    expect(port.endpoints.map((e) => [e.target, e.inRules])).to.deep.equal([['192.168.0.1:6443', true]]);
+  });
+});
+
+describe('trace-svc with topology hints (kube-proxy keeps the endpoints of the node\'s zone)', () => {
+  const ipvsadm = readFileSync(join(REPO, 'test/fixtures/ipvs/tkng-kind-ipvsadm-ln.txt'), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  const raw = `@@NETDIAG t BEGIN host/ipvsadm\n${ipvsadm}\n@@NETDIAG t END host/ipvsadm rc=0\n@@NETDIAG t DONE\n`;
+  // The recorded node programs 10.244.0.3 and 10.244.0.4 only; 10.244.0.9 is hinted per case.
+  const api = (hintOf9: string, nodeZone: string | null): TraceSvcApi => ({
+    service: { namespace: 'kube-system', name: 'kube-dns', type: 'ClusterIP', clusterIPs: ['10.96.0.10'], selector: { 'k8s-app': 'kube-dns' }, sessionAffinity: null, internalTrafficPolicy: null, externalTrafficPolicy: null },
+    ports: [{ name: 'dns-tcp', protocol: 'tcp', port: 53, targetPort: '53', nodePort: null }],
+    endpoints: [['10.244.0.3', 'zone-a'], ['10.244.0.4', 'zone-a'], ['10.244.0.9', hintOf9]].map(([ip, zone]) => ({ ip: ip!, ports: [{ name: 'dns-tcp', port: 53, protocol: 'tcp' as const }], ready: true, serving: true, terminating: false, nodeName: 'kind-control-plane', pod: null, podKey: null, zoneHints: zone === '' ? [] : [zone!] })),
+    notReadyPods: [],
+    source: null,
+    nodes: [{ name: 'kind-worker', internalIP: '192.168.224.4', role: 'source', hostsEndpoints: false, zone: nodeZone }],
+    clusterCidrs: [],
+    probe: false,
+    endpointPods: { pods: [], nodeIPs: {} },
+  });
+  const run = (a: TraceSvcApi) => diagnoseTraceSvc(a, [{ nodeName: 'kind-worker', ok: true, token: 't', raw, podName: 'x', durationMs: 1 }]);
+
+  it('an endpoint hinted for another zone is left out on purpose: info naming the zone, no error', () => {
+    const report = run(api('zone-b', 'zone-a'));
+    expect(report.findings.map((f) => [f.code, f.severity])).to.deep.equal([['svc.topology-filtered', 'info']]);
+    expect(report.findings[0]!.message).to.contain('2 endpoint(s) hinted for zone zone-a');
+    expect(report.nodes[0]!.ports[0]!.endpoints.map((e) => e.target)).to.deep.equal(['10.244.0.3:53', '10.244.0.4:53']);
+  });
+
+  it('an endpoint hinted for the node\'s own zone and missing from the rules is still an error', () => {
+    const report = run(api('zone-a', 'zone-a'));
+    expect(report.findings.map((f) => f.code)).to.deep.equal(['svc.endpoint-missing-from-rules']);
+  });
+
+  it('kube-proxy ignores the hints when one ready endpoint has none, or the node has no zone label', () => {
+    for (const a of [api('', 'zone-a'), api('zone-b', null)]) {
+      expect(run(a).findings.map((f) => f.code)).to.deep.equal(['svc.endpoint-missing-from-rules']);
+    }
+  });
+
+  it('node hints (PreferSameNode) win over zone hints when every endpoint has one', () => {
+    const a = api('zone-a', 'zone-a');
+    a.endpoints.forEach((e, i) => (e.nodeHints = [i < 2 ? 'kind-worker' : 'kind-worker2']));
+    const report = run(a);
+    expect(report.findings.map((f) => f.code)).to.deep.equal(['svc.topology-filtered']);
+    expect(report.findings[0]!.message).to.contain('hinted for node kind-worker');
+  });
+});
+
 describe('trace-svc on a Service without ready endpoints', () => {
   const api = (notReadyPods: string[]): TraceSvcApi => ({
     service: { namespace: 'default', name: 'shop', type: 'ClusterIP', clusterIPs: ['10.96.7.7'], selector: { app: 'shop' }, sessionAffinity: null, internalTrafficPolicy: null, externalTrafficPolicy: null },

@@ -24,6 +24,20 @@ describe('api-server objects from LabState', () => {
     expect(objects.endpointslices.some((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'external-db')).to.equal(false);
   });
 
+  it('copies the node zone into endpoints; PreferClose hints each for its zone; publishNotReadyAddresses marks not-ready pods ready', () => {
+    const zoned: LabState = JSON.parse(JSON.stringify(state)) as LabState;
+    zoned.nodes.forEach((n, i) => (n.labels = { ...n.labels, 'topology.kubernetes.io/zone': `zone-${i}` }));
+    const web = zoned.services.find((x) => x.name === 'web')!;
+    web.trafficDistribution = 'PreferClose';
+    web.publishNotReadyAddresses = true;
+    const slice = buildLabObjects(zoned, defaultFaults(), host, new Set()).endpointslices.find((x) => x.metadata.labels?.['kubernetes.io/service-name'] === 'web')!;
+    const endpoints = slice.endpoints as Array<{ conditions: Record<string, boolean>; zone?: string; hints?: { forZones: Array<{ name: string }> } }>;
+    expect(endpoints).to.have.length(2);
+    expect(endpoints.map((e) => [e.zone, e.hints?.forZones.map((z) => z.name)])).to.deep.equal([['zone-0', ['zone-0']], ['zone-1', ['zone-1']]]);
+    // web-1 fails readiness: ready because the Service publishes not-ready addresses, not serving
+    expect(endpoints[1]!.conditions).to.deep.equal({ ready: true, serving: false, terminating: false });
+  });
+
   it('adds a default coredns Corefile and the system namespaces', () => {
     const coredns = objects.configmaps.find((c) => c.metadata.name === 'coredns');
     expect((coredns?.data as Record<string, string>).Corefile).to.contain('kubernetes cluster.local in-addr.arpa ip6.arpa').and.contain('forward . /etc/resolv.conf');
