@@ -13,6 +13,7 @@ export type Service = k8s.V1Service;
 export type EndpointSlice = k8s.V1EndpointSlice;
 export type ConfigMap = k8s.V1ConfigMap;
 export type Namespace = k8s.V1Namespace;
+export type NetworkPolicy = k8s.V1NetworkPolicy;
 
 export interface ListOptions {
   namespace?: string | undefined; // undefined = all namespaces
