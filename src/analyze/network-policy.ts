@@ -47,7 +47,7 @@ export interface PolicyRuleMiss {
 export type PolicySideReason =
   | 'not-a-pod' // the endpoint is an address: no policy of this direction can apply
   | 'self' // a pod cannot block traffic to itself
-  | 'own-node' // from the pod's own node: always allowed
+  | 'own-node' // ingress from the pod's own node: always allowed
   | 'not-isolated' // no policy selects the pod for this direction
   | 'allowed-by-rule'
   | 'no-rule-allows'
@@ -122,6 +122,9 @@ function evaluateSide(policies: readonly NetworkPolicy[], direction: PolicyDirec
   if (subjectPeer.kind !== 'pod') return side('allowed', 'not-a-pod');
   const subject = subjectPeer.pod;
   if (otherPeer.kind === 'pod' && sameRef(refOfPod(otherPeer.pod), refOfPod(subject))) return side('allowed', 'self');
+  // The API reference exempts traffic *from* the pod's own node (kubelet probes) on ingress only;
+  // egress to the own node is filtered like any other (Calico runs egress policy before
+  // DefaultEndpointToHostAction).
   if (direction === 'ingress' && isOwnNode(otherPeer, subject)) return side('allowed', 'own-node');
 
   const isolating: NetworkPolicy[] = [];
@@ -159,14 +162,6 @@ function evaluateSide(policies: readonly NetworkPolicy[], direction: PolicyDirec
     });
   }
   if (allowedBy.length > 0) return side('allowed', 'allowed-by-rule', { isolatedBy, allowedBy, misses });
-  if (direction === 'egress' && isOwnNode(otherPeer, subject)) {
-    // The API reference says a pod's own node is always reachable; Calico still applies egress
-    // policy to pod -> own host (DefaultEndpointToHostAction comes after it). Do not guess.
-    return side('undecided', 'cni-dependent', {
-      isolatedBy, misses,
-      undecidedBecause: `the destination is the pod's own node: the API allows it always, Calico applies egress policy to it`,
-    });
-  }
   return side('denied', 'no-rule-allows', { isolatedBy, misses });
 }
 

@@ -292,8 +292,8 @@ const CASES: Case[] = [
   { name: 'the pod\'s own node always reaches it', policies: [denyIngress('team-a')], from: NODE_1, to: API, port: 8080, verdict: 'allowed', egress: noPod, ingress: { reason: 'own-node' } },
   { name: 'a pod reaches itself whatever isolates it', policies: [denyIngress('team-a'), denyEgress('team-a')], from: API, to: API, port: 8080, verdict: 'allowed', egress: { reason: 'self' }, ingress: { reason: 'self' } },
   {
-    name: 'egress to the pod\'s own node under a deny: API and Calico disagree, undecided',
-    policies: [denyEgress('team-a')], from: API, to: NODE_1, port: 10250, verdict: 'undecided', egress: undecided('cni-dependent', /own node/), ingress: noPod,
+    name: 'egress to the pod\'s own node is filtered like any other (only ingress from it is exempt)',
+    policies: [denyEgress('team-a')], from: API, to: NODE_1, port: 10250, verdict: 'denied', egress: deny('team-a/deny-egress'), ingress: noPod,
   },
   {
     name: 'an invalid policy that selects neither pod does not matter',
