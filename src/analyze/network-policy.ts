@@ -2,7 +2,7 @@
 // defines it: the source's egress and the destination's ingress must both allow the flow. Pure:
 // the caller reads the policies, pods and namespace labels. Where the API leaves the answer to the
 // CNI, or an object could not pass API validation, the side is "undecided" with its reason.
-import type { NetworkPolicy } from '../kube/cluster-api.js';
+import type { Namespace, NetworkPolicy, Pod } from '../kube/cluster-api.js';
 
 export interface PolicyPod {
   namespace: string;
@@ -89,6 +89,39 @@ export function evaluateNetworkPolicies(
   const egress = evaluateSide(policies, 'egress', flow);
   const ingress = evaluateSide(policies, 'ingress', flow);
   return { verdict: combineVerdicts(egress.verdict, ingress.verdict), from, to, port, protocol, egress, ingress };
+}
+
+/**
+ * A pod as policy sees it. A hostNetwork pod is its node's address (no policy selects it, only
+ * ipBlock peers match it); a pod without an IP yet cannot be placed at all.
+ */
+export function policyPeerOfPod(pod: Pod, namespace: Namespace | null): { peer: PolicyPeer } | { problem: string } {
+  const name = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+  const nodeName = pod.spec?.nodeName;
+  if (pod.spec?.hostNetwork) {
+    const ip = pod.status?.hostIP ?? pod.status?.podIP;
+    if (!ip) return { problem: `pod ${name} has no IP yet` };
+    return { peer: { kind: 'ip', ip, ...(nodeName ? { node: nodeName } : {}) } };
+  }
+  const ip = pod.status?.podIP;
+  if (!ip) return { problem: `pod ${name} has no IP yet` };
+  const containerPorts = (pod.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? []).map((p) => ({ containerPort: p.containerPort, ...(p.name ? { name: p.name } : {}), ...(p.protocol ? { protocol: p.protocol } : {}) })),
+  );
+  return {
+    peer: {
+      kind: 'pod',
+      pod: {
+        namespace: pod.metadata?.namespace ?? '',
+        name: pod.metadata?.name ?? '',
+        labels: pod.metadata?.labels ?? {},
+        namespaceLabels: namespace?.metadata?.labels ?? {},
+        ip,
+        containerPorts,
+        ...(nodeName ? { nodeName } : {}),
+      },
+    },
+  };
 }
 
 // One side denying settles it; otherwise any undecided side leaves the whole answer undecided.

@@ -9,6 +9,7 @@ import {
   evaluateNetworkPolicies,
   parseCidr,
   parseIp,
+  policyPeerOfPod,
   type PolicyAnswer,
   type PolicyPeer,
   type PolicyPod,
@@ -432,5 +433,34 @@ describe('NetworkPolicy address parsing', () => {
     expect(parseCidr('10.0.0.0')).to.equal(null);
     expect(parseCidr('2001:db8::/129')).to.equal(null);
     expect(parseCidr('2001:db8::/64')?.prefix).to.equal(64);
+  });
+});
+
+describe('policyPeerOfPod', () => {
+  it('takes labels, namespace labels, IP, node and every container\'s ports from the API objects', () => {
+    const result = policyPeerOfPod(
+      {
+        metadata: { namespace: 'team-a', name: 'api-1', labels: { app: 'api' } },
+        spec: { nodeName: 'node-1', containers: [{ name: 'a', ports: [{ name: 'http', containerPort: 8080 }] }, { name: 'b', ports: [{ containerPort: 53, protocol: 'UDP' }] }] },
+        status: { podIP: '10.244.1.10', hostIP: '192.168.100.11' },
+      },
+      { metadata: { name: 'team-a', labels: { team: 'a' } } },
+    );
+    expect(result).to.deep.equal({
+      peer: {
+        kind: 'pod',
+        pod: {
+          namespace: 'team-a', name: 'api-1', labels: { app: 'api' }, namespaceLabels: { team: 'a' }, ip: '10.244.1.10', nodeName: 'node-1',
+          containerPorts: [{ name: 'http', containerPort: 8080 }, { containerPort: 53, protocol: 'UDP' }],
+        },
+      },
+    });
+  });
+  it('makes a hostNetwork pod its node\'s address, which only ipBlock peers match', () => {
+    const result = policyPeerOfPod({ metadata: { namespace: 'kube-system', name: 'proxy' }, spec: { hostNetwork: true, nodeName: 'node-3', containers: [] }, status: { podIP: '192.168.100.13', hostIP: '192.168.100.13' } }, null);
+    expect(result).to.deep.equal({ peer: { kind: 'ip', ip: '192.168.100.13', node: 'node-3' } });
+  });
+  it('refuses a pod without an IP', () => {
+    expect(policyPeerOfPod({ metadata: { namespace: 'a', name: 'p' }, spec: { containers: [] }, status: {} }, null)).to.deep.equal({ problem: 'pod a/p has no IP yet' });
   });
 });
