@@ -515,7 +515,7 @@ export function describePolicySide(answer: PolicyAnswer, direction: PolicyDirect
 /** The verdict in one line: "denied: ..." / "allowed by ..." / "undecided: ...". */
 export function describePolicyVerdict(answer: PolicyAnswer): string {
   const sides = [answer.egress, answer.ingress];
-  const sentences = (verdict: PolicyVerdict) => sides.filter((s) => s.verdict === verdict).map((s) => describePolicySide(answer, s.direction));
+  const sentences = (verdict: PolicyVerdict) => [...new Set(sides.filter((s) => s.verdict === verdict).map((s) => describePolicySide(answer, s.direction)))];
   if (answer.verdict !== 'allowed') return `${answer.verdict}: ${sentences(answer.verdict).join('; ')}`;
   const byRule = sides.filter((s) => s.reason === 'allowed-by-rule').map((s) => describePolicySide(answer, s.direction));
   if (byRule.length > 0) return byRule.join('; ');

@@ -409,6 +409,12 @@ describe('NetworkPolicy sentences', () => {
   it('says nothing isolates when no policy applies', () => {
     expect(describePolicyVerdict(answerFor([], 8080))).to.equal('allowed: no NetworkPolicy isolates team-b/client-1 for egress; no NetworkPolicy isolates team-a/api-1 for ingress');
   });
+  it('says once that a pod reaches itself, and that its own node reaches it', () => {
+    expect(describePolicyVerdict(evaluateNetworkPolicies([denyIngress('team-a')], API, API, 8080, 'TCP'))).to.equal("allowed: a pod's traffic to itself is always allowed");
+    expect(describePolicyVerdict(evaluateNetworkPolicies([denyIngress('team-a')], NODE_1, API, 8080, 'TCP'))).to.equal(
+      "allowed: node node-1 (192.168.100.11) is no pod, so no egress policy applies to it; traffic from api-1's own node is always allowed",
+    );
+  });
   it('words a denied egress toward its destination', () => {
     const answer = evaluateNetworkPolicies([denyEgress('team-b')], CLIENT, OUTSIDE, 443, 'TCP');
     expect(describePolicyVerdict(answer)).to.equal('denied: team-b/deny-egress isolates client-1 for egress, no rule allows it to reach 203.0.113.7 on TCP 443');
