@@ -13,6 +13,7 @@ export type Service = k8s.V1Service;
 export type EndpointSlice = k8s.V1EndpointSlice;
 export type ConfigMap = k8s.V1ConfigMap;
 export type Namespace = k8s.V1Namespace;
+export type NetworkPolicy = k8s.V1NetworkPolicy;
 
 export interface ListOptions {
   namespace?: string | undefined; // undefined = all namespaces
@@ -55,6 +56,10 @@ export interface ClusterApi {
   /** The last `tailLines` lines of a pod's (first or named) container log. */
   readPodLog(namespace: string, name: string, options: { container?: string | undefined; tailLines: number }): Promise<string>;
   readNamespace(name: string): Promise<Namespace>;
+  /** Every namespace (their labels are what NetworkPolicy namespaceSelectors match). */
+  listNamespaces(labelSelector?: string): Promise<Namespace[]>;
+  /** networking.k8s.io/v1 NetworkPolicies in one namespace, or in all when namespace is undefined. */
+  listNetworkPolicies(namespace?: string): Promise<NetworkPolicy[]>;
   /** dryRun: the server validates and admits it (PodSecurity, webhooks, quota) but stores nothing. */
   createPod(namespace: string, pod: Pod, options?: { dryRun?: boolean }): Promise<Pod>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<void>;
@@ -77,6 +82,7 @@ export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions)
   shareOneAgent(kc, options.proxyEnv ?? {});
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+  const networking = kc.makeApiClient(k8s.NetworkingV1Api);
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   const contextName = kc.getCurrentContext();
   const defaultNamespace = kc.getContextObject(contextName)?.namespace ?? 'default';
@@ -160,6 +166,17 @@ export function createClusterApi(kc: k8s.KubeConfig, options: ClusterApiOptions)
       ),
     readNamespace: (name) =>
       call({ verb: 'get', resource: 'namespaces', name }, () => core.readNamespace({ name }, callOptions())),
+    listNamespaces: async (labelSelector) =>
+      (await call({ verb: 'list', resource: 'namespaces' }, () => core.listNamespace({ labelSelector }, callOptions()))).items,
+    listNetworkPolicies: async (namespace) => {
+      const site: ApiCallSite = { verb: 'list', resource: 'networkpolicies', namespace };
+      const list = await call(site, () =>
+        namespace === undefined
+          ? networking.listNetworkPolicyForAllNamespaces({}, callOptions())
+          : networking.listNamespacedNetworkPolicy({ namespace }, callOptions()),
+      );
+      return list.items;
+    },
     createPod: (namespace, pod, opts) =>
       call({ verb: 'create', resource: 'pods', namespace }, () =>
         core.createNamespacedPod({ namespace, body: pod, ...(opts?.dryRun ? { dryRun: 'All' } : {}) }, callOptions()),

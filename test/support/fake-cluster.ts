@@ -148,6 +148,8 @@ export class FakeCluster {
         await this.count('get namespaces');
         return { metadata: { name } };
       },
+      listNamespaces: unused('listNamespaces'),
+      listNetworkPolicies: unused('listNetworkPolicies'),
       createPod: async (_ns, pod, opts) => {
         if (opts?.dryRun) {
           // Admission is asked, nothing is stored (dryRun=All).

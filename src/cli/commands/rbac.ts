@@ -5,27 +5,40 @@ import { EXIT, UserError } from '../errors.js';
 
 export type RbacSubject = { kind: 'User' | 'Group'; name: string } | { kind: 'ServiceAccount'; name: string; namespace: string };
 
+interface RbacRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+// Each rule with the commands that need it: printed as a comment above the rule in the YAML.
+const READ_RULES: ReadonlyArray<{ rule: RbacRule; neededBy: string }> = [
+  { rule: { apiGroups: [''], resources: ['pods', 'nodes', 'services', 'configmaps'], verbs: ['get', 'list'] }, neededBy: 'every command: the pods, nodes and Services named, the CNI/kube-proxy/CoreDNS ConfigMaps' },
+  { rule: { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }, neededBy: 'dns-check: the recent log lines of the CoreDNS pods' },
+  { rule: { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] }, neededBy: 'trace-svc, dns-check: a Service\'s endpoints' },
+  { rule: { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] }, neededBy: 'probe runs: the probe namespace exists; conn-check: namespace labels for NetworkPolicy namespaceSelectors' },
+  { rule: { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list'] }, neededBy: 'conn-check: the NetworkPolicies that select either end of the flow' },
+];
+
+const PROBE_RULES: ReadonlyArray<{ rule: RbacRule; neededBy: string }> = [
+  // watch: one stream follows the run's probe pods; without it each is read every 250 ms.
+  { rule: { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] }, neededBy: 'probe runs: create, follow (watch) and delete the probe pods' },
+  { rule: { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] }, neededBy: 'probe runs: the node script runs through exec in the probe pod' },
+];
+
 /** Read access cluster-wide (the objects commands resolve) and pod create/exec/delete only where probes run. */
 export function buildRbacManifests(probeNamespace: string, subject: RbacSubject): object[] {
   const readRole = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name: 'kubectl-netdiag-reader' },
-    rules: [
-      { apiGroups: [''], resources: ['pods', 'nodes', 'services', 'configmaps', 'namespaces'], verbs: ['get', 'list'] },
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list'] },
-    ],
+    rules: READ_RULES.map((r) => structuredClone(r.rule)),
   };
   const probeRole = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
     metadata: { name: 'kubectl-netdiag-probe', namespace: probeNamespace },
-    rules: [
-      // watch: one stream follows the run's probe pods; without it each is read every 250 ms.
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
-      { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-    ],
+    rules: PROBE_RULES.map((r) => structuredClone(r.rule)),
   };
   const subjects = [subject.kind === 'ServiceAccount' ? { kind: 'ServiceAccount', name: subject.name, namespace: subject.namespace } : { apiGroup: 'rbac.authorization.k8s.io', kind: subject.kind, name: subject.name }];
   return [
@@ -50,7 +63,19 @@ export function parseRbacSubject(text: string): RbacSubject {
 
 export function renderRbac(manifests: object[], format: 'yaml' | 'json'): string {
   if (format === 'json') return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }, null, 2)}\n`;
-  return manifests.map((m) => dump(m, { noRefs: true })).join('---\n');
+  return manifests.map(renderManifestYaml).join('---\n');
+}
+
+// YAML with "# needed by" above each known rule; the same objects as the JSON form once parsed.
+function renderManifestYaml(manifest: object): string {
+  const { rules, ...rest } = manifest as { rules?: RbacRule[] };
+  if (rules === undefined) return dump(manifest, { noRefs: true });
+  const ruleText = rules.map((rule) => {
+    const known = [...READ_RULES, ...PROBE_RULES].find((r) => JSON.stringify(r.rule) === JSON.stringify(rule));
+    const item = dump([rule], { noRefs: true }).replace(/^/gm, '  ').trimEnd();
+    return known ? `  # ${known.neededBy}\n${item}\n` : `${item}\n`;
+  });
+  return `${dump(rest, { noRefs: true })}rules:\n${ruleText.join('')}`;
 }
 
 export function runRbac(write: (text: string) => void, probeNamespace: string, subject: string, output: string): ExitCode {

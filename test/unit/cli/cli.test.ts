@@ -62,4 +62,22 @@ describe('runCli', () => {
     expect(docs[0]!.rules!.flatMap((r) => r.verbs)).to.not.include('create');
     expect(docs[2]!.rules).to.deep.include({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] });
   });
+
+  it('grants conn-check NetworkPolicies and namespaces read-only, and says why above each rule', async () => {
+    const deps = fakeDeps();
+    expect(await runCli(['rbac', '--subject', 'user:alice'], deps)).to.equal(0);
+    const yaml = deps.out();
+    const reader = load(yaml.split('---\n')[0]!) as { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    expect(reader.rules).to.deep.include({ apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list'] });
+    expect(reader.rules).to.deep.include({ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list'] });
+    expect(yaml).to.match(/# conn-check: the NetworkPolicies that select either end of the flow\n\s+- apiGroups:\n\s+- networking\.k8s\.io\n/);
+    expect(yaml).to.match(/# [^\n]*conn-check: namespace labels[^\n]*\n\s+- apiGroups:\n\s+- ''\n\s+resources:\n\s+- namespaces\n/);
+    // The comments change nothing: the YAML parses to exactly the objects -o json prints.
+    const json = fakeDeps();
+    expect(await runCli(['rbac', '--subject', 'user:alice', '-o', 'json'], json)).to.equal(0);
+    const items = (JSON.parse(json.out()) as { items: unknown[] }).items;
+    const docs = yaml.split('---\n').map((d) => load(d));
+    expect(docs).to.have.length(items.length);
+    expect(docs).to.deep.equal(items);
+  });
 });
