@@ -60,8 +60,14 @@ export function policyChainName(direction: 'ingress' | 'egress', policy: Pick<V1
   return lengthLimitedId(direction === 'ingress' ? 'cali-pi-' : 'cali-po-', calicoPolicyName(policy));
 }
 
-export function profileChainName(direction: 'ingress' | 'egress', namespace: string): string {
-  return lengthLimitedId(direction === 'ingress' ? 'cali-pri-' : 'cali-pro-', `kns.${namespace}`);
+/** A profile's chain: "kns.<namespace>" or "ksa.<namespace>.<serviceaccount>". */
+export function profileChainName(direction: 'ingress' | 'egress', profile: string): string {
+  return lengthLimitedId(direction === 'ingress' ? 'cali-pri-' : 'cali-pro-', profile);
+}
+
+/** The profiles Calico's Kubernetes datastore gives a pod (the lab's pods run as "default"). */
+export function workloadProfiles(workload: Pick<LabPod, 'namespace'>): [string, string] {
+  return [`kns.${workload.namespace}`, `ksa.${workload.namespace}.default`];
 }
 
 export function endpointChainName(direction: 'to' | 'from', iface: string): string {
@@ -276,22 +282,26 @@ function endpointChain(direction: 'ingress' | 'egress', workload: LocalWorkload,
   const rules = [
     '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     '-m conntrack --ctstate INVALID -j DROP',
-    clearMark(MARK_ACCEPT | MARK_PASS),
+    clearMark(MARK_ACCEPT),
   ];
   if (direction === 'egress') {
     rules.push(`-p udp ${comment('Drop VXLAN encapped packets originating in workloads')} -m multiport --dports ${VXLAN_PORT} -j DROP`);
     rules.push(`-p 4 ${comment('Drop IPinIP encapped packets originating in workloads')} -j DROP`);
   }
   if (policies.length > 0) {
-    rules.push(`${comment('Start of tier default')} ${clearMark(MARK_PASS)}`);
+    rules.push(`${comment('Start of policies')} ${clearMark(MARK_PASS)}`);
     for (const policy of policies) {
       rules.push(`${markClear(MARK_PASS)} -j ${policyChainName(direction, policy)}`);
       rules.push(`${comment('Return if policy accepted')} ${markSet(MARK_ACCEPT)} -j RETURN`);
     }
     rules.push(`${comment(DROP_NO_POLICY_COMMENT)} ${markClear(MARK_PASS)} -j DROP`);
   }
-  rules.push(`-j ${profileChainName(direction, workload.namespace)}`);
-  rules.push(`${comment('Return if profile accepted')} ${markSet(MARK_ACCEPT)} -j RETURN`);
+  // The namespace's profile (allow all), then the service account's (no rules), as Calico's
+  // Kubernetes datastore gives every pod.
+  for (const profile of workloadProfiles(workload)) {
+    rules.push(`-j ${profileChainName(direction, profile)}`);
+    rules.push(`${comment('Return if profile accepted')} ${markSet(MARK_ACCEPT)} -j RETURN`);
+  }
   rules.push(`${comment(DROP_NO_PROFILE_COMMENT)} -j DROP`);
   return rules;
 }
@@ -322,12 +332,13 @@ export function buildCalicoFilterChains(node: Pick<LabNode, 'name'>, world: Poli
     chains.set(endpointChainName('from', w.iface), endpointChain('egress', w, egress));
     for (const p of ingress) chains.set(policyChainName('ingress', p), policyRulesWithComment(p, 'ingress', world));
     for (const p of egress) chains.set(policyChainName('egress', p), policyRulesWithComment(p, 'egress', world));
+    const [namespaceProfile, accountProfile] = workloadProfiles(w);
     for (const direction of ['ingress', 'egress'] as const) {
-      const name = `kns.${w.namespace}`;
-      chains.set(profileChainName(direction, w.namespace), [
-        `${comment(`Profile ${name} ${direction}`)} ${setMark(MARK_ACCEPT)}`,
+      chains.set(profileChainName(direction, namespaceProfile), [
+        `${comment(`Profile ${namespaceProfile} ${direction}`)} ${setMark(MARK_ACCEPT)}`,
         `${markSet(MARK_ACCEPT)} -j RETURN`,
       ]);
+      chains.set(profileChainName(direction, accountProfile), [comment(`Profile ${accountProfile} ${direction}`)]);
     }
   }
   return { chains: new Map([...chains].map(([name, bodies]) => [name, withHashes(name, bodies)])) };
