@@ -13,6 +13,7 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { dump as dumpYaml } from 'js-yaml';
 import { DROP_NO_POLICY_COMMENT, endpointChainName } from '../../../lab/calico-policy.js';
 import { execIn } from '../../../lab/lab-exec.js';
+import { restoreKubeProxyRules } from '../../../lab/lab-faults.js';
 import type { LabState } from '../../../lab/lab-state.js';
 import { calicoVethName } from '../../../lab/lab-topology.js';
 import { labPaths } from '../../../lab/netns-lab.js';
@@ -139,6 +140,17 @@ describe('lab network: NetworkPolicy enforced on the Calico-style nodes', functi
     expect(await probe(denied)).to.equal('denied');
     const after = await dropRuleCounter(node.netns, chain);
     expect(after - before, 'SYN and its retransmissions dropped there').to.be.at.least(1);
+  });
+
+  it('a whole-table restore of a Calico node (as the fault helpers do) keeps the applied policies', async () => {
+    const denied = NETWORK_POLICY_CASES.find((c) => c.expect === 'denied' && c.to.pod === 'api-1' && 'pod' in c.from && c.from.pod === 'client-1');
+    if (!denied) throw new Error('the case table has no denied client-1 -> api-1 case');
+    const api = podByName(state, 'api-1');
+    await applyPolicies(denied.policies);
+    await restoreKubeProxyRules(api.nodeName);
+    expect(await probe(denied)).to.equal('denied');
+    await deletePolicies(denied.policies);
+    expect(await probe(denied)).to.equal('allowed');
   });
 
   it('the flannel-style node has no Calico chains and enforces nothing', async () => {
