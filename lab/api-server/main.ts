@@ -6,6 +6,7 @@
 
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { CALICO_POLICY_FILE, programCalicoPolicy } from '../calico-policy.js';
 import { startApiServer, type NetworkPolicyChange } from './server.js';
 import { parseScaleNodes } from './scale.js';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   // As root (lab:up), NetworkPolicy changes are programmed into the Calico nodes' kernels.
   const savedPolicies = join(values.dir, CALICO_POLICY_FILE);
   const program = (change: NetworkPolicyChange): Promise<void> =>
-    programCalicoPolicy(change.state, { policies: change.policies as never[], namespaceLabels: change.namespaceLabels }, savedPolicies);
+    programCalicoPolicy(change.state, { policies: change.policies as unknown as V1NetworkPolicy[], namespaceLabels: change.namespaceLabels }, savedPolicies);
   const server = await startApiServer({
     statePath: values.state, dir: values.dir, port, scaleNodes, execSlots, scaleExec: parseScaleExecMode(values['scale-exec']),
     ...(values.token ? { token: values.token } : {}),
