@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { LabNode, LabPod, LabService, LabServicePort, LabState } from './lab-state.js';
 import { ZONE_LABEL } from './lab-topology.js';
+import { buildCalicoFilterChains, CALICO_FORWARD_RULES, renderChainRules, worldOf } from './calico-policy.js';
 
 export interface ServiceEndpoint {
   ip: string;
@@ -418,7 +419,7 @@ function endpointJumps(chain: string, spn: string, endpoints: readonly ServiceEn
 }
 
 /** The CNI's own rules: Calico natOutgoing, or flannel's FLANNEL-POSTRTG / FLANNEL-FWD. */
-function addCniRules(t: IptablesTables, node: LabNode, clusterCIDR: string): void {
+function addCniRules(t: IptablesTables, state: Pick<LabState, 'pods'>, node: LabNode, clusterCIDR: string): void {
   if (node.cni === 'calico') {
     // Felix matches ipsets (cali40masq-ipam-pools); the lab has no ipset, so the pool is a CIDR.
     t.nat.chains.push('cali-POSTROUTING', 'cali-nat-outgoing');
@@ -427,12 +428,10 @@ function addCniRules(t: IptablesTables, node: LabNode, clusterCIDR: string): voi
       '-A cali-POSTROUTING -m comment --comment "cali:nYKhEzDlr11Jccal" -j cali-nat-outgoing',
       `-A cali-nat-outgoing -s ${clusterCIDR} ! -d ${clusterCIDR} -m comment --comment "cali:flqWnvo8yq4ULQLa" -j MASQUERADE --random-fully`,
     );
-    t.filter.chains.push('cali-FORWARD');
-    t.filter.rules.push(
-      '-A FORWARD -m comment --comment "cali:wUHhoiAYhphO9Mso" -j cali-FORWARD',
-      `-A cali-FORWARD -s ${clusterCIDR} -m comment --comment "cali:lab-pool-egress" -j ACCEPT`,
-      `-A cali-FORWARD -d ${clusterCIDR} -m comment --comment "cali:lab-pool-ingress" -j ACCEPT`,
-    );
+    // Felix's filter layout with no NetworkPolicy yet (calico-policy.ts reprograms it on changes).
+    const chains = buildCalicoFilterChains(node, worldOf(state, {}), []);
+    t.filter.chains.push(...chains.chains.keys());
+    t.filter.rules.push(...CALICO_FORWARD_RULES, ...renderChainRules(chains));
   } else {
     const subnet = node.podCIDR;
     t.nat.chains.push('FLANNEL-POSTRTG');
@@ -480,7 +479,7 @@ export function buildNodeIptablesRestore(state: Pick<LabState, 'services' | 'pod
   const t = emptyTables();
   if (node.kubeProxyMode === 'iptables') addKubeProxyIptablesRules(t, state, node, { clusterCIDR: state.clusterCIDR, masquerade: state.kubeProxyMasquerade, omitServices });
   addKubeletRules(t);
-  addCniRules(t, node, state.clusterCIDR);
+  addCniRules(t, state, node, state.clusterCIDR);
   return renderTables(t);
 }
 

@@ -257,6 +257,17 @@ export const LAB_SERVICES: readonly LabService[] = [
 
 export const LAB_NAMESPACES: readonly string[] = ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'team-a', 'team-b'];
 
+/**
+ * Labels of the lab's namespaces besides kubernetes.io/metadata.name (which the API server always
+ * sets), so NetworkPolicy namespaceSelectors have something to select: team-a and team-b carry a
+ * team, default and team-a are "prod", team-b is "dev"; kube-system has none of them.
+ */
+export const LAB_NAMESPACE_LABELS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  default: { env: 'prod' },
+  'team-a': { team: 'a', env: 'prod' },
+  'team-b': { team: 'b', env: 'dev' },
+};
+
 /** kubeadm's default Corefile (CoreDNS forwards to the node's /etc/resolv.conf). */
 export function buildCorefile(clusterDomain: string): string {
   return [

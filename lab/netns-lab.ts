@@ -45,6 +45,7 @@ import {
   UPSTREAM_ZONE,
 } from './lab-topology.js';
 import { buildKubeProxyNftRuleset, buildNodeIptablesRestore } from './kube-proxy-rules.js';
+import { CALICO_POLICY_FILE, programCalicoNode, readSavedPolicyState, worldOf } from './calico-policy.js';
 import { startMinimalHostInit } from './minimal-host.js';
 import { hasProfile, type LabProfile } from './lab-profiles.js';
 import { addCiliumDevices, applyNodeMountProfiles, buildServiceLbRuleset, CILIUM_AGENT_PODS, k3sNodeMetadata, profileConfigMaps, profilePods } from './lab-dataplane.js';
@@ -265,7 +266,7 @@ export async function teardownLab(deps: LabDeps = defaultLabDeps, paths: LabPath
     }
     rmSync(paths.etcCreatedFile, { force: true });
   }
-  for (const file of [paths.topologyFile, join(paths.labDir, 'kube-proxy'), join(paths.labDir, 'nodes')]) rmSync(file, { recursive: true, force: true });
+  for (const file of [paths.topologyFile, join(paths.labDir, 'kube-proxy'), join(paths.labDir, 'nodes'), join(paths.labDir, CALICO_POLICY_FILE)]) rmSync(file, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------- build
@@ -416,6 +417,9 @@ function writePodFiles(pod: PodSpec): void {
 
 export async function installNodeRules(state: LabState, node: LabNode, omitServices: readonly string[] = []): Promise<void> {
   await execIn(node.netns, 'iptables-restore', ['-w'], { input: buildNodeIptablesRestore(state, node, omitServices) });
+  // The whole-table restore wrote Calico's chains without policies: put the applied ones back.
+  const saved = node.cni === 'calico' ? readSavedPolicyState(join(labPaths().labDir, CALICO_POLICY_FILE)) : null;
+  if (saved && saved.policies.length > 0) await programCalicoNode(node, worldOf(state, saved.namespaceLabels), saved.policies);
   if (node.kubeProxyMode === 'nftables') {
     await execIn(node.netns, 'nft', ['-f', '-'], { input: buildKubeProxyNftRuleset(state, node, omitServices) });
   }

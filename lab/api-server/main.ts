@@ -4,8 +4,11 @@
 // Writes <dir>/kubeconfig, prints `listening https://127.0.0.1:PORT` when ready, runs until
 // SIGTERM/SIGINT.
 
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApiServer } from './server.js';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { CALICO_POLICY_FILE, programCalicoPolicy } from '../calico-policy.js';
+import { startApiServer, type NetworkPolicyChange } from './server.js';
 import { parseScaleNodes } from './scale.js';
 import { parseScaleExecMode } from './exec-replay.js';
 
@@ -27,7 +30,17 @@ async function main(): Promise<void> {
   const scaleNodes = parseScaleNodes(values['scale-nodes'], '--scale-nodes');
   const execSlots = Number(values['exec-slots']);
   if (!Number.isInteger(execSlots) || execSlots < 0) throw new Error(`--exec-slots must be a whole number >= 0, got "${values['exec-slots']}"`);
-  const server = await startApiServer({ statePath: values.state, dir: values.dir, port, scaleNodes, execSlots, scaleExec: parseScaleExecMode(values['scale-exec']), ...(values.token ? { token: values.token } : {}) });
+  // As root (lab:up), NetworkPolicy changes are programmed into the Calico nodes' kernels.
+  const savedPolicies = join(values.dir, CALICO_POLICY_FILE);
+  const program = (change: NetworkPolicyChange): Promise<void> =>
+    programCalicoPolicy(change.state, { policies: change.policies as unknown as V1NetworkPolicy[], namespaceLabels: change.namespaceLabels }, savedPolicies);
+  const server = await startApiServer({
+    statePath: values.state, dir: values.dir, port, scaleNodes, execSlots, scaleExec: parseScaleExecMode(values['scale-exec']),
+    ...(values.token ? { token: values.token } : {}),
+    ...(process.getuid?.() === 0 ? { onNetworkPoliciesChanged: program } : {}),
+  });
+  // A new server has no policies: forget any a previous lab left for whole-table restores.
+  if (process.getuid?.() === 0) await server.reprogramNetworkPolicies();
   process.stdout.write(`listening ${server.url}\n`);
   const stop = (): void => {
     server.close().then(() => process.exit(0), () => process.exit(1));

@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { LabConfigMap, LabNode, LabPod, LabService, LabState } from '../lab-state.js';
 import type { LabFaults } from './faults.js';
-import type { ResourceName } from './resources.js';
-import { buildCorefile, ZONE_LABEL } from '../lab-topology.js';
+import type { StateResourceName } from './resources.js';
+import { buildCorefile, LAB_NAMESPACE_LABELS, ZONE_LABEL } from '../lab-topology.js';
 
 export interface ObjectMeta {
   name: string;
@@ -16,6 +16,7 @@ export interface ObjectMeta {
   creationTimestamp: string;
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
+  generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: Record<string, unknown>[];
@@ -395,7 +396,7 @@ export function buildNamespace(name: string, state: LabState, faults: LabFaults)
       name,
       uid: stableUid('namespace', name),
       creationTimestamp: state.createdAt,
-      labels: { ...(faults.namespaceLabels[name] ?? {}), 'kubernetes.io/metadata.name': name },
+      labels: { ...(LAB_NAMESPACE_LABELS[name] ?? {}), ...(faults.namespaceLabels[name] ?? {}), 'kubernetes.io/metadata.name': name },
     },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
@@ -418,7 +419,7 @@ export function podViewOf(obj: KubeObject): PodView | null {
   };
 }
 
-export type LabObjects = Record<ResourceName, KubeObject[]>;
+export type LabObjects = Record<StateResourceName, KubeObject[]>;
 
 // Every object the lab state implies. Pods deleted through the API (by uid) are left out so a
 // reload does not resurrect them.

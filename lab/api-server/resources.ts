@@ -2,7 +2,10 @@
 // them (legacy discovery: kubectl 1.32 falls back to it when the server ignores the aggregated
 // apidiscovery.k8s.io/v2 Accept type, which it does here).
 
-export type ResourceName = 'pods' | 'services' | 'endpointslices' | 'nodes' | 'configmaps' | 'namespaces';
+export type ResourceName = 'pods' | 'services' | 'endpointslices' | 'nodes' | 'configmaps' | 'namespaces' | 'networkpolicies';
+
+/** Resources built from the lab state; the others (networkpolicies) are only what clients create. */
+export type StateResourceName = Exclude<ResourceName, 'networkpolicies'>;
 
 export interface ResourceType {
   name: ResourceName;
@@ -44,9 +47,15 @@ export const RESOURCE_TYPES: Record<ResourceName, ResourceType> = {
     name: 'namespaces', group: '', version: 'v1', kind: 'Namespace', listKind: 'NamespaceList', singularName: 'namespace', namespaced: false,
     verbs: READ_VERBS, shortNames: ['ns'],
   },
+  networkpolicies: {
+    name: 'networkpolicies', group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', listKind: 'NetworkPolicyList',
+    singularName: 'networkpolicy', namespaced: true, verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    shortNames: ['netpol'],
+  },
 };
 
 export const RESOURCE_NAMES = Object.keys(RESOURCE_TYPES) as ResourceName[];
+export const STATE_RESOURCE_NAMES = RESOURCE_NAMES.filter((r): r is StateResourceName => r !== 'networkpolicies');
 
 export function apiVersionOf(type: ResourceType): string {
   return type.group === '' ? type.version : `${type.group}/${type.version}`;
@@ -120,7 +129,7 @@ export function buildApiResourceList(groupVersion: string): Record<string, unkno
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources };
 }
 
-export const API_GROUPS = ['discovery.k8s.io', 'authorization.k8s.io'] as const;
+export const API_GROUPS = ['discovery.k8s.io', 'networking.k8s.io', 'authorization.k8s.io'] as const;
 
 function groupDoc(name: string): Record<string, unknown> {
   const gv = { groupVersion: `${name}/v1`, version: 'v1' };

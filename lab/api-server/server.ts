@@ -22,7 +22,7 @@ import { decodeSelfSubjectAccessReview } from './protobuf.js';
 import { buildLabObjects, type KubeObject, type NodeHostInfo } from './objects.js';
 import {
   apiVersionOf, buildApiGroup, buildApiGroupList, buildApiResourceList, buildApiVersions, findResourceType,
-  RESOURCE_NAMES, SERVER_VERSION, type ResourceName, type ResourceType,
+  SERVER_VERSION, STATE_RESOURCE_NAMES, type ResourceName, type ResourceType,
 } from './resources.js';
 import {
   matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError,
@@ -36,6 +36,8 @@ import { buildTable, type IncludeObject } from './tables.js';
 import { deliver, ObjectStore, type StoreEvent, type WatchSubscriber } from './store.js';
 import { ExecSlots, expandScaleNodes } from './scale.js';
 import { classifyRequest, LabStats, requestVerb } from './stats.js';
+import { admitNetworkPolicy, deletedStatus, mergePatch, openApiV3Document } from './network-policies.js';
+import { load as loadYaml } from 'js-yaml';
 
 export interface ApiServerOptions {
   statePath: string;
@@ -50,6 +52,15 @@ export interface ApiServerOptions {
   scaleNodes?: number; // simulated nodes added to the state's (scale.ts); default 0
   execSlots?: number; // exec commands running at once, the rest wait (scale.ts); default 0 = no bound
   scaleExec?: ScaleExecMode; // 'replay': repeated execs in one kernel replay a recording (exec-replay.ts)
+  // Called after every NetworkPolicy change (and namespace label change), before the request is
+  // answered, with all stored policies: lab:up's server programs the Calico nodes here.
+  onNetworkPoliciesChanged?: (change: NetworkPolicyChange) => Promise<void>;
+}
+
+export interface NetworkPolicyChange {
+  state: LabState;
+  policies: KubeObject[];
+  namespaceLabels: Record<string, Record<string, string>>;
 }
 
 export interface FaultsControl {
@@ -75,6 +86,7 @@ export interface LabApiServer {
   faults: FaultsControl;
   reload(): Promise<void>;
   probePods(): ProbePodSummary[];
+  reprogramNetworkPolicies(): Promise<void>; // runs onNetworkPoliciesChanged with the stored policies
   close(): Promise<void>;
 }
 
@@ -210,7 +222,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
 
   const rebuild = (): void => {
     const objects = buildLabObjects(state, faults, host, deletedLabUids);
-    for (const resource of RESOURCE_NAMES) {
+    for (const resource of STATE_RESOURCE_NAMES) {
       store.sync(resource, objects[resource], (obj) => !(resource === 'pods' && probeUids.has(obj.metadata.uid)));
     }
   };
@@ -221,9 +233,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     rebuild();
   };
 
+  // One reprogramming at a time, each with the store as it is when it starts.
+  let programming: Promise<void> = Promise.resolve();
+  const policiesChanged = (): Promise<void> => {
+    const hook = options.onNetworkPoliciesChanged;
+    if (!hook) return Promise.resolve();
+    const run = async (): Promise<void> => {
+      const namespaceLabels = Object.fromEntries(store.list('namespaces', null).map((ns) => [ns.metadata.name, { ...(ns.metadata.labels ?? {}) }]));
+      await hook({ state, policies: store.list('networkpolicies', null), namespaceLabels });
+    };
+    programming = programming.then(run, run);
+    return programming.catch((err: unknown) => {
+      throw internalError(`the lab could not program NetworkPolicy into the nodes: ${(err as Error).message}`);
+    });
+  };
+
   const setFaults = (input: unknown): LabFaults => {
     faults = parseFaults(input);
     rebuild();
+    // Namespace labels may have changed what a namespaceSelector selects.
+    if (store.list('networkpolicies', null).length > 0) void policiesChanged().catch(() => undefined);
     return faults;
   };
 
@@ -380,6 +409,113 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     if (fromQuery !== null) return Number(fromQuery);
     if (isRecord(body) && typeof body.gracePeriodSeconds === 'number') return body.gracePeriodSeconds;
     return null;
+  };
+
+  // ---- networkpolicies: create / update / patch / delete ---------------------------------
+
+  const dryRunOf = (query: URLSearchParams): boolean => {
+    const values = query.getAll('dryRun');
+    if (values.some((v) => v !== 'All')) throw badRequest(`Invalid dryRun value: "${values.join(',')}". Only "All" is supported`);
+    return values.length > 0;
+  };
+
+  const policyBody = (body: unknown, namespace: string, name: string | null): Record<string, unknown> => {
+    if (!isRecord(body)) throw badRequest('NetworkPolicy in version "v1" cannot be handled as a NetworkPolicy: the body is not an object');
+    if (body.kind !== undefined && body.kind !== 'NetworkPolicy') throw badRequest(`NetworkPolicy in version "v1" cannot be handled as a NetworkPolicy: kind "${String(body.kind)}" is not NetworkPolicy`);
+    const meta = isRecord(body.metadata) ? body.metadata : {};
+    if (typeof meta.namespace === 'string' && meta.namespace !== '' && meta.namespace !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    if (name !== null && typeof meta.name === 'string' && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    return { ...body, metadata: { ...meta, ...(name !== null && meta.name === undefined ? { name } : {}) } };
+  };
+
+  // Stores (unless dry run) and reprograms the nodes before answering, so traffic sent after
+  // `kubectl apply` returns already meets the policy.
+  const storePolicy = async (obj: KubeObject, dryRun: boolean): Promise<KubeObject> => {
+    if (dryRun) return obj;
+    const stored = store.put('networkpolicies', obj);
+    await policiesChanged();
+    return stored;
+  };
+
+  const createPolicy = async (req: IncomingMessage, namespace: string, query: URLSearchParams): Promise<KubeObject> => {
+    const dryRun = dryRunOf(query);
+    const body = policyBody(await readBody(req), namespace, null);
+    if (!store.get('namespaces', null, namespace)) throw notFound('namespaces', '', namespace);
+    const obj = admitNetworkPolicy(body, namespace, timestampOf(now()), null);
+    if (store.get('networkpolicies', namespace, obj.metadata.name)) throw alreadyExists('networkpolicies', 'networking.k8s.io', obj.metadata.name);
+    return storePolicy(obj, dryRun);
+  };
+
+  const updatePolicy = async (req: IncomingMessage, namespace: string, name: string, query: URLSearchParams): Promise<KubeObject> => {
+    const dryRun = dryRunOf(query);
+    const previous = store.get('networkpolicies', namespace, name);
+    if (!previous) throw notFound('networkpolicies', 'networking.k8s.io', name);
+    const obj = admitNetworkPolicy(policyBody(await readBody(req), namespace, name), namespace, timestampOf(now()), previous);
+    return storePolicy(obj, dryRun);
+  };
+
+  // PATCH: merge and strategic merge patches (the same for NetworkPolicy), and server-side apply
+  // (application/apply-patch+yaml: the whole intended object; creates it when missing).
+  const patchPolicy = async (req: IncomingMessage, namespace: string, name: string, query: URLSearchParams): Promise<{ code: number; obj: KubeObject }> => {
+    const dryRun = dryRunOf(query);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    const text = (await readRawBody(req)).toString('utf8');
+    const previous = store.get('networkpolicies', namespace, name);
+    if (type === 'application/apply-patch+yaml') {
+      let intent: unknown;
+      try {
+        intent = loadYaml(text);
+      } catch (err) {
+        throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+      }
+      const body = policyBody(intent, namespace, name);
+      const merged = previous ? { ...previous, metadata: { ...previous.metadata, ...(body.metadata as object) }, spec: body.spec } : body;
+      const obj = admitNetworkPolicy(merged, namespace, timestampOf(now()), previous);
+      return { code: previous ? 200 : 201, obj: await storePolicy(obj, dryRun) };
+    }
+    if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') {
+      throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `the server does not support patches of type "${type}" here; use a merge or strategic merge patch`, reason: 'UnsupportedMediaType', code: 415 });
+    }
+    if (!previous) throw notFound('networkpolicies', 'networking.k8s.io', name);
+    let patch: unknown;
+    try {
+      patch = JSON.parse(text);
+    } catch (err) {
+      throw badRequest(`error decoding patch: ${(err as Error).message}`);
+    }
+    const merged = policyBody(mergePatch(previous, patch), namespace, name);
+    return { code: 200, obj: await storePolicy(admitNetworkPolicy(merged, namespace, timestampOf(now()), previous), dryRun) };
+  };
+
+  const deletePolicies = async (victims: KubeObject[], dryRun: boolean): Promise<void> => {
+    if (dryRun || victims.length === 0) return;
+    for (const v of victims) store.remove('networkpolicies', v.metadata.namespace ?? null, v.metadata.name);
+    await policiesChanged();
+  };
+
+  const handlePolicyWrite = async (req: IncomingMessage, res: ServerResponse, r: ResourceRequest, verb: string, query: URLSearchParams): Promise<void> => {
+    const namespace = r.namespace;
+    if (namespace === null || r.subresource) throw methodNotAllowed();
+    if (verb === 'create') return sendJson(res, 201, await createPolicy(req, namespace, query));
+    if (verb === 'deletecollection') {
+      await readBody(req);
+      const victims = store.list('networkpolicies', namespace).filter(selects(selectionOf('networkpolicies', query)));
+      await deletePolicies(victims, dryRunOf(query));
+      return sendJson(res, 200, listObject(r, victims));
+    }
+    const name = r.name ?? '';
+    if (verb === 'update') return sendJson(res, 200, await updatePolicy(req, namespace, name, query));
+    if (verb === 'patch') {
+      const { code, obj } = await patchPolicy(req, namespace, name, query);
+      return sendJson(res, code, obj);
+    }
+    const obj = store.get('networkpolicies', namespace, name);
+    if (!obj) throw notFound('networkpolicies', 'networking.k8s.io', name);
+    await readBody(req);
+    await deletePolicies([obj], dryRunOf(query));
+    return sendJson(res, 200, deletedStatus(obj));
   };
 
   // ---- list / watch --------------------------------------------------------------------
@@ -553,6 +689,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
       sendJson(res, 200, wantsTable(req) ? buildTable(r.type.name, items, store.resourceVersion, now(), includeObjectOf(query)) : listObject(r, items));
       return;
     }
+    if (r.type.name === 'networkpolicies' && ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)) {
+      return handlePolicyWrite(req, res, r, verb, query);
+    }
     if (verb === 'create') {
       if (r.type.name !== 'pods' || r.namespace === null || r.subresource) throw methodNotAllowed();
       sendJson(res, 201, await createPod(req, r.namespace, query));
@@ -632,6 +771,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
         return;
       }
       if (path === '/api') return sendJson(res, 200, buildApiVersions());
+      const openApi = openApiV3Document(path);
+      if (openApi) return sendJson(res, 200, openApi);
       if (path === '/apis') return sendJson(res, 200, buildApiGroupList());
       const groupMatch = /^\/apis\/([^/]+)$/.exec(path);
       if (groupMatch) {
@@ -779,6 +920,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<LabApiS
     faults: { get: () => faults, set: (input) => setFaults(input) },
     reload,
     probePods,
+    reprogramNetworkPolicies: policiesChanged,
     close: async () => {
       kubelet.close();
       for (const res of openWatches) res.end();

@@ -2,6 +2,7 @@
 // printers (pkg/printers/internalversion), for `kubectl get`.
 
 import type { KubeObject } from './objects.js';
+import { formatLabelSelector } from './network-policies.js';
 import type { ResourceName } from './resources.js';
 
 export interface TableColumn {
@@ -82,6 +83,7 @@ export const TABLE_COLUMNS: Record<ResourceName, TableColumn[]> = {
   ],
   configmaps: [NAME, col('Data', 'integer', 0, 'Data contains the configuration data.'), AGE],
   namespaces: [NAME, col('Status', 'string', 0, 'The status of the namespace'), AGE],
+  networkpolicies: [NAME, col('Pod-Selector', 'string', 0, 'podSelector selects the pods to which this NetworkPolicy object applies. The array of rules is applied to any pods selected by this field. An empty selector matches all pods in the policy\'s namespace. Multiple network policies can select the same set of pods. In this case, the ingress rules for each are combined additively. This field is optional. If it is not specified, it defaults to an empty podSelector.'), AGE],
 };
 
 interface ContainerStatusView {
@@ -155,6 +157,8 @@ function cellsFor(resource: ResourceName, obj: KubeObject, ageSeconds: number): 
       return [obj.metadata.name, Object.keys((obj.data as Record<string, string> | undefined) ?? {}).length, age];
     case 'namespaces':
       return [obj.metadata.name, String(status.phase ?? 'Active'), age];
+    case 'networkpolicies':
+      return [obj.metadata.name, formatLabelSelector(spec.podSelector), age];
   }
 }
 

@@ -101,7 +101,7 @@ describe('api-server with client-node', function () {
     const corefile = await core.readNamespacedConfigMap({ name: 'coredns', namespace: 'kube-system' });
     expect(corefile.data?.Corefile).to.contain('loop');
     const ns = await core.readNamespace({ name: 'team-a' });
-    expect(ns.metadata?.labels).to.deep.equal({ 'kubernetes.io/metadata.name': 'team-a' });
+    expect(ns.metadata?.labels).to.deep.equal({ team: 'a', env: 'prod', 'kubernetes.io/metadata.name': 'team-a' }); // the lab's own labels (lab-topology.ts)
   });
 
   it('creates a probe pod that the kubelet starts, then deletes it with a DELETED watch event', async () => {

@@ -62,7 +62,7 @@ describe('api-server faults API and protocol details', function () {
   it('enforces a pod-security label set on a namespace', async () => {
     await labRequest(lab.server, 'PUT', '/_lab/faults', { body: { namespaceLabels: { default: { 'pod-security.kubernetes.io/enforce': 'baseline' } } } });
     const ns = await core.readNamespace({ name: 'default' });
-    expect(ns.metadata?.labels).to.deep.equal({ 'pod-security.kubernetes.io/enforce': 'baseline', 'kubernetes.io/metadata.name': 'default' });
+    expect(ns.metadata?.labels).to.deep.equal({ env: 'prod', 'pod-security.kubernetes.io/enforce': 'baseline', 'kubernetes.io/metadata.name': 'default' });
     const res = await createProbe('psa2');
     expect(res.status).to.equal(403);
     expect(res.json().message).to.match(/^pods "psa2" is forbidden: violates PodSecurity "baseline:latest": host namespaces/);
