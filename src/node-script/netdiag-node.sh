@@ -384,7 +384,14 @@ capture_start() { # ID NSFILE IFACE PROTO SRC DST PORT PACKETS SECONDS SNAP
   if ! command -v tcpdump >/dev/null 2>&1; then echo "could not capture: tcpdump not in the image"; return 127; fi
   if ! command -v timeout >/dev/null 2>&1; then echo "could not capture: timeout not in the image (the seconds cap cannot be kept)"; return 127; fi
   dir=$(capture_dir "$1")
-  mkdir -m 700 "$dir" 2>/dev/null || { echo "could not capture: capture $1 already exists on this node"; return 1; }
+  if ! mkdir -m 700 "$dir" 2>/dev/null; then
+    # The same start again (the client retries a call whose stream dropped): the same answer while
+    # that tcpdump still runs.
+    pid=$(cat "$dir/pid" 2>/dev/null)
+    if [ -s "$dir/info" ] && valid_number "$pid" && capture_pid_is_ours "$pid" "$dir"; then cat "$dir/info"; return 0; fi
+    echo "could not capture: capture $1 already exists on this node"
+    return 1
+  fi
   filter=$(capture_filter "$4" "$5" "$6" "$7")
   date +%s >"$dir/started"
   # -p: no promiscuous mode on a node's NIC; --immediate-mode: packets reach tcpdump at once, not when
@@ -397,7 +404,8 @@ capture_start() { # ID NSFILE IFACE PROTO SRC DST PORT PACKETS SECONDS SNAP
   tries=0
   while [ "$tries" -lt 100 ]; do
     if grep -q 'listening on' "$dir/err" 2>/dev/null; then
-      printf 'pid=%s\niface=%s\npackets=%s\nseconds=%s\nsnap=%s\nfilter=%s\n' "$cpid" "$3" "$8" "$9" "${10}" "$filter"
+      printf 'pid=%s\niface=%s\npackets=%s\nseconds=%s\nsnap=%s\nfilter=%s\n' "$cpid" "$3" "$8" "$9" "${10}" "$filter" >"$dir/info"
+      cat "$dir/info"
       return 0
     fi
     process_running "$cpid" || break

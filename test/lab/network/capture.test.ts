@@ -14,7 +14,7 @@ import type { LabState } from '../../../lab/lab-state.js';
 import { calicoVethName } from '../../../lab/lab-topology.js';
 import { buildNodeScriptArgv, loadNodeScript, type NodeRequest } from '../../../src/node-script/node-script.js';
 import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
-import { captureRequests, nodePcapFiles, summariseCaptures, writePcapFiles, type CaptureCaps, type CaptureHop, type HopCapture } from '../../../src/probe/capture.js';
+import { captureRequests, nodePcapFiles, summariseCaptures, writePcapFiles, type CaptureCaps, type CaptureHop, type CapturePlan, type HopCapture } from '../../../src/probe/capture.js';
 import type { CaptureFlow } from '../../../src/analyze/capture-summary.js';
 import { readPcapInfo } from '../../../src/parse/pcap.js';
 import { podByName, requireLab } from './lab-network-helpers.js';
@@ -75,12 +75,12 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
   }
 
   /** Starts every hop's capture, runs the traffic, stops them: what conn-check does per node. */
-  async function captureWhile(hops: CaptureHop[], flow: CaptureFlow, caps: CaptureCaps, traffic: (starts: Map<string, string>) => Promise<void>): Promise<HopCapture[]> {
+  async function captureWhile(hops: CaptureHop[], flow: CaptureFlow, caps: CaptureCaps, traffic: (starts: Map<string, string>, plan: CapturePlan) => Promise<void>): Promise<HopCapture[]> {
     const plan = captureRequests(hops, flow, caps, runTag);
     const token = `T${runTag}`;
     const raw = new Map<string, string>();
     await Promise.all([...plan.start].map(async ([n, requests]) => raw.set(n, await execNodeScript(n, token, requests))));
-    await traffic(raw);
+    await traffic(raw, plan);
     await Promise.all([...plan.stop].map(async ([n, requests]) => raw.set(n, raw.get(n)! + (await execNodeScript(n, token, requests)))));
     const outputs = new Map([...raw].map(([n, text]) => [n, parseNodeScriptOutput(text, token)] as const));
     for (const [n, out] of outputs) expect(out.problems, n).to.deep.equal([]);
@@ -161,9 +161,22 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
     expect(readPcapInfo(hop!.pcap!)!.records).to.equal(3);
   });
 
+  it('a start sent again (an exec retried after its stream dropped) answers with the capture already running', async function () {
+    const [hop] = await captureWhile([podHop('web-1')], tcpFlow(8080), CAPS, async (starts, plan) => {
+      const nodeName = web1().nodeName;
+      const again = await execNodeScript(nodeName, `T${runTag}`, plan.start.get(nodeName)!);
+      expect(startedPid(again)).to.be.a('string');
+      expect(startedPid(again)).to.equal(startedPid(starts.get(nodeName)!));
+      expect(capturesRunning(runTag)).to.have.length(1);
+      await tcpProbe(8080);
+    });
+    expect(hop!.status).to.equal('captured');
+    expect(hop!.summary).to.deep.include({ synSent: 1, synAckSeen: 1 });
+  });
+
   it('the seconds cap ends tcpdump by itself: traffic after it is not captured', async function () {
     const [hop] = await captureWhile([podHop('web-1')], tcpFlow(8080), { ...CAPS, seconds: 1 }, async (starts) => {
-      const pid = Number(/BEGIN capture\/\w+\/start\npid=(\d+)\n/.exec([...starts.values()].join('\n'))?.[1]);
+      const pid = Number(startedPid([...starts.values()].join('\n')));
       expect(capturesRunning(runTag)).to.deep.equal([pid]);
       // Wait (bounded) until the cap has ended it, without a stop: then send the probe.
       for (let i = 0; i < 150 && capturesRunning(runTag).includes(pid); i++) await new Promise((r) => setTimeout(r, 100));
@@ -176,6 +189,10 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
     expect(hop!.packets).to.deep.equal([]);
   });
 });
+
+function startedPid(nodeScriptOutput: string): string | undefined {
+  return /BEGIN capture\/\w+\/start\npid=(\d+)\n/.exec(nodeScriptOutput)?.[1];
+}
 
 /** PIDs of live (not zombie) tcpdump processes writing one of this run's capture files. */
 function capturesRunning(runTag: string): number[] {
