@@ -121,9 +121,21 @@ describe('capture results', () => {
 
 describe('node script capture requests', () => {
   const T = 'tok';
-  const runScript = (requests: string[], path?: string) =>
-    spawnSync('sh', ['-c', loadNodeScript(), 'netdiag-node', T, ...requests], {
-      env: { ...process.env, ...(path ? { PATH: path } : {}), NETDIAG_HOST_PID: String(process.pid) },
+  // The probe image's shell and applets without tcpdump: even a request that passed the checks by
+  // mistake could not capture on this machine.
+  const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+  let bin = '';
+  before(function () {
+    if (!busybox) this.skip(); // scripts/setup.sh installs it
+    bin = mkdtempSync(join(tmpdir(), 'netdiag-notcpdump-'));
+    for (const applet of ['sh', 'grep', 'sed', 'mktemp', 'rm', 'cat', 'timeout', 'mkdir', 'date', 'printf']) symlinkSync(busybox, join(bin, applet));
+  });
+  after(() => {
+    if (bin) rmSync(bin, { recursive: true, force: true });
+  });
+  const runScript = (requests: string[]) =>
+    spawnSync(join(bin, 'sh'), ['-c', loadNodeScript(), 'netdiag-node', T, ...requests], {
+      env: { PATH: bin, NETDIAG_HOST_PID: String(process.pid) },
       encoding: 'utf8',
     });
 
@@ -150,23 +162,15 @@ describe('node script capture requests', () => {
     expect(runScript(['capture-stop:id1:99999999999']).stderr).to.equal('netdiag-node: bad capture pcap limit in request\n');
   });
 
-  it('an image without tcpdump says so in the start section, with no capture left behind', function () {
-    const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
-    if (!busybox) this.skip(); // scripts/setup.sh installs it
-    const bin = mkdtempSync(join(tmpdir(), 'netdiag-notcpdump-'));
-    try {
-      for (const applet of ['sh', 'grep', 'sed', 'mktemp', 'rm', 'cat', 'timeout', 'mkdir', 'date', 'printf']) symlinkSync(busybox, join(bin, applet));
-      const argv = buildNodeScriptArgv(T, [{ kind: 'capture-start', id: 'nt1', where: 'host', iface: 'eth0', protocol: 'tcp', source: '10.0.0.1', destination: '10.0.0.2', port: 80, packets: 10, seconds: 5, snapBytes: 256 }]);
-      const run = spawnSync(join(bin, 'sh'), argv.slice(1), { env: { PATH: bin, NETDIAG_SCRIPT: loadNodeScript(), NETDIAG_HOST_PID: String(process.pid) }, encoding: 'utf8' });
-      const out = parseNodeScriptOutput(run.stdout, T);
-      expect(out.complete).to.equal(true);
-      expect(out.sections.get('capture/nt1/start')).to.deep.include({ exitCode: 127, stdout: 'could not capture: tcpdump not in the image\n' });
-      const plan = captureRequests([{ node: 'n1', iface: 'eth0', namespace: { kind: 'node' } }], { protocol: 'tcp', source: '10.0.0.1', destination: '10.0.0.2', port: 80 });
-      const [hop] = summariseCaptures({ ...plan, captures: [{ ...plan.captures[0]!, id: 'nt1' }] }, new Map([['n1', out]]));
-      expect(hop).to.deep.include({ status: 'not-captured', problem: 'could not capture: tcpdump not in the image' });
-      expect(existsSync(join(tmpdir(), 'netdiag-capture-nt1'))).to.equal(false);
-    } finally {
-      rmSync(bin, { recursive: true, force: true });
-    }
+  it('an image without tcpdump says so in the start section, with no capture left behind', () => {
+    const argv = buildNodeScriptArgv(T, [{ kind: 'capture-start', id: 'nt1', where: 'host', iface: 'eth0', protocol: 'tcp', source: '10.0.0.1', destination: '10.0.0.2', port: 80, packets: 10, seconds: 5, snapBytes: 256 }]);
+    const run = spawnSync(join(bin, 'sh'), argv.slice(1), { env: { PATH: bin, NETDIAG_SCRIPT: loadNodeScript(), NETDIAG_HOST_PID: String(process.pid) }, encoding: 'utf8' });
+    const out = parseNodeScriptOutput(run.stdout, T);
+    expect(out.complete).to.equal(true);
+    expect(out.sections.get('capture/nt1/start')).to.deep.include({ exitCode: 127, stdout: 'could not capture: tcpdump not in the image\n' });
+    const plan = captureRequests([{ node: 'n1', iface: 'eth0', namespace: { kind: 'node' } }], { protocol: 'tcp', source: '10.0.0.1', destination: '10.0.0.2', port: 80 });
+    const [hop] = summariseCaptures({ ...plan, captures: [{ ...plan.captures[0]!, id: 'nt1' }] }, new Map([['n1', out]]));
+    expect(hop).to.deep.include({ status: 'not-captured', problem: 'could not capture: tcpdump not in the image' });
+    expect(existsSync(join(tmpdir(), 'netdiag-capture-nt1'))).to.equal(false);
   });
 });
