@@ -459,6 +459,8 @@ capture_request() { # the fields of capture-start, checked
   case $4 in tcp | udp) valid_range "$7" 1 65535 || bad_request "capture port" ;; icmp) [ "$7" = 0 ] || bad_request "capture port" ;; *) bad_request "capture protocol" ;; esac
   valid_ipv4 "$5" && valid_ipv4 "$6" || bad_request "capture address"
   valid_range "$8" 1 100000 && valid_range "$9" 1 3600 && valid_range "${10}" 64 262144 || bad_request "capture limit"
+  # The file is bounded too (it sits in the probe container's writable layer on the node's disk).
+  [ $(($8 * (${10} + 16))) -le 67108864 ] || bad_request "capture limit"
   if ! ns=$(netns_of "$2"); then
     section "capture/$1/start" sh -c 'echo "could not capture: no namespace for this pod"; exit 1'
     return

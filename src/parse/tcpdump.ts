@@ -3,7 +3,8 @@
 // exceeded), ARP requests and replies. With -e the link header (MACs, ethertype, VLAN tags) comes
 // first and the "IP " word is left out; both forms are read. Only numeric output (-nn) is
 // understood: names and service words would make addresses ambiguous. A line cut by the snap
-// length ("[|tcp]") still gives what was printed before the cut and is marked truncated.
+// length ("[|tcp]") still gives what was printed before the cut and is marked truncated. -v is not
+// needed: the unreachable kind and frag-needed's MTU print without it.
 
 export type TcpdumpIcmpReason =
   | 'frag-needed'

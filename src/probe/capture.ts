@@ -110,6 +110,10 @@ export function captureRequests(hops: readonly CaptureHop[], flow: CaptureFlow, 
   return plan;
 }
 
+// The most one pcap may grow to on the node (packets x (snap length + record header)): it sits in
+// the probe container's writable layer, on the node's disk. The node script checks it too.
+export const MAX_CAPTURE_FILE_BYTES = 64 * 1024 * 1024;
+
 function checkCaps(caps: CaptureCaps): void {
   for (const key of Object.keys(LIMITS) as Array<keyof CaptureCaps>) {
     const [min, max] = LIMITS[key];
@@ -117,6 +121,10 @@ function checkCaps(caps: CaptureCaps): void {
     if (!Number.isInteger(value) || value < min || value > max) {
       throw new UserError(`capture ${key} must be a whole number from ${min} to ${max}, not ${value}`);
     }
+  }
+  const worst = caps.packets * (caps.snapBytes + 16);
+  if (worst > MAX_CAPTURE_FILE_BYTES) {
+    throw new UserError(`a capture of ${caps.packets} packets of up to ${caps.snapBytes} bytes could reach ${Math.ceil(worst / 1048576)} MiB per hop; at most 64 MiB: lower the packet cap or the snap length`);
   }
 }
 

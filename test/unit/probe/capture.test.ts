@@ -66,6 +66,9 @@ describe('capture requests', () => {
     };
     expect(bad(() => captureRequests([WEB1_ETH0], FLOW, { ...CAPS, packets: 0 }))).to.equal('capture packets must be a whole number from 1 to 100000, not 0');
     expect(bad(() => captureRequests([WEB1_ETH0], FLOW, { ...CAPS, seconds: 1.5 }))).to.match(/^capture seconds must be/);
+    expect(bad(() => captureRequests([WEB1_ETH0], FLOW, { ...CAPS, packets: 100_000, snapBytes: 1500 }))).to.equal(
+      'a capture of 100000 packets of up to 1500 bytes could reach 145 MiB per hop; at most 64 MiB: lower the packet cap or the snap length',
+    );
     expect(bad(() => captureRequests([WEB1_ETH0], { ...FLOW, destination: 'fd00::1' }))).to.equal('cannot capture the flow to or from fd00::1: capture takes IPv4 addresses only');
     expect(bad(() => captureRequests([WEB1_ETH0], { ...FLOW, destination: '10.244.1.01' }))).to.match(/IPv4 addresses only/);
     expect(bad(() => captureRequests([WEB1_ETH0], { ...FLOW, port: null }))).to.equal('a tcp flow needs a port from 1 to 65535');
@@ -150,6 +153,7 @@ describe('node script capture requests', () => {
       ['id1:host:eth0:icmp:10.0.0.1:10.0.0.2:80:10:5:256', 'capture port'],
       ['id1:host:eth0:tcp:10.0.0.1:10.0.0.2:80:0:5:256', 'capture limit'],
       ['id1:host:eth0:tcp:10.0.0.1:10.0.0.2:80:10:5:32', 'capture limit'],
+      ['id1:host:eth0:tcp:10.0.0.1:10.0.0.2:80:100000:5:1500', 'capture limit'],
       ['i-d:host:eth0:tcp:10.0.0.1:10.0.0.2:80:10:5:256', 'capture id'],
       ['id1:host:*:tcp:10.0.0.1:10.0.0.2:80:10:5:256', 'capture interface'],
     ] as const) {
