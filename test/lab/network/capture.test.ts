@@ -64,8 +64,8 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
   }
 
   /** conn-check's probe: a TCP connect from client-1's namespace, through the node script on its node. */
-  async function tcpProbe(port: number, times = 1): Promise<void> {
-    const c = client();
+  async function tcpProbe(port: number, times = 1, from = client()): Promise<void> {
+    const c = from;
     for (let i = 0; i < times; i++) {
       await execNodeScript(c.nodeName, 'PROBE', [
         { kind: 'podpid', key: 'c1', containerId: c.containerId, podIP: c.ip },
@@ -150,6 +150,18 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
       for (const restore of restores.reverse()) await restore();
       await ipIn(node(web1().nodeName).netns, ['neigh', 'flush', 'dev', hostVethHop().iface]);
     }
+  });
+
+  it('Calico VXLAN between nodes: the flow shows on vxlan.calico at both ends, and not on the NIC, which carries it encapsulated', async function () {
+    const web2 = podByName(state, 'web-2');
+    const flow: CaptureFlow = { protocol: 'tcp', source: web2.ip, destination: web1().ip, port: 8080 };
+    const tunnel = (nodeName: string): CaptureHop => ({ node: nodeName, iface: 'vxlan.calico', namespace: { kind: 'node' } });
+    const nic: CaptureHop = { node: web2.nodeName, iface: 'eth0', namespace: { kind: 'node' } };
+    const result = await captureWhile([tunnel(web2.nodeName), tunnel(web1().nodeName), nic], flow, CAPS, () => tcpProbe(8080, 1, web2));
+    expect(result).to.have.length(3);
+    for (const hop of result.slice(0, 2)) expect(hop.summary, hop.capture.fileName).to.deep.include({ synSent: 1, synAckSeen: 1 });
+    expect(result[2]!.status).to.equal('captured');
+    expect(result[2]!.summary).to.deep.include({ packets: 0, forward: 0 });
   });
 
   it('the packet cap ends tcpdump at N packets, whatever else flows', async function () {
