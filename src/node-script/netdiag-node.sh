@@ -19,6 +19,9 @@
 #   dig:WHERE:SERVER:PROTO:NAME      dig @SERVER NAME over udp|tcp, one try, 2 s
 #   arping:WHERE:IFACE:TARGET        arping -c 2 -w 2 -I IFACE TARGET
 #   tcp:WHERE:IP:PORT                a TCP connect within 2 s (nc -z)
+#   capture-start:ID:WHERE:IFACE:PROTO:SRC:DST:PORT:PACKETS:SECONDS:SNAP
+#                                    tcpdump of one flow (filter built here) in the background
+#   capture-stop:ID:PCAPBYTES        end capture ID; its decoded packets, and the pcap when PCAPBYTES > 0
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -330,6 +333,141 @@ run_action() {
   esac
 }
 
+# Packet capture of one flow (conn-check --capture). A start/stop pair, not one request that
+# captures for a fixed window: the calls to one probe pod run one after another, and the probes
+# may be sent from this very pod (source and hop on one node), so a capture holding its exec for a
+# window would block the probes or race them on a guessed delay. capture-start returns once
+# tcpdump says "listening on" (its filter is attached), so probes sent after it are seen; tcpdump
+# then runs in the background with every fd on files (the exec ends) and bounded by its own caps
+# (-c packets, timeout seconds), so a stop that never comes costs nothing. capture-stop ends it
+# (SIGTERM: tcpdump flushes and prints its counts) and returns what it saw.
+valid_ipv4() {
+  case $1 in *[!0-9.]* | *..* | .* | *.) return 1 ;; esac
+  old_ifs=$IFS; IFS=.; set -- $1; IFS=$old_ifs
+  [ $# = 4 ] || return 1
+  for octet in "$@"; do
+    case $octet in 0 | [1-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-5]) ;; *) return 1 ;; esac
+  done
+}
+valid_range() { # VALUE MIN MAX
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 9 ] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
+ipv4_as_number() {
+  old_ifs=$IFS; IFS=.; set -- $1; IFS=$old_ifs
+  echo $(( ($1 << 24) + ($2 << 16) + ($3 << 8) + $4 ))
+}
+
+# The flow's packets both ways, ICMP errors (unreachable, time exceeded) whose quoted header is
+# the flow's, and ARP for either end. Built only from checked fields.
+capture_filter() { # PROTO SRC DST PORT
+  a=$(ipv4_as_number "$2") b=$(ipv4_as_number "$3")
+  case $1 in
+    icmp) flow="icmp and host $2 and host $3" ;;
+    *) flow="$1 and host $2 and host $3 and port $4" ;;
+  esac
+  echo "($flow) or (icmp and (icmp[0] = 3 or icmp[0] = 11) and ((icmp[20:4] = $a and icmp[24:4] = $b) or (icmp[20:4] = $b and icmp[24:4] = $a))) or (arp and (host $2 or host $3))"
+}
+
+capture_dir() { echo "${TMPDIR:-/tmp}/netdiag-capture-$1"; }
+process_running() { # PID: alive and not a zombie waiting for its reaper
+  [ -r "/proc/$1/stat" ] || return 1
+  case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) in Z* | X* | '') return 1 ;; esac
+}
+capture_pid_is_ours() { # PID DIR: the process is still our tcpdump (PIDs get reused)
+  process_running "$1" && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -F -- "$2/pcap"
+}
+sleep_tenth() { sleep 0.1 2>/dev/null || sleep 1; }
+
+# Runs as a section body: prints key=value lines once tcpdump listens, else why there is no capture.
+capture_start() { # ID NSFILE IFACE PROTO SRC DST PORT PACKETS SECONDS SNAP
+  if ! command -v tcpdump >/dev/null 2>&1; then echo "could not capture: tcpdump not in the image"; return 127; fi
+  if ! command -v timeout >/dev/null 2>&1; then echo "could not capture: timeout not in the image (the seconds cap cannot be kept)"; return 127; fi
+  dir=$(capture_dir "$1")
+  if ! mkdir -m 700 "$dir" 2>/dev/null; then
+    # The same start again (the client retries a call whose stream dropped): the same answer while
+    # that tcpdump still runs.
+    pid=$(cat "$dir/pid" 2>/dev/null)
+    if [ -s "$dir/info" ] && valid_number "$pid" && capture_pid_is_ours "$pid" "$dir"; then cat "$dir/info"; return 0; fi
+    echo "could not capture: capture $1 already exists on this node"
+    return 1
+  fi
+  filter=$(capture_filter "$4" "$5" "$6" "$7")
+  date +%s >"$dir/started"
+  # -p: no promiscuous mode on a node's NIC; --immediate-mode: packets reach tcpdump at once, not when
+  # a ring block fills (else a stop loses them); -U: each is written at once, so the file is whole
+  # however tcpdump ends. Every fd goes to a file so the exec can end while tcpdump runs.
+  timeout "$9" nsenter "--net=$2" -- tcpdump -i "$3" -p -nn -U --immediate-mode -c "$8" -s "${10}" -w "$dir/pcap" "$filter" \
+    </dev/null >"$dir/out" 2>"$dir/err" &
+  cpid=$!
+  echo "$cpid" >"$dir/pid"
+  tries=0
+  while [ "$tries" -lt 100 ]; do
+    if grep -q 'listening on' "$dir/err" 2>/dev/null; then
+      printf 'pid=%s\niface=%s\npackets=%s\nseconds=%s\nsnap=%s\nfilter=%s\n' "$cpid" "$3" "$8" "$9" "${10}" "$filter" >"$dir/info"
+      cat "$dir/info"
+      return 0
+    fi
+    process_running "$cpid" || break
+    sleep_tenth
+    tries=$((tries + 1))
+  done
+  kill -TERM "$cpid" 2>/dev/null
+  printf 'could not capture: %s\n' "$(grep -v '^[0-9]* packets' "$dir/err" 2>/dev/null | head -n 3 | tr '\n' ' ')"
+  rm -rf "$dir"
+  return 1
+}
+
+capture_meta() { # ID DIR ENDED_BY PCAPBYTES
+  printf 'capture=%s\nendedBy=%s\nstarted=%s\nstopped=%s\npcapBytes=%s\npcapLimit=%s\n' "$1" "$3" \
+    "$(cat "$2/started" 2>/dev/null)" "$(date +%s)" "$(wc -c <"$2/pcap" 2>/dev/null || echo 0)" "$4"
+  # tcpdump's own counts ("N packets captured", "... received by filter", "... dropped by kernel")
+  sed -n -E 's/^([0-9]+) packets? (captured|received by filter|dropped by kernel)$/\2=\1/p' "$2/err" 2>/dev/null | tr ' ' '-'
+}
+
+capture_stop() { # ID PCAPBYTES
+  dir=$(capture_dir "$1")
+  if [ ! -d "$dir" ]; then
+    section "capture/$1/meta" sh -c 'echo "no capture $0 on this node (never started, or already collected)"; exit 1' "$1"
+    return
+  fi
+  pid=$(cat "$dir/pid" 2>/dev/null)
+  ended=self
+  if valid_number "$pid" && capture_pid_is_ours "$pid" "$dir"; then
+    ended=stop
+    kill -TERM "$pid" 2>/dev/null
+    tries=0
+    while capture_pid_is_ours "$pid" "$dir" && [ "$tries" -lt 50 ]; do sleep_tenth; tries=$((tries + 1)); done
+    capture_pid_is_ours "$pid" "$dir" && kill -KILL "$pid" 2>/dev/null
+  fi
+  section "capture/$1/meta" capture_meta "$1" "$dir" "$ended" "$2"
+  # -e: link-level header (ARP who-has/is-at, VLAN tags); -tt: epoch seconds, comparable across hops.
+  big_section "capture/$1/text" tcpdump -nn -e -tt -r "$dir/pcap"
+  if [ "$2" -gt 0 ]; then
+    section "capture/$1/pcap-gzip-base64" sh -c 'head -c "$0" "$1" | gzip -c | base64' "$2" "$dir/pcap"
+  fi
+  rm -rf "$dir"
+}
+
+capture_request() { # the fields of capture-start, checked
+  old_ifs=$IFS; IFS=:; set -f; set -- $1; set +f; IFS=$old_ifs
+  [ $# = 10 ] || bad_request "capture field count"
+  case $1 in '' | *[!A-Za-z0-9]*) bad_request "capture id" ;; esac
+  [ "${#1}" -le 40 ] || bad_request "capture id"
+  valid_where "$2" || bad_request place
+  valid_name "$3" && [ "${#3}" -le 15 ] || bad_request "capture interface"
+  case $4 in tcp | udp) valid_range "$7" 1 65535 || bad_request "capture port" ;; icmp) [ "$7" = 0 ] || bad_request "capture port" ;; *) bad_request "capture protocol" ;; esac
+  valid_ipv4 "$5" && valid_ipv4 "$6" || bad_request "capture address"
+  valid_range "$8" 1 100000 && valid_range "$9" 1 3600 && valid_range "${10}" 64 262144 || bad_request "capture limit"
+  # The file is bounded too (it sits in the probe container's writable layer on the node's disk).
+  [ $(($8 * (${10} + 16))) -le 67108864 ] || bad_request "capture limit"
+  if ! ns=$(netns_of "$2"); then
+    section "capture/$1/start" sh -c 'echo "could not capture: no namespace for this pod"; exit 1'
+    return
+  fi
+  section "capture/$1/start" capture_start "$1" "$ns" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}"
+}
+
 for request in "$@"; do
   case $request in
     host) gather_host ;;
@@ -382,6 +520,13 @@ for request in "$@"; do
       split_fields "${request#tcp:}"
       valid_ip "$F2" && valid_number "$F3" || bad_request "tcp argument"
       run_action tcp "$F1" "$F2" "$F3"
+      ;;
+    capture-start:*) capture_request "${request#capture-start:}" ;;
+    capture-stop:*)
+      split_fields "${request#capture-stop:}"
+      case $F1 in '' | *[!A-Za-z0-9]*) bad_request "capture id" ;; esac
+      [ -z "$F3$F4" ] && valid_range "$F2" 0 67108864 || bad_request "capture pcap limit"
+      capture_stop "$F1" "$F2"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac

@@ -28,7 +28,23 @@ export type NodeRequest =
   | { kind: 'ping'; where: string; destination: string; payloadBytes: number; count: number }
   | { kind: 'dig'; where: string; server: string; protocol: 'udp' | 'tcp'; name: string }
   | { kind: 'arping'; where: string; iface: string; target: string }
-  | { kind: 'tcp'; where: string; address: string; port: number };
+  | { kind: 'tcp'; where: string; address: string; port: number }
+  // A tcpdump of one flow on IFACE in `where`, left running (sections capture/ID/start), and its end
+  // (capture/ID/meta, capture/ID/text, capture/ID/pcap-gzip-base64 when pcapBytes > 0). See src/probe/capture.ts.
+  | {
+      kind: 'capture-start';
+      id: string;
+      where: string;
+      iface: string;
+      protocol: 'tcp' | 'udp' | 'icmp';
+      source: string;
+      destination: string;
+      port: number; // 0 for icmp
+      packets: number;
+      seconds: number;
+      snapBytes: number;
+    }
+  | { kind: 'capture-stop'; id: string; pcapBytes: number };
 
 export function encodeNodeRequest(request: NodeRequest): string {
   switch (request.kind) {
@@ -50,6 +66,10 @@ export function encodeNodeRequest(request: NodeRequest): string {
       return `arping:${request.where}:${request.iface}:${request.target}`;
     case 'tcp':
       return `tcp:${request.where}:${request.address}:${request.port}`;
+    case 'capture-start':
+      return `capture-start:${request.id}:${request.where}:${request.iface}:${request.protocol}:${request.source}:${request.destination}:${request.port}:${request.packets}:${request.seconds}:${request.snapBytes}`;
+    case 'capture-stop':
+      return `capture-stop:${request.id}:${request.pcapBytes}`;
   }
 }
 
