@@ -19,6 +19,10 @@
 #   dig:WHERE:SERVER:PROTO:NAME      dig @SERVER NAME over udp|tcp, one try, 2 s
 #   arping:WHERE:IFACE:TARGET        arping -c 2 -w 2 -I IFACE TARGET
 #   tcp:WHERE:IP:PORT                a TCP connect within 2 s (nc -z)
+#   probe:WHERE:PROTO:IP:PORT:COUNT  COUNT probes (tcp connect, udp datagram, icmp echo), one result line each
+#   counters:PHASE:WHERE             counters of WHERE (before|after): iptables-save -c (both backends, host
+#                                    only), nft list ruleset, ip -s -j link, /proc/net/snmp and netstat,
+#                                    conntrack -S (host only), neighbours, sysctls; sections ctr/PHASE/WHERE/*
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -304,11 +308,12 @@ bad_request() {
 
 # Splits "a:b:c" into $F1 $F2 ... (IPv6 addresses are not accepted in colon-separated actions).
 split_fields() {
-  rest=$1 F1="" F2="" F3="" F4=""
+  rest=$1 F1="" F2="" F3="" F4="" F5=""
   F1=${rest%%:*}; rest=${rest#"$F1"}; rest=${rest#:}
   F2=${rest%%:*}; rest=${rest#"$F2"}; rest=${rest#:}
   F3=${rest%%:*}; rest=${rest#"$F3"}; rest=${rest#:}
   F4=$rest
+  case $F4 in *:*) F5=${F4#*:}; F4=${F4%%:*} ;; esac
 }
 
 run_action() {
@@ -327,7 +332,46 @@ run_action() {
       ;;
     arping) section "arping/$where/$1/$2" nsenter "--net=$ns" -- arping -c 2 -w 2 -I "$1" "$2" ;;
     tcp) section "tcp/$where/$1/$2" nsenter "--net=$ns" -- nc -z -w 2 "$1" "$2" ;;
+    probe)
+      if [ "$1" = icmp ]; then section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'ping -n -c "$1" -i 0.2 -W 1 "$0" 2>&1' "$2" "$4"
+      else section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c "$PROBE_SCRIPT" probe "$1" "$2" "$3" "$4"; fi
+      ;;
   esac
+}
+
+# COUNT connects (tcp) or datagrams (udp), one line each: "attempt I rc=N <what nc said>". netshoot's
+# OpenBSD nc takes -z -v; busybox nc has neither, so it connects with stdin closed instead.
+PROBE_SCRIPT='proto=$1 ip=$2 port=$3 count=$4 i=0 flags="-z -v"
+  nc -z 2>&1 </dev/null | grep -q -i -e "invalid option" -e "unrecognized option" && flags=""
+  while [ "$i" -lt "$count" ]; do
+    i=$((i + 1))
+    if [ "$proto" = tcp ]; then out=$(nc $flags -w 2 "$ip" "$port" 2>&1 </dev/null); rc=$?
+    else out=$(printf netdiag | nc -u -w 1 "$ip" "$port" 2>&1); rc=$?; fi
+    printf "attempt %s rc=%s %s\n" "$i" "$rc" "$(printf %s "$out" | tr "\n" " ")"
+  done; exit 0'
+
+# Counters of one namespace, read as close together as the tools allow (ctr/PHASE/WHERE/*). The
+# rule dumps are the node's (a pod rarely has rules of its own and they would only add time).
+gather_counters() {
+  phase=$1 where=$2
+  if ! ns=$(netns_of "$where"); then
+    section "ctr/$phase/$where/missing" sh -c 'echo "no namespace for this pod"; exit 1'
+    return
+  fi
+  pre="ctr/$phase/$where"
+  if [ "$where" = host ]; then
+    big_section "$pre/iptables-nft" nsenter "--net=$ns" -- iptables-nft-save -c
+    nft_rc=$rc
+    big_section "$pre/iptables-legacy" nsenter "--net=$ns" -- iptables-legacy-save -c
+    if [ "$nft_rc" != 0 ] || [ "$rc" != 0 ]; then big_section "$pre/iptables" nsenter "--net=$ns" -- iptables-save -c; fi
+    big_section "$pre/nft" nsenter "--net=$ns" -- nft list ruleset
+    section "$pre/conntrack" nsenter "--net=$ns" -- conntrack -S
+  fi
+  section "$pre/link" nsenter "--net=$ns" -- ip -s -j link show
+  section "$pre/snmp" nsenter "--net=$ns" -- cat /proc/net/snmp
+  section "$pre/netstat" nsenter "--net=$ns" -- cat /proc/net/netstat
+  section "$pre/neigh" nsenter "--net=$ns" -- ip -j neigh show
+  section "$pre/sysctl" nsenter "--net=$ns" -- sh -c "$SYSCTL_SCRIPT"
 }
 
 for request in "$@"; do
@@ -382,6 +426,19 @@ for request in "$@"; do
       split_fields "${request#tcp:}"
       valid_ip "$F2" && valid_number "$F3" || bad_request "tcp argument"
       run_action tcp "$F1" "$F2" "$F3"
+      ;;
+    probe:*)
+      split_fields "${request#probe:}"
+      case $F2 in tcp | udp | icmp) ;; *) bad_request "probe protocol" ;; esac
+      valid_ip "$F3" && valid_number "$F4" && valid_number "$F5" || bad_request "probe argument"
+      [ "$F5" -ge 1 ] && [ "$F5" -le 100 ] || bad_request "probe count"
+      run_action probe "$F1" "$F2" "$F3" "$F4" "$F5"
+      ;;
+    counters:*)
+      split_fields "${request#counters:}"
+      case $F1 in before | after) ;; *) bad_request "counters phase" ;; esac
+      valid_where "$F2" || bad_request place
+      gather_counters "$F1" "$F2"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac
