@@ -7,7 +7,7 @@ import { nodeFailedFinding, readAllNodeFacts, type NodeFacts } from './node-fact
 import { diagnoseVethPeer, type PodTarget, type VethPair } from './veth-peer.js';
 import { chainPolicyDeltas, kernelCounterDeltas, linkDeltas, readCounterSnapshot, ruleDeltas, type CounterSnapshot, type LinkDelta, type RuleDelta } from './counter-deltas.js';
 import { readProbeOutcome, type ProbeOutcome } from './conn-probe.js';
-import { decideVerdict, type Verdict } from './conn-verdict.js';
+import { decideVerdict, flowView, ruleCanMatchFlow, type Verdict } from './conn-verdict.js';
 
 export type ConnProtocol = 'tcp' | 'udp' | 'icmp';
 
@@ -115,6 +115,7 @@ export interface ConnContext {
   probe: ProbeOutcome | null;
   pathNodes: string[];
   target: { address: string; port: number | null };
+  hops: HopRow[]; // the path as the counters saw it (filled before the verdict)
 }
 
 export function targetOf(api: ConnCheckApi): { address: string; port: number | null } {
@@ -155,8 +156,9 @@ export function diagnoseConnCheck(api: ConnCheckApi, nodes: readonly NodeCollect
   }
   const { snapshots, deltas } = readDeltas(api, facts, problems);
   const probe = api.probe ? readProbeOutcome(api, facts) : null;
-  const ctx: ConnContext = { api, facts, snapshots, deltas, pairs, probe, pathNodes: pathNodesOf(api), target: targetOf(api) };
+  const ctx: ConnContext = { api, facts, snapshots, deltas, pairs, probe, pathNodes: pathNodesOf(api), target: targetOf(api), hops: [] };
   const hops = buildHops(ctx);
+  ctx.hops = hops;
   const verdict = decideVerdict(ctx);
   findings.push(verdict.finding);
   const t = ctx.target;
@@ -265,8 +267,9 @@ function buildHops(ctx: ConnContext): HopRow[] {
     rows.push(linkRow(ctx, end.nodeName, 'host', `host veth of ${end.name}`, pair?.hostPeer?.ifname ?? null, true));
     rows.push(linkRow(ctx, end.nodeName, end.key, `destination pod ${end.name}`, pair?.podInterface.ifname ?? 'eth0', false));
   }
+  const flow = flowView(ctx);
   for (const d of ctx.deltas) {
-    for (const r of d.rules.filter((x) => isDropTarget(x.target) && x.packets >= ctx.api.count)) {
+    for (const r of d.rules.filter((x) => isDropTarget(x.target) && x.packets >= ctx.api.count && (!x.parsed || ruleCanMatchFlow(x.parsed, flow)))) {
       rows.push({ node: d.nodeName, hop: 'drop rule', iface: `${r.table}/${r.chain} #${r.index}`, out: r.packets, back: null, note: r.rule });
     }
   }

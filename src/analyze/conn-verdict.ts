@@ -124,7 +124,7 @@ interface FlowView {
   protocol: string;
 }
 
-export function flowView(ctx: ConnContext): FlowView {
+export function flowView(ctx: Pick<ConnContext, 'api' | 'target'>): FlowView {
   const d = ctx.api.destination;
   const destinations = [ctx.target.address, ...(d.kind === 'service' ? d.endpoints.map((e) => e.ip) : [])];
   const ports = [ctx.target.port, d.kind === 'service' ? d.targetPort : null].filter((p): p is number => p !== null);
@@ -376,13 +376,16 @@ function linkDownBlame(ctx: ConnContext): Blame | null {
 
 function undecided(ctx: ConnContext): Blame {
   const unread = ctx.pathNodes.flatMap((n) => (deltaOf(ctx, n, 'host')?.unreadable ?? []).map((u) => `${n}: could not read ${u}`));
+  // Interfaces count other traffic too, so this only points where to look; it blames nothing.
+  const last = [...ctx.hops].reverse().find((h) => h.hop !== 'drop rule' && h.out !== null && h.out >= ctx.api.count);
+  const lastSeen = last ? [`the last hop on the path that counted at least ${ctx.api.count} packets out: ${last.node} ${last.hop} ${last.iface ?? ''} (+${last.out})`.trim()] : [];
   return {
     code: 'conn.undecided',
     severity: null,
     node: null,
     hop: null,
     sentence: 'the probes failed and no counter on the path says where: could not decide which hop dropped them',
-    evidence: unread,
+    evidence: [...lastSeen, ...unread],
     fix: 'look at the hop table: the last hop that counted the probes out is where to look next; --capture (tcpdump on each hop) can show more',
   };
 }

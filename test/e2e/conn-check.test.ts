@@ -63,13 +63,15 @@ describe('e2e: kubectl netdiag conn-check', function () {
       expect(report.deltas.map((d) => `${d.nodeName}/${d.where}`).sort()).to.deep.equal(['lab-node-1/host', 'lab-node-1/src', 'lab-node-2/dst', 'lab-node-2/host']);
     });
 
-    it('on one node, Calico to flannel, to a Service and to a node', async () => {
+    it('on one node, Calico to flannel, flannel to Calico, to a Service (TCP and UDP), to a node, from a node', async () => {
       for (const args of [
         ['web-2', 'team-a/api-1', '--port', '9090'],
         ['web-1', 'web-3'],
         ['team-b/client-1', 'web-2', '--port', '8080'],
         ['web-1', 'svc/web'],
         ['web-1', 'node/lab-node-2', '--protocol', 'icmp'],
+        ['default/web-1', 'svc/kube-dns', '-n', 'kube-system'], // UDP 53: reached when the endpoint counts the datagrams in
+        ['node/lab-node-3', 'web-1'],
       ]) {
         const { code, report } = await connCheck(args);
         expect(code, `${args.join(' ')}: ${report.verdict.sentence}`).to.equal(0);
