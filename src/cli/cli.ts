@@ -125,7 +125,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .positional('dst', { type: 'string', describe: 'POD, NAMESPACE/POD, svc/SERVICE, node/NODE or IP[:PORT]' })
           .option('port', { type: 'string', describe: 'destination port (a Service port for svc/NAME; default: the pod\'s first container port, else icmp)' })
           .option('protocol', { type: 'string', describe: 'tcp, udp or icmp (default: tcp with a port, icmp without)' })
-          .option('count', { type: 'string', describe: `probes to send (1-100, default 3)` })
+          .option('count', { type: 'string', describe: 'probes to send (1-10, default 3)' })
           .option('no-probe', { type: 'boolean', default: false, describe: 'the expected path only: send nothing' })
           .example('kubectl netdiag conn-check web-1 web-2', 'TCP to web-2\'s first container port, and where it stops if it fails')
           .example('kubectl netdiag conn-check team-b/client-1 svc/api -n team-a', 'through the Service\'s kube-proxy rules to its endpoints')

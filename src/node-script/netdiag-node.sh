@@ -431,7 +431,7 @@ for request in "$@"; do
       split_fields "${request#probe:}"
       case $F2 in tcp | udp | icmp) ;; *) bad_request "probe protocol" ;; esac
       valid_ip "$F3" && valid_number "$F4" && valid_number "$F5" || bad_request "probe argument"
-      [ "$F5" -ge 1 ] && [ "$F5" -le 100 ] || bad_request "probe count"
+      [ "$F5" -ge 1 ] && [ "$F5" -le 10 ] || bad_request "probe count"
       run_action probe "$F1" "$F2" "$F3" "$F4" "$F5"
       ;;
     counters:*)

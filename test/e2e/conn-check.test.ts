@@ -153,6 +153,15 @@ describe('e2e: kubectl netdiag conn-check', function () {
       expect(report.verdict.hop).to.equal('port 8081');
     });
 
+    it("a Service with no endpoints: kube-proxy's REJECT is named, not a missing listener", async () => {
+      const { code, report } = await connCheck(['web-1', 'svc/empty']);
+      expect(code).to.equal(1);
+      expect(report.findings.map((f) => f.code)).to.deep.equal(['conn.rule-drop']);
+      expect(report.verdict.node).to.equal('lab-node-1');
+      expect(report.verdict.hop).to.match(/^filter\/KUBE-SERVICES rule \d+$/);
+      expect(report.verdict.sentence).to.match(/^rejected on lab-node-1 by /);
+    });
+
     it("the Service's KUBE-SVC chain flushed on the source node", async () => {
       const web = labState().services.find((s) => s.namespace === 'default' && s.name === 'web')!;
       const fault = await flushServiceChain('lab-node-1', web.clusterIP, 80);

@@ -32,7 +32,8 @@ export interface ConnCheckTarget {
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 export const DEFAULT_COUNT = 3;
-const MAX_COUNT = 100;
+// Each failing TCP probe takes its 2 s connect timeout, and the node script bounds a section at 30 s.
+const MAX_COUNT = 10;
 
 function usage(message: string, hint?: string): UserError {
   return new UserError(message, { hint, exitCode: EXIT.usage });
