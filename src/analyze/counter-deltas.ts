@@ -112,14 +112,17 @@ export function ruleDeltas(before: CounterSnapshot, after: CounterSnapshot): Rul
   const out: RuleDelta[] = [];
   for (const a of after.iptables ?? []) {
     const b = (before.iptables ?? []).find((x) => x.backend === a.backend);
+    // Identical rules in one chain are told apart by their order among themselves.
     const earlier = new Map<string, number>();
-    for (const r of b?.rules ?? []) earlier.set(ruleKey(r), r.counters?.packets ?? 0);
+    const seenBefore = new Map<string, number>();
+    for (const r of b?.rules ?? []) earlier.set(occurrenceKey(ruleKey(r), seenBefore), r.counters?.packets ?? 0);
+    const seenAfter = new Map<string, number>();
     const position = new Map<string, number>();
     for (const r of a.rules) {
       const where = `${r.table}/${r.chain}`;
       const index = (position.get(where) ?? 0) + 1;
       position.set(where, index);
-      const was = earlier.get(ruleKey(r));
+      const was = earlier.get(occurrenceKey(ruleKey(r), seenAfter));
       if (was === undefined || r.counters === null) continue; // new rule: no before to compare
       const moved = r.counters.packets - was;
       if (moved <= 0) continue;
@@ -140,6 +143,11 @@ export function ruleDeltas(before: CounterSnapshot, after: CounterSnapshot): Rul
 
 function ruleText(r: IptablesRule): string {
   return r.raw.replace(/^\[\d+:\d+\]\s*/, '');
+}
+function occurrenceKey(key: string, seen: Map<string, number>): string {
+  const n = (seen.get(key) ?? 0) + 1;
+  seen.set(key, n);
+  return `${key}#${n}`;
 }
 function ruleKey(r: IptablesRule): string {
   return `${r.table}/${r.chain}/${ruleText(r)}`;

@@ -65,6 +65,13 @@ describe('conn-check: counter deltas', () => {
     expect(k).to.not.have.property('Ip.Forwarding'); // a setting, not a counter
   });
 
+  it('tells identical rules of one chain apart by their order', () => {
+    const save = (first: string, second: string) => ['*filter', ':FORWARD ACCEPT [0:0]', `[${first}] -A FORWARD -d 10.244.2.1/32 -j DROP`, `[${second}] -A FORWARD -d 10.244.2.1/32 -j DROP`, 'COMMIT', ''].join('\n');
+    const sections = sectionMap({ 'ctr/before/host/iptables-nft': save('5:300', '0:0'), 'ctr/after/host/iptables-nft': save('5:300', '3:180') });
+    const moved = ruleDeltas(readCounterSnapshot(sections, 'before', 'host')!, readCounterSnapshot(sections, 'after', 'host')!);
+    expect(moved.map((m) => [m.index, m.packets])).to.deep.equal([[2, 3]]);
+  });
+
   it('says which namespace has no counters instead of inventing zeroes', () => {
     expect(readCounterSnapshot(sectionMap(counterSections('drop')), 'before', 'p0')).to.equal(null);
   });
