@@ -189,8 +189,18 @@ async function serviceDestination(api: ClusterApi, target: ConnCheckTarget, name
   return { destination: { kind: 'service', namespace, name, clusterIP, port: port.port, targetPort, endpoints: ends }, protocol, port: port.port };
 }
 
+/**
+ * Extra node-script requests that ride in the before and after execs of a node, e.g. a bounded
+ * capture started in the background before the probes and read back after them. (Not a third
+ * exec during the probes: one probe pod's calls run one at a time.)
+ */
+export interface ConnCheckPhaseHooks {
+  beforeProbes?: (nodeName: string) => NodeRequest[];
+  afterProbes?: (nodeName: string) => NodeRequest[];
+}
+
 /** One probe pod per node of the path; the follow-ups take the counters around the probes. */
-export function buildConnCheckTargets(api: ConnCheckApi, timeoutSeconds: number): ProbeTarget[] {
+export function buildConnCheckTargets(api: ConnCheckApi, timeoutSeconds: number, hooks: ConnCheckPhaseHooks = {}): ProbeTarget[] {
   const nodes = pathNodesOf(api);
   const pods = pathPods(api);
   const target = targetOf(api);
@@ -204,11 +214,11 @@ export function buildConnCheckTargets(api: ConnCheckApi, timeoutSeconds: number)
     for (const address of new Set([...routes, ...Object.values(api.nodeIPs).filter((ip) => ip !== api.nodeIPs[nodeName]).slice(0, 1)])) requests.push({ kind: 'route-get', address });
     for (const p of here) requests.push({ kind: 'pod', key: p.key, containerId: p.containerId, podIP: p.ip });
     if (!api.probe) return { nodeName, requests };
-    return { nodeName, requests, followUp: countersAroundProbes(api, nodeName, here, barrier) };
+    return { nodeName, requests, followUp: countersAroundProbes(api, nodeName, here, barrier, hooks) };
   });
 }
 
-function countersAroundProbes(api: ConnCheckApi, nodeName: string, here: readonly ConnPodEnd[], barrier: ReturnType<typeof createPhaseBarrier>): FollowUp {
+function countersAroundProbes(api: ConnCheckApi, nodeName: string, here: readonly ConnPodEnd[], barrier: ReturnType<typeof createPhaseBarrier>, hooks: ConnCheckPhaseHooks): FollowUp {
   const find = (p: ConnPodEnd): NodeRequest => ({ kind: 'podpid', key: p.key, containerId: p.containerId, podIP: p.ip });
   const snapshot = (phase: 'before' | 'after'): NodeRequest[] => [
     ...here.map(find),
@@ -218,7 +228,7 @@ function countersAroundProbes(api: ConnCheckApi, nodeName: string, here: readonl
   const target = targetOf(api);
   return async (ctx) => {
     await barrier.arrive('ready', nodeName);
-    await ctx.run(snapshot('before'));
+    await ctx.run([...snapshot('before'), ...(hooks.beforeProbes?.(nodeName) ?? [])]);
     await barrier.arrive('before', nodeName);
     if (nodeName === api.source.nodeName) {
       const src = api.source;
@@ -226,6 +236,6 @@ function countersAroundProbes(api: ConnCheckApi, nodeName: string, here: readonl
       await ctx.run([...(src.kind === 'pod' ? [find(src)] : []), { kind: 'probe', where, protocol: api.protocol, address: target.address, port: target.port ?? 0, count: api.count }]);
     }
     await barrier.arrive('probed', nodeName);
-    await ctx.run(snapshot('after'));
+    await ctx.run([...snapshot('after'), ...(hooks.afterProbes?.(nodeName) ?? [])]);
   };
 }
