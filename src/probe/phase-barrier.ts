@@ -6,6 +6,8 @@
 export interface PhaseBarrier {
   /** Resolves when every expected node has arrived at `phase`, or the wait ran out. */
   arrive(phase: string, nodeName: string): Promise<void>;
+  /** The node failed: no phase waits for it any more. */
+  leave(nodeName: string): void;
   /** Nodes a phase stopped waiting for. */
   missing(): string[];
 }
@@ -40,6 +42,10 @@ export function createPhaseBarrier(nodeNames: readonly string[], waitMs: (phase:
       absent.delete(nodeName);
       settleIfComplete(p);
       return p.done;
+    },
+    leave(nodeName) {
+      absent.add(nodeName);
+      for (const p of phases.values()) settleIfComplete(p);
     },
     missing: () => [...absent],
   };

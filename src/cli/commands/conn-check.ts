@@ -214,7 +214,7 @@ export function buildConnCheckTargets(api: ConnCheckApi, timeoutSeconds: number,
     for (const address of new Set([...routes, ...Object.values(api.nodeIPs).filter((ip) => ip !== api.nodeIPs[nodeName]).slice(0, 1)])) requests.push({ kind: 'route-get', address });
     for (const p of here) requests.push({ kind: 'pod', key: p.key, containerId: p.containerId, podIP: p.ip });
     if (!api.probe) return { nodeName, requests };
-    return { nodeName, requests, followUp: countersAroundProbes(api, nodeName, here, barrier, hooks) };
+    return { nodeName, requests, followUp: countersAroundProbes(api, nodeName, here, barrier, hooks), onGiveUp: () => barrier.leave(nodeName) };
   });
 }
 

@@ -28,3 +28,14 @@ describe('phase barrier', () => {
     expect(waits).to.deep.equal(['ready', 'before']);
   });
 });
+
+describe('phase barrier: a node that gives up', () => {
+  it('releases the nodes already waiting at once', async () => {
+    const barrier = createPhaseBarrier(['a', 'b'], () => 60_000);
+    const waiting = barrier.arrive('ready', 'a');
+    barrier.leave('b');
+    await waiting;
+    expect(barrier.missing()).to.deep.equal(['b']);
+    await barrier.arrive('before', 'a');
+  });
+});
