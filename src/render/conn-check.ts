@@ -42,7 +42,8 @@ function count(n: number | null): string {
 }
 
 function renderConnCheckText(report: ConnCheckReport, wide: boolean, noHeaders: boolean, colour: Painter): string {
-  let out = `From ${endText(report.source)}\n  to ${endText(report.destination)}\n  ${report.protocol}${report.port !== null ? ` port ${report.port}` : ''}, ${report.count} probe${report.count === 1 ? '' : 's'} to ${report.target}\n\n`;
+  const sent = report.probe === null ? 'no probes sent' : `${report.count} probe${report.count === 1 ? '' : 's'}`;
+  let out = `From ${endText(report.source)}\n  to ${endText(report.destination)}\n  ${report.protocol}${report.port !== null ? ` port ${report.port}` : ''}, ${sent} to ${report.target}\n\n`;
   const headers = ['node', 'hop', 'interface/chain', 'out', 'back'];
   if (wide) headers.push('note');
   out += renderTable(
@@ -56,7 +57,7 @@ function renderConnCheckText(report: ConnCheckReport, wide: boolean, noHeaders: 
     { noHeaders },
   );
   const v = report.verdict;
-  const tag = v.finding.severity === 'error' ? colour.red('FAIL') : v.finding.severity === 'warn' ? colour.yellow('WARN') : colour.green('OK');
+  const tag = v.outcome === 'not-probed' ? colour.dim('PATH ONLY') : v.finding.severity === 'error' ? colour.red('FAIL') : v.finding.severity === 'warn' ? colour.yellow('WARN') : colour.green('OK');
   out += `\nVerdict: ${tag} ${v.sentence}\n`;
   if (report.probe) out += `  probes: ${report.probe.detail}\n`;
   if (report.policy) out += `  NetworkPolicy: ${report.policy.summary}\n`;
