@@ -322,7 +322,32 @@ function serviceNatBlame(ctx: ConnContext): Blame | null {
   return null;
 }
 
+/** The source pod's ARP for its gateway went unanswered: the node side does not answer for it (proxy_arp off on a Calico veth). */
+function sourceGatewayArpBlame(ctx: ConnContext): Blame | null {
+  const src = ctx.api.source;
+  if (src.kind !== 'pod') return null;
+  const routes = ctx.facts.get(src.nodeName)?.pods.get(src.key)?.routes ?? [];
+  const gateway = routes.find((r) => r.isDefault && r.family === 'inet' && r.table === 'main')?.gateway;
+  if (!gateway) return null;
+  const neigh = ctx.snapshots.get(`${src.nodeName}/${src.key}`)?.after?.neigh ?? [];
+  const entry = neigh.find((n) => n.dst === gateway && (n.state === 'INCOMPLETE' || n.state === 'FAILED'));
+  if (!entry) return null;
+  const host = ctx.pairs.get(src.key)?.hostPeer;
+  const proxyOff = host && host.proxyArp === false && !host.master;
+  return {
+    code: 'conn.arp-unanswered',
+    severity: null,
+    node: src.nodeName,
+    hop: `ARP for ${gateway} on ${entry.dev ?? '?'} in pod ${src.name}`,
+    sentence: `ARP for ${gateway} (the gateway of pod ${src.namespace}/${src.name}) unanswered${proxyOff ? ` (proxy_arp=0 on ${host.ifname} on ${src.nodeName})` : ''}: the probes never left the pod`,
+    evidence: [`pod ${src.name}: ${entry.raw || `${entry.dst} dev ${entry.dev} ${entry.state}`}`, ...(host ? [`${src.nodeName}: ${host.ifname} proxy_arp=${host.proxyArp === null ? '?' : host.proxyArp ? 1 : 0}`] : [])],
+    fix: proxyOff ? `sysctl -w net.ipv4.conf.${host.ifname}.proxy_arp=1 on ${src.nodeName} (the CNI sets it on every workload veth)` : `check the host side of the pod's veth on ${src.nodeName}: kubectl netdiag arp-check ${src.name} -n ${src.namespace}`,
+  };
+}
+
 function arpBlame(ctx: ConnContext): Blame | null {
+  const fromSource = sourceGatewayArpBlame(ctx);
+  if (fromSource) return fromSource;
   for (const end of destinationPods(ctx)) {
     const neigh = ctx.snapshots.get(`${end.nodeName}/host`)?.after?.neigh ?? [];
     const entry = neigh.find((n) => n.dst === end.ip && (n.state === 'INCOMPLETE' || n.state === 'FAILED'));

@@ -112,6 +112,18 @@ describe('e2e: kubectl netdiag conn-check', function () {
       expect(report.verdict.sentence).to.contain('arp_ignore=2');
     });
 
+    it("proxy_arp off on the source pod's host veth: the pod's ARP for its gateway is unanswered", async () => {
+      const veth = hostVethOf('web-1');
+      restore = await setSysctl(veth.node, `net.ipv4.conf.${veth.ifname}.proxy_arp`, 0);
+      await forgetNeighbour('web-1', '169.254.1.1');
+      const { code, report } = await connCheck(['web-1', 'web-2']);
+      expect(code).to.equal(1);
+      expect(report.findings.map((f) => f.code)).to.deep.equal(['conn.arp-unanswered']);
+      expect(report.verdict.node).to.equal('lab-node-1');
+      expect(report.verdict.hop).to.equal('ARP for 169.254.1.1 on eth0 in pod web-1');
+      expect(report.verdict.sentence).to.contain(`proxy_arp=0 on ${veth.ifname}`);
+    });
+
     it('ip_forward=0 on the destination node', async () => {
       restore = await setSysctl('lab-node-2', 'net.ipv4.ip_forward', 0);
       const { code, report } = await connCheck(['web-1', 'web-2']);
