@@ -312,3 +312,58 @@ export async function removeKubeProxyRules(node: string, options: FaultOptions =
   await installNodeRules(state, { ...declared, kubeProxyMode: 'none' });
   return () => restoreKubeProxyRules(node, options);
 }
+
+// ---------------------------------------------------------------- conn-check: a hop that drops
+
+/** Inserts one iptables rule at the top of a chain (e.g. FORWARD -d POD/32 -j DROP); the restore deletes exactly it. */
+export async function insertIptablesRule(target: string, table: string, chain: string, rule: readonly string[], options: FaultOptions = {}): Promise<RestoreFault> {
+  const netns = resolveNetns(loadState(options), target);
+  await execIn(netns, 'iptables', ['-w', '-t', table, '-I', chain, ...rule]);
+  return async () => {
+    await execIn(netns, 'iptables', ['-w', '-t', table, '-D', chain, ...rule]);
+  };
+}
+
+/** Deletes one route (e.g. a peer's pod CIDR), as a CNI agent that lost it would; the restore adds it back as it was. */
+export async function deleteRoute(target: string, destination: string, options: FaultOptions = {}): Promise<RestoreFault> {
+  const netns = resolveNetns(loadState(options), target);
+  const shown = (await ipIn(netns, ['route', 'show', destination])).stdout.trim();
+  if (shown === '' || shown.includes('\n')) throw new Error(`expected one route to ${destination} in ${netns}, found: ${shown || 'none'}`);
+  await ipIn(netns, ['route', 'del', destination]);
+  return async () => {
+    await ipIn(netns, ['route', 'replace', ...shown.split(/\s+/)]);
+  };
+}
+
+/** Sets a link down; the kernel drops the routes through it, so the restore puts them back after setting it up. */
+export async function setLinkDown(target: string, ifname: string, options: FaultOptions = {}): Promise<RestoreFault> {
+  const netns = resolveNetns(loadState(options), target);
+  const routes = (await ipIn(netns, ['route', 'show', 'dev', ifname])).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  await ipIn(netns, ['link', 'set', 'dev', ifname, 'down']);
+  return async () => {
+    await ipIn(netns, ['link', 'set', 'dev', ifname, 'up']);
+    for (const r of routes) await ipIn(netns, ['route', 'replace', ...r.split(/\s+/), 'dev', ifname]);
+  };
+}
+
+/** Forgets a neighbour entry, as its cache timer would, so the next packet asks ARP again. */
+export async function forgetNeighbour(target: string, address: string, options: FaultOptions = {}): Promise<void> {
+  const netns = resolveNetns(loadState(options), target);
+  await ipIn(netns, ['neigh', 'flush', 'to', address]);
+}
+
+/** Empties the KUBE-SVC- chain that nat KUBE-SERVICES jumps to for CLUSTERIP:PORT, as a half-applied kube-proxy sync leaves it. */
+export async function flushServiceChain(node: string, clusterIP: string, port: number, options: FaultOptions = {}): Promise<RestoreFault & { chain?: string }> {
+  let chain = '';
+  const restore = await editLiveIptables(
+    node,
+    (save) => {
+      const jump = save.split('\n').find((l) => l.startsWith('-A KUBE-SERVICES ') && l.includes(` -d ${clusterIP}/32 `) && l.includes(` --dport ${port} `) && / -j KUBE-SVC-/.test(l));
+      chain = /-j (KUBE-SVC-\w+)/.exec(jump ?? '')?.[1] ?? '';
+      if (!chain) throw new Error(`no KUBE-SERVICES jump for ${clusterIP}:${port} on ${node}`);
+      return save.split('\n').filter((l) => !l.startsWith(`-A ${chain} `)).join('\n');
+    },
+    options,
+  );
+  return Object.assign(restore, { chain });
+}

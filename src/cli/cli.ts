@@ -117,6 +117,26 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       }),
     )
     .command(
+      'conn-check <src> <dst>',
+      'send probes from SRC to DST and name the hop where they stop, from the kernel counters of every node on the path',
+      (y: Argv) =>
+        y
+          .positional('src', { type: 'string', describe: 'POD, NAMESPACE/POD or node/NODE to send from' })
+          .positional('dst', { type: 'string', describe: 'POD, NAMESPACE/POD, svc/SERVICE, node/NODE or IP[:PORT]' })
+          .option('port', { type: 'string', describe: 'destination port (a Service port for svc/NAME; default: the pod\'s first container port, else icmp)' })
+          .option('protocol', { type: 'string', describe: 'tcp, udp or icmp (default: tcp with a port, icmp without)' })
+          .option('count', { type: 'string', describe: 'probes to send (1-10, default 3)' })
+          .option('no-probe', { type: 'boolean', default: false, describe: 'the expected path only: send nothing' })
+          .example('kubectl netdiag conn-check web-1 web-2', 'TCP to web-2\'s first container port, and where it stops if it fails')
+          .example('kubectl netdiag conn-check team-b/client-1 svc/api -n team-a', 'through the Service\'s kube-proxy rules to its endpoints')
+          .example('kubectl netdiag conn-check web-1 node/worker-2 --protocol icmp --count 5', 'ping a node from a pod')
+          .example('kubectl netdiag conn-check node/worker-1 10.244.2.7:8080 -o json', 'from a node to an address, every counter delta as JSON'),
+      run(async (args) => {
+        const m = await import('./commands/conn-check.js');
+        return (await commandRunner()).runCommand(m.connCheckCommand(m.readConnCheckTarget(args)), context(args));
+      }),
+    )
+    .command(
       'dns-check <pod>',
       "the pod's resolver setup, CoreDNS health and a query matrix",
       (y: Argv) =>
@@ -218,7 +238,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
       deps.stdout.write(`kubectl-netdiag ${VERSION}\n`);
       return EXIT.ok;
     }))
-    .demandCommand(1, 'name a command: veth-peer, trace-svc, arp-check, mtu-probe, dns-check or cleanup')
+    .demandCommand(1, 'name a command: veth-peer, trace-svc, arp-check, mtu-probe, conn-check, dns-check or cleanup')
     .help()
     .alias('help', 'h')
     .version(false)

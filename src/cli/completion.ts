@@ -122,6 +122,18 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'conn-check',
+    description: 'probe SRC -> DST and name the hop where packets stop',
+    positional: POD,
+    maxPositionals: 2,
+    flags: [
+      { name: 'port', description: 'destination port', value: NONE },
+      { name: 'protocol', description: 'tcp, udp or icmp', value: { kind: 'fixed', values: ['tcp', 'udp', 'icmp'] } },
+      { name: 'count', description: 'probes to send', value: NONE },
+      { name: 'no-probe', description: 'the expected path only: send nothing', value: null },
+    ],
+  },
+  {
     name: 'dns-check',
     description: "a pod's resolver setup, CoreDNS and a query matrix",
     positional: POD,

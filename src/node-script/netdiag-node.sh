@@ -22,6 +22,10 @@
 #   capture-start:ID:WHERE:IFACE:PROTO:SRC:DST:PORT:PACKETS:SECONDS:SNAP
 #                                    tcpdump of one flow (filter built here) in the background
 #   capture-stop:ID:PCAPBYTES        end capture ID; its decoded packets, and the pcap when PCAPBYTES > 0
+#   probe:WHERE:PROTO:IP:PORT:COUNT  COUNT probes (tcp connect, udp datagram, icmp echo), one result line each
+#   counters:PHASE:WHERE             counters of WHERE (before|after): iptables-save -c (both backends, host
+#                                    only), nft list ruleset, ip -s -j link, /proc/net/snmp and netstat,
+#                                    conntrack -S (host only), neighbours, sysctls; sections ctr/PHASE/WHERE/*
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -307,11 +311,12 @@ bad_request() {
 
 # Splits "a:b:c" into $F1 $F2 ... (IPv6 addresses are not accepted in colon-separated actions).
 split_fields() {
-  rest=$1 F1="" F2="" F3="" F4=""
+  rest=$1 F1="" F2="" F3="" F4="" F5=""
   F1=${rest%%:*}; rest=${rest#"$F1"}; rest=${rest#:}
   F2=${rest%%:*}; rest=${rest#"$F2"}; rest=${rest#:}
   F3=${rest%%:*}; rest=${rest#"$F3"}; rest=${rest#:}
   F4=$rest
+  case $F4 in *:*) F5=${F4#*:}; F4=${F4%%:*} ;; esac
 }
 
 run_action() {
@@ -330,6 +335,10 @@ run_action() {
       ;;
     arping) section "arping/$where/$1/$2" nsenter "--net=$ns" -- arping -c 2 -w 2 -I "$1" "$2" ;;
     tcp) section "tcp/$where/$1/$2" nsenter "--net=$ns" -- nc -z -w 2 "$1" "$2" ;;
+    probe)
+      if [ "$1" = icmp ]; then section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'ping -n -c "$1" -i 0.2 -W 1 "$0" 2>&1' "$2" "$4"
+      else section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c "$PROBE_SCRIPT" probe "$1" "$2" "$3" "$4"; fi
+      ;;
   esac
 }
 
@@ -468,6 +477,41 @@ capture_request() { # the fields of capture-start, checked
   section "capture/$1/start" capture_start "$1" "$ns" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}"
 }
 
+# COUNT connects (tcp) or datagrams (udp), one line each: "attempt I rc=N <what nc said>". netshoot's
+# OpenBSD nc takes -z -v; busybox nc has neither, so it connects with stdin closed instead.
+PROBE_SCRIPT='proto=$1 ip=$2 port=$3 count=$4 i=0 flags="-z -v"
+  nc -z 2>&1 </dev/null | grep -q -i -e "invalid option" -e "unrecognized option" && flags=""
+  while [ "$i" -lt "$count" ]; do
+    i=$((i + 1))
+    if [ "$proto" = tcp ]; then out=$(nc $flags -w 2 "$ip" "$port" 2>&1 </dev/null); rc=$?
+    else out=$(printf netdiag | nc -u -w 1 "$ip" "$port" 2>&1); rc=$?; fi
+    printf "attempt %s rc=%s %s\n" "$i" "$rc" "$(printf %s "$out" | tr "\n" " ")"
+  done; exit 0'
+
+# Counters of one namespace, read as close together as the tools allow (ctr/PHASE/WHERE/*). The
+# rule dumps are the node's (a pod rarely has rules of its own and they would only add time).
+gather_counters() {
+  phase=$1 where=$2
+  if ! ns=$(netns_of "$where"); then
+    section "ctr/$phase/$where/missing" sh -c 'echo "no namespace for this pod"; exit 1'
+    return
+  fi
+  pre="ctr/$phase/$where"
+  if [ "$where" = host ]; then
+    big_section "$pre/iptables-nft" nsenter "--net=$ns" -- iptables-nft-save -c
+    nft_rc=$rc
+    big_section "$pre/iptables-legacy" nsenter "--net=$ns" -- iptables-legacy-save -c
+    if [ "$nft_rc" != 0 ] || [ "$rc" != 0 ]; then big_section "$pre/iptables" nsenter "--net=$ns" -- iptables-save -c; fi
+    big_section "$pre/nft" nsenter "--net=$ns" -- nft list ruleset
+    section "$pre/conntrack" nsenter "--net=$ns" -- conntrack -S
+  fi
+  section "$pre/link" nsenter "--net=$ns" -- ip -s -j link show
+  section "$pre/snmp" nsenter "--net=$ns" -- cat /proc/net/snmp
+  section "$pre/netstat" nsenter "--net=$ns" -- cat /proc/net/netstat
+  section "$pre/neigh" nsenter "--net=$ns" -- ip -j neigh show
+  section "$pre/sysctl" nsenter "--net=$ns" -- sh -c "$SYSCTL_SCRIPT"
+}
+
 for request in "$@"; do
   case $request in
     host) gather_host ;;
@@ -527,6 +571,19 @@ for request in "$@"; do
       case $F1 in '' | *[!A-Za-z0-9]*) bad_request "capture id" ;; esac
       [ -z "$F3$F4" ] && valid_range "$F2" 0 67108864 || bad_request "capture pcap limit"
       capture_stop "$F1" "$F2"
+      ;;
+    probe:*)
+      split_fields "${request#probe:}"
+      case $F2 in tcp | udp | icmp) ;; *) bad_request "probe protocol" ;; esac
+      valid_ip "$F3" && valid_number "$F4" && valid_number "$F5" || bad_request "probe argument"
+      [ "$F5" -ge 1 ] && [ "$F5" -le 10 ] || bad_request "probe count"
+      run_action probe "$F1" "$F2" "$F3" "$F4" "$F5"
+      ;;
+    counters:*)
+      split_fields "${request#counters:}"
+      case $F1 in before | after) ;; *) bad_request "counters phase" ;; esac
+      valid_where "$F2" || bad_request place
+      gather_counters "$F1" "$F2"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac

@@ -44,7 +44,11 @@ export type NodeRequest =
       seconds: number;
       snapBytes: number;
     }
-  | { kind: 'capture-stop'; id: string; pcapBytes: number };
+  | { kind: 'capture-stop'; id: string; pcapBytes: number }
+  // conn-check: `count` probes of one protocol (port 0 for icmp), one result line each.
+  | { kind: 'probe'; where: string; protocol: 'tcp' | 'udp' | 'icmp'; address: string; port: number; count: number }
+  // conn-check: every counter of one namespace, framed as ctr/PHASE/WHERE/NAME.
+  | { kind: 'counters'; phase: 'before' | 'after'; where: string };
 
 export function encodeNodeRequest(request: NodeRequest): string {
   switch (request.kind) {
@@ -70,11 +74,15 @@ export function encodeNodeRequest(request: NodeRequest): string {
       return `capture-start:${request.id}:${request.where}:${request.iface}:${request.protocol}:${request.source}:${request.destination}:${request.port}:${request.packets}:${request.seconds}:${request.snapBytes}`;
     case 'capture-stop':
       return `capture-stop:${request.id}:${request.pcapBytes}`;
+    case 'probe':
+      return `probe:${request.where}:${request.protocol}:${request.address}:${request.port}:${request.count}`;
+    case 'counters':
+      return `counters:${request.phase}:${request.where}`;
   }
 }
 
 /** The section name the script gives an action's output (see netdiag-node.sh). */
-export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' }>): string {
+export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' | 'probe' }>): string {
   switch (request.kind) {
     case 'ping':
       return `ping/${request.where}/${request.destination}/${request.payloadBytes}`;
@@ -84,6 +92,8 @@ export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' |
       return `arping/${request.where}/${request.iface}/${request.target}`;
     case 'tcp':
       return `tcp/${request.where}/${request.address}/${request.port}`;
+    case 'probe':
+      return `probe/${request.where}/${request.protocol}/${request.address}/${request.port}`;
   }
 }
 

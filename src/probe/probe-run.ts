@@ -37,6 +37,8 @@ export interface ProbeTarget {
    * snapshot replays the whole conversation.
    */
   followUp?: FollowUp;
+  /** Called when this node fails and will make no (further) calls: follow-ups of other nodes waiting on it stop waiting. */
+  onGiveUp?: () => void;
 }
 
 export interface FollowUpContext {
@@ -120,11 +122,15 @@ export async function runProbes(targets: readonly ProbeTarget[], settings: Probe
     const settled = await Promise.allSettled(
       targets.map((target) =>
         limiter.run(async () => {
-          if (stopReason) throw stopReason.err;
+          if (stopReason) {
+            target.onGiveUp?.();
+            throw stopReason.err;
+          }
           try {
             return await probeOneNode(target, run);
           } catch (err) {
             stopReason ??= { err };
+            target.onGiveUp?.();
             throw err;
           }
         }),
@@ -172,6 +178,7 @@ async function probeOneNode(target: ProbeTarget, run: RunContext): Promise<NodeC
   const unfit = reused !== null ? null : linuxNodeProblem(target.nodeName, run.nodes.initial(target.nodeName));
   if (unfit) {
     deps.progress.nodeState(target.nodeName, `failed: ${unfit.message}`);
+    target.onGiveUp?.();
     return { nodeName: target.nodeName, ok: false, error: unfit.message, podName: null, hint: unfit.hint };
   }
   if (reused === null) {
@@ -203,6 +210,7 @@ async function probeOneNode(target: ProbeTarget, run: RunContext): Promise<NodeC
     // A node that fails becomes a row and a finding; the other nodes still report.
     const message = err instanceof Error ? err.message : String(err);
     deps.progress.nodeState(target.nodeName, `failed: ${message}`);
+    target.onGiveUp?.();
     return { nodeName: target.nodeName, ok: false, error: message, podName, hint: err instanceof UserError ? err.hint : undefined };
   } finally {
     // The slot frees only once the pod is gone, so --max-parallel bounds the pods alive.

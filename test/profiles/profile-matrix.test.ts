@@ -31,6 +31,7 @@ export function healthyCommands(state: LabState): string[][] {
   commands.push(
     ['arp-check', web1.name, '-n', web1.namespace],
     ['mtu-probe', web1.name, '-n', web1.namespace],
+    ['conn-check', `${web1.namespace}/${web1.name}`, 'default/web-2'], // one healthy pair across nodes
     ['dns-check', client.name, '-n', client.namespace, '--external-name', 'www.example.test'], // the lab upstream's name: no default asks one
     ['node-check', '--all'],
     ['node-diff', state.nodes[0]!.name, state.nodes[1]!.name],

@@ -113,7 +113,7 @@ export function traceSvcCommand(target: TraceSvcTarget): CommandSpec<TraceSvcApi
   };
 }
 
-async function resolveService(api: ClusterApi, namespace: string, name: string): Promise<Service> {
+export async function resolveService(api: ClusterApi, namespace: string, name: string): Promise<Service> {
   try {
     return await api.readService(namespace, name);
   } catch (err) {

@@ -161,6 +161,15 @@ describe('runProbes', () => {
     expect(result[0]!.ok === false && result[0]!.error).to.equal('node gone-1 does not exist (any more)');
     void UserError;
   });
+
+  it('tells a failed node\'s target that it gave up, so follow-ups waiting on it stop waiting', async () => {
+    const { deps } = setup({ nodes: ['node-1'] });
+    const gaveUp: string[] = [];
+    const target = (nodeName: string): ProbeTarget => ({ nodeName, requests: [{ kind: 'host' }], onGiveUp: () => gaveUp.push(nodeName) });
+    const result = await runProbes([target('node-1'), target('gone-1')], settings(), deps);
+    expect(result.map((r) => r.ok)).to.deep.equal([true, false]);
+    expect(gaveUp).to.deep.equal(['gone-1']);
+  });
 });
 
 describe('createLimiter', () => {

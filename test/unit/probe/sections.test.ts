@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
-import { buildNodeScriptArgv, loadNodeScript } from '../../../src/node-script/node-script.js';
+import { buildNodeScriptArgv, encodeNodeRequest, loadNodeScript } from '../../../src/node-script/node-script.js';
 
 describe('parseNodeScriptOutput', () => {
   const T = 'abc123';
@@ -73,5 +73,21 @@ describe('node script', () => {
     expect(run('tok', 'pod:p0:abc:1.2.3.4;rm')).to.equal(2);
     expect(run('bad token!', 'host')).to.equal(2);
     expect(run('tok', 'whatever')).to.equal(2);
+  });
+
+  it("rejects conn-check's probe and counters requests outside their patterns", () => {
+    const run = (...args: string[]) => spawnSync('sh', ['-c', loadNodeScript(), 'netdiag-node', ...args], { encoding: 'utf8' });
+    for (const request of ['probe:host:sctp:10.0.0.1:80:3', 'probe:host:tcp:10.0.0.1:80:11', 'probe:host:tcp:10.0.0.1:80:0', 'probe:host:tcp:$(touch /tmp/netdiag-pwned):80:3', 'probe:host:tcp:10.0.0.1:8o:3', 'probe:HOST:icmp:10.0.0.1:0:3', 'counters:during:host', 'counters:before:../x']) {
+      const r = run('tok', request);
+      expect(r.status, request).to.equal(2);
+      expect(r.stderr, request).to.match(/^netdiag-node: bad /);
+      expect(r.stdout, request).to.equal('');
+    }
+    expect(encodeNodeRequest({ kind: 'probe', where: 'src', protocol: 'udp', address: '10.0.0.1', port: 53, count: 3 })).to.equal('probe:src:udp:10.0.0.1:53:3');
+    expect(encodeNodeRequest({ kind: 'counters', phase: 'after', where: 'e0' })).to.equal('counters:after:e0');
+    // A pod key that was not found in this call gets a section saying so, not the node's counters.
+    const missing = run('tok', 'counters:before:p9');
+    expect(missing.status).to.equal(0);
+    expect(missing.stdout).to.contain('@@NETDIAG tok BEGIN ctr/before/p9/missing');
   });
 });
