@@ -19,6 +19,7 @@
 #   dig:WHERE:SERVER:PROTO:NAME      dig @SERVER NAME over udp|tcp, one try, 2 s
 #   arping:WHERE:IFACE:TARGET        arping -c 2 -w 2 -I IFACE TARGET
 #   tcp:WHERE:IP:PORT                a TCP connect within 2 s (nc -z)
+#   connect:WHERE:IP:PORT:COUNT      COUNT TCP connects (1-10), 2 s each, one "attempt N rc=RC nc's words" line each
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -327,6 +328,8 @@ run_action() {
       ;;
     arping) section "arping/$where/$1/$2" nsenter "--net=$ns" -- arping -c 2 -w 2 -I "$1" "$2" ;;
     tcp) section "tcp/$where/$1/$2" nsenter "--net=$ns" -- nc -z -w 2 "$1" "$2" ;;
+    # nc -v says why a connect failed (refused, timed out, no route); every attempt is reported.
+    connect) section "connect/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'i=0; while [ "$i" -lt "$2" ]; do i=$((i+1)); out=$(nc -v -n -z -w 2 "$0" "$1" 2>&1); rc=$?; printf "attempt %s rc=%s %s\n" "$i" "$rc" "$out" | head -n 1; done' "$1" "$2" "$3" ;;
   esac
 }
 
@@ -382,6 +385,11 @@ for request in "$@"; do
       split_fields "${request#tcp:}"
       valid_ip "$F2" && valid_number "$F3" || bad_request "tcp argument"
       run_action tcp "$F1" "$F2" "$F3"
+      ;;
+    connect:*)
+      split_fields "${request#connect:}"
+      valid_ip "$F2" && valid_number "$F3" && valid_number "$F4" && [ "$F4" -ge 1 ] && [ "$F4" -le 10 ] || bad_request "connect argument"
+      run_action connect "$F1" "$F2" "$F3" "$F4"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac

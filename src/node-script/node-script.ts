@@ -28,7 +28,9 @@ export type NodeRequest =
   | { kind: 'ping'; where: string; destination: string; payloadBytes: number; count: number }
   | { kind: 'dig'; where: string; server: string; protocol: 'udp' | 'tcp'; name: string }
   | { kind: 'arping'; where: string; iface: string; target: string }
-  | { kind: 'tcp'; where: string; address: string; port: number };
+  | { kind: 'tcp'; where: string; address: string; port: number }
+  // COUNT (1-10) connects with nc -v, one result line each: why a connect failed, not only that it did.
+  | { kind: 'connect'; where: string; address: string; port: number; count: number };
 
 export function encodeNodeRequest(request: NodeRequest): string {
   switch (request.kind) {
@@ -50,11 +52,13 @@ export function encodeNodeRequest(request: NodeRequest): string {
       return `arping:${request.where}:${request.iface}:${request.target}`;
     case 'tcp':
       return `tcp:${request.where}:${request.address}:${request.port}`;
+    case 'connect':
+      return `connect:${request.where}:${request.address}:${request.port}:${request.count}`;
   }
 }
 
 /** The section name the script gives an action's output (see netdiag-node.sh). */
-export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' }>): string {
+export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' | 'connect' }>): string {
   switch (request.kind) {
     case 'ping':
       return `ping/${request.where}/${request.destination}/${request.payloadBytes}`;
@@ -64,6 +68,8 @@ export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' |
       return `arping/${request.where}/${request.iface}/${request.target}`;
     case 'tcp':
       return `tcp/${request.where}/${request.address}/${request.port}`;
+    case 'connect':
+      return `connect/${request.where}/${request.address}/${request.port}/${request.count}`;
   }
 }
 
