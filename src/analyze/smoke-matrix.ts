@@ -356,6 +356,12 @@ function matrixFindings(input: MatrixInput, results: readonly MatrixResult[], co
   for (const s of input.skipped) {
     findings.push({ code: 'smoke.node-skipped', severity: 'info', subject: `node ${s.nodeName}`, message: `skipped, not failed: ${s.reason}`, evidence: [], remedy: 'nothing to fix for the matrix; to cover this node, run a small pod on it (a DaemonSet does)' });
   }
+  // A probe that ran but could not try a check (the source pod's namespace was not found): not a
+  // network failure, but not a pass either.
+  const probed = new Set(collections.filter((c) => c.ok).map((c) => c.nodeName));
+  for (const r of results.filter((x) => x.status === 'not-run' && probed.has(x.sourceNode))) {
+    findings.push({ code: 'smoke.check-failed', severity: 'error', subject: pairText(r), message: 'this check could not run on its source node', evidence: [r.detail], remedy: `look at the source pod's namespace on its node: kubectl netdiag veth-peer ${r.source.replace(/^pod [^/]+\//, '')} -n ${r.source.replace(/^pod ([^/]+)\/.*$/, '$1')}` });
+  }
   for (const c of collections.filter((x) => !x.ok)) {
     findings.push({ code: 'smoke.check-failed', severity: 'error', subject: `matrix from node ${c.nodeName}`, message: 'the probe pod on this node could not run its checks', evidence: [c.ok ? '' : c.error], remedy: `run one check alone for details: kubectl netdiag veth-peer --node ${c.nodeName} -v` });
   }

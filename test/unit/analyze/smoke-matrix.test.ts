@@ -155,7 +155,7 @@ describe('smoke --matrix: reading connects and pings', () => {
 
 const service: MatrixService = { namespace: 'default', name: 'web', address: '10.96.0.10', port: 80, readyEndpoints: 3 };
 
-function labLikeReport(failInto: string | null) {
+function labLikeReport(failInto: string | null, noNamespaceOn: string | null = null) {
   const nodes = ['n1', 'n2', 'n3'];
   const pods = nodes.flatMap((n, i) => [pod(`web-${i + 1}`, n, { ip: `10.244.${i + 1}.1` }), pod(`side-${i + 1}`, n, { ip: `10.244.${i + 1}.2`, tcpPort: null })]);
   const { picks, skipped } = pickMatrixPods([...nodes, 'n4'], pods);
@@ -166,6 +166,7 @@ function labLikeReport(failInto: string | null) {
     const mine = checks.filter((c) => c.sourceNode === p.nodeName);
     const body = mine.map((c) => {
       const name = `connect/${c.sourceKey}/${c.address}/${c.port}/2`;
+      if (p.nodeName === noNamespaceOn) return `@@NETDIAG ${token} BEGIN ${name}\nno namespace for this pod\n@@NETDIAG ${token} END ${name} rc=1\n`;
       const bad = failInto !== null && c.address === failInto;
       const line = (i: number) => (bad ? `attempt ${i} rc=1 nc: connect to ${c.address} port ${c.port} (tcp) timed out: Operation now in progress` : `attempt ${i} rc=0 Connection to ${c.address} ${c.port} port [tcp/*] succeeded!`);
       return `@@NETDIAG ${token} BEGIN ${name}\n${line(1)}\n${line(2)}\n\n@@NETDIAG ${token} END ${name} rc=0\n`;
@@ -209,6 +210,17 @@ describe('smoke --matrix: report, output and JUnit', () => {
     // The same-node pair goes from the node's second pod.
     const same = report.results.find((r) => r.kind === 'pod' && r.sourceNode === 'n3' && r.destinationNode === 'n3')!;
     expect(same.source).to.equal('pod default/side-3');
+  });
+
+  it('reports checks a probe could not try (the source pod\'s namespace not found) as not run, with an error finding', () => {
+    const report = labLikeReport(null, 'n2');
+    const notRun = report.results.filter((r) => r.status === 'not-run');
+    expect(notRun).to.have.length(4);
+    expect(notRun.every((r) => r.sourceNode === 'n2' && r.detail === 'no namespace for this pod')).to.equal(true);
+    const findings = report.findings.filter((f) => f.code === 'smoke.check-failed');
+    expect(findings).to.have.length(4);
+    expect(findings.every((f) => f.severity === 'error')).to.equal(true);
+    expect(report.results.filter((r) => r.status === 'failed')).to.deep.equal([]);
   });
 
   it('prints one line per failure and a summary by default, every check with -o wide', () => {
