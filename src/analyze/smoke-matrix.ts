@@ -136,8 +136,14 @@ export interface MatrixCheck {
 export function matrixChecks(picks: readonly NodePick[], plan: PairPlan, service: MatrixService | null): MatrixCheck[] {
   const byNode = new Map(picks.map((p) => [p.nodeName, p] as const));
   const checks: MatrixCheck[] = [];
+  const pairsFrom = new Map<string, PlannedPair[]>();
+  for (const pair of plan.pairs) {
+    const list = pairsFrom.get(pair.source);
+    if (list) list.push(pair);
+    else pairsFrom.set(pair.source, [pair]);
+  }
   for (const pick of picks) {
-    for (const pair of plan.pairs.filter((p) => p.source === pick.nodeName)) {
+    for (const pair of pairsFrom.get(pick.nodeName) ?? []) {
       const dst = byNode.get(pair.destination)!.primary;
       // Same node: from a second pod on it. A pod connecting to its own address never leaves its
       // loopback, so without a second pod the pair is skipped, not tried.

@@ -56,7 +56,11 @@ const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  */
 export function renderMatrixJunit(report: SmokeMatrixReport): string {
   const bySource = new Map<string, MatrixResult[]>();
-  for (const r of report.results) bySource.set(r.sourceNode, [...(bySource.get(r.sourceNode) ?? []), r]);
+  for (const r of report.results) {
+    const list = bySource.get(r.sourceNode);
+    if (list) list.push(r);
+    else bySource.set(r.sourceNode, [r]);
+  }
   const suites: string[] = [];
   let tests = 0;
   let failures = 0;

@@ -57,8 +57,14 @@ export async function runSmokeMatrix(ctx: CommandContext, target: SmokeMatrixTar
   const plan = planPodPairs(picks.map((p) => p.nodeName), target.limit);
   const checks = matrixChecks(picks, plan, service);
   const perCall = checksPerCall(options.timeoutSeconds, target.attempts);
+  const checksFrom = new Map<string, typeof checks>();
+  for (const c of checks) {
+    const list = checksFrom.get(c.sourceNode);
+    if (list) list.push(c);
+    else checksFrom.set(c.sourceNode, [c]);
+  }
   const targets: ProbeTarget[] = picks.flatMap((pick): ProbeTarget[] => {
-    const calls = matrixRequests(checks.filter((c) => c.sourceNode === pick.nodeName), target.attempts, perCall);
+    const calls = matrixRequests(checksFrom.get(pick.nodeName) ?? [], target.attempts, perCall);
     if (calls.length === 0) return [];
     const [first, ...rest] = calls;
     return [{ nodeName: pick.nodeName, requests: first!, followUp: rest.length === 0 ? undefined : async (node) => { for (const call of rest) await node.run(call); } }];
