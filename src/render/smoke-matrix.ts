@@ -2,12 +2,14 @@
 // has thousands of pairs), every check with -o wide, everything in json/yaml, and JUnit with one
 // case per pair.
 import type { GlobalOptions } from '../cli/global-options.js';
-import { pairText, targetText, type MatrixResult, type SmokeMatrixReport } from '../analyze/smoke-matrix.js';
+import { pairText, targetText, type MatrixResult, type SkippedNode, type SmokeMatrixReport } from '../analyze/smoke-matrix.js';
 import { renderTable } from './table.js';
 import { renderStructured } from './structured.js';
 import type { Painter } from './colour.js';
 
 const count = (n: number) => n.toLocaleString('en-US');
+// A big cluster can have hundreds of nodes without pods: the default output names a few.
+const SKIPPED_NAMED = 5;
 
 /** "9 pod pairs (all of 9) and 3 Service checks ...: 8 ok, 1 failed" */
 export function matrixSummary(report: SmokeMatrixReport): string {
@@ -23,7 +25,8 @@ export function matrixSummary(report: SmokeMatrixReport): string {
   const svc = report.service
     ? `${services.length} Service checks to ${report.service.namespace}/${report.service.name} ${report.service.address}:${report.service.port}: ${tally(services)}`
     : `no Service checks (${report.serviceNote ?? 'no Service'})`;
-  const skipped = report.skipped.length > 0 ? `; ${report.skipped.length} node(s) skipped (no usable pod): ${report.skipped.map((s) => s.nodeName).join(', ')}` : '';
+  const named = report.skipped.slice(0, SKIPPED_NAMED).map((s) => s.nodeName).join(', ');
+  const skipped = report.skipped.length > 0 ? `; ${report.skipped.length} node(s) skipped (no usable pod): ${named}${report.skipped.length > SKIPPED_NAMED ? ', ...' : ''}` : '';
   return `matrix: ${report.nodes.length} nodes, ${report.attempts} attempt(s) per check; ${scope}: ${tally(pods)}; ${svc}${skipped}\n`;
 }
 
@@ -37,14 +40,16 @@ export function renderSmokeMatrix(report: SmokeMatrixReport, options: GlobalOpti
   if (options.output === 'json' || options.output === 'yaml') {
     return renderStructured('SmokeMatrixReport', { ...report }, options.output);
   }
-  const skippedLines = report.skipped.map((s) => `${colour.dim('SKIPPED')} node ${s.nodeName}: ${s.reason}\n`).join('');
+  const skippedLine = (s: SkippedNode) => `${colour.dim('SKIPPED')} node ${s.nodeName}: ${s.reason}\n`;
   if (options.output === 'wide') {
+    const skippedLines = report.skipped.map(skippedLine).join('');
     const rows = report.results.map((r) => [r.kind, r.sourceNode, r.source, r.destinationNode ?? '-', r.destination, targetText(r), r.method, r.status, r.reason, r.detail, r.explanation]);
     const table = renderTable(['kind', 'source node', 'source', 'dest node', 'destination', 'address', 'method', 'result', 'reason', 'detail', 'hop'], rows, { noHeaders: options.noHeaders });
     return `${table}${skippedLines}${matrixSummary(report)}`;
   }
   const failures = report.results.filter((r) => r.status === 'failed' || r.status === 'not-run').map((r) => failureLine(r, colour)).join('');
-  return `${failures}${skippedLines}${matrixSummary(report)}`;
+  const more = report.skipped.length > SKIPPED_NAMED ? `${colour.dim('SKIPPED')} ${report.skipped.length - SKIPPED_NAMED} more node(s); -o wide lists them all\n` : '';
+  return `${failures}${report.skipped.slice(0, SKIPPED_NAMED).map(skippedLine).join('')}${more}${matrixSummary(report)}`;
 }
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');

@@ -235,6 +235,17 @@ describe('smoke --matrix: report, output and JUnit', () => {
     expect(wide).to.have.length(1 + 12 + 1 + 1); // header, 12 checks, the skipped node, the summary
   });
 
+  it('names a few skipped nodes by default, all of them with -o wide', () => {
+    const report = labLikeReport(null);
+    report.skipped = Array.from({ length: 8 }, (_, i) => ({ nodeName: `empty-${i}`, reason: 'no pod on the pod network runs here (only hostNetwork or probe pods)' }));
+    const plain = renderSmokeMatrix(report, readGlobalOptions({ output: 'table' }), paint(false)).trimEnd().split('\n');
+    expect(plain).to.have.length(5 + 1 + 1);
+    expect(plain[5]).to.equal('SKIPPED 3 more node(s); -o wide lists them all');
+    expect(plain[6]).to.match(/8 node\(s\) skipped \(no usable pod\): empty-0, empty-1, empty-2, empty-3, empty-4, \.\.\.$/);
+    const wide = renderSmokeMatrix(report, readGlobalOptions({ output: 'wide' }), paint(false)).split('\n').filter((l) => l.startsWith('SKIPPED node '));
+    expect(wide).to.have.length(8);
+  });
+
   it('writes one JUnit case per pair and Service check, classname per source node, failures typed by code', () => {
     const parsed = parseJunit(renderMatrixJunit(labLikeReport('10.244.3.1')));
     expect(parsed.tests).to.equal(13); // 9 pairs, 3 Service checks, 1 skipped node
