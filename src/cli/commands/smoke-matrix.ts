@@ -26,9 +26,6 @@ import {
 } from '../../analyze/smoke-matrix.js';
 import { renderMatrixJunit, renderSmokeMatrix } from '../../render/smoke-matrix.js';
 
-export const DEFAULT_MATRIX_LIMIT = 400;
-export const DEFAULT_MATRIX_ATTEMPTS = 3;
-
 export interface SmokeMatrixTarget {
   limit: number; // --matrix-limit: pod pairs at most (raised to the node count)
   attempts: number; // --attempts: connects (or pings) per check
