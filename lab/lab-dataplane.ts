@@ -85,9 +85,15 @@ export async function addCiliumDevices(netns: string): Promise<void> {
   await ipIn(netns, ['link', 'set', 'cilium_host', 'up']);
 }
 
+// Cilium's default IPv4 service loopback address (--ipv4-service-loopback-address): the source it
+// gives a pod's connection to a Service that the load balancer sends back to that same pod.
+const CILIUM_SERVICE_LOOPBACK = '169.254.42.1';
+
 /**
  * The stand-in for Cilium's eBPF Service load balancer: ClusterIP and NodePort DNAT to the ready
- * endpoints, chosen at random, in a table that is not kube-proxy's.
+ * endpoints, chosen at random, in a table that is not kube-proxy's. A pod reaching itself through
+ * a Service (hairpin) is SNATed to the service loopback address as Cilium does; without it the
+ * pod's reply would skip the host and never be un-DNATed.
  */
 export function buildServiceLbRuleset(state: Pick<LabState, 'services' | 'pods' | 'nodes'>): string {
   const T = `ip ${SERVICE_LB_TABLE}`;
@@ -96,6 +102,8 @@ export function buildServiceLbRuleset(state: Pick<LabState, 'services' | 'pods' 
   lines.push(`add chain ${T} output { type nat hook output priority -100; policy accept; }`);
   lines.push(`add chain ${T} services`);
   lines.push(`add rule ${T} prerouting jump services`, `add rule ${T} output jump services`);
+  lines.push(`add chain ${T} postrouting { type nat hook postrouting priority srcnat; policy accept; }`);
+  const hairpinned = new Set<string>();
   buildServiceEndpoints(state).forEach((sp, i) => {
     if (sp.endpoints.length === 0) return;
     const proto = sp.port.protocol.toLowerCase();
@@ -103,6 +111,8 @@ export function buildServiceLbRuleset(state: Pick<LabState, 'services' | 'pods' 
     lines.push(`add chain ${T} ${chain}`);
     sp.endpoints.forEach((e, j) => {
       lines.push(`add chain ${T} ${chain}-ep${j}`, `add rule ${T} ${chain}-ep${j} meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
+      if (!hairpinned.has(e.ip)) lines.push(`add rule ${T} postrouting ct status dnat ip saddr ${e.ip} ip daddr ${e.ip} snat to ${CILIUM_SERVICE_LOOPBACK}`);
+      hairpinned.add(e.ip);
     });
     const vmap = sp.endpoints.map((_, j) => `${j} : jump ${chain}-ep${j}`).join(', ');
     lines.push(`add rule ${T} ${chain} numgen random mod ${sp.endpoints.length} vmap { ${vmap} }`);

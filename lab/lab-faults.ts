@@ -112,6 +112,26 @@ export async function switchKubeProxyMode(node: string, mode: 'iptables' | 'nfta
   };
 }
 
+// ---------------------------------------------------------------- firewall
+
+/**
+ * A DROP rule at the top of filter/FORWARD on the pod's node for packets to the pod's IP, as a
+ * hand-made firewall rule or a host firewall leaves it: routed traffic to the pod dies silently.
+ * With `tcpPort` only connections to that port die; the pod's own outgoing connections (whose
+ * replies come back to an ephemeral port) still work.
+ */
+export async function dropForwardedToPod(pod: string, tcpPort: number | null = null, options: FaultOptions = {}): Promise<RestoreFault> {
+  const state = loadState(options);
+  const labPod = findLabPod(state, pod);
+  if (labPod.hostNetwork) throw new Error(`lab pod ${pod} is on the host network: it has no pod IP of its own`);
+  const netns = findLabNode(state, labPod.nodeName).netns;
+  const match = ['-d', `${labPod.ip}/32`, ...(tcpPort === null ? [] : ['-p', 'tcp', '--dport', String(tcpPort)]), '-j', 'DROP'];
+  await execIn(netns, 'iptables', ['-w', '-I', 'FORWARD', '1', ...match]);
+  return async () => {
+    await execIn(netns, 'iptables', ['-w', '-D', 'FORWARD', ...match]);
+  };
+}
+
 // ---------------------------------------------------------------- links and addresses
 
 interface IpLinkJson {

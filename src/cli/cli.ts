@@ -200,8 +200,13 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .option('pod', { type: 'string', describe: 'NAMESPACE/POD to run dns-check and mtu-probe from (default: one is picked)' })
           .option('external-name', { type: 'string', describe: 'also resolve this name through the upstream DNS' })
           .option('junit', { type: 'string', describe: 'write a JUnit XML report to FILE (one test per finding code)' })
+          .option('matrix', { type: 'boolean', describe: 'instead: pod-to-pod between every pair of nodes and pod-to-Service from every node' })
+          .option('matrix-limit', { type: 'string', describe: 'with --matrix: pod pairs at most, sampled so every node is source and destination (default 400)' })
+          .option('service', { type: 'string', describe: 'with --matrix: NAMESPACE/SERVICE to connect to (default: the first ClusterIP Service with ready endpoints)' })
+          .option('attempts', { type: 'string', describe: 'with --matrix: connects (or pings) per pair, 1-10 (default 3)' })
           .example('kubectl netdiag smoke --fail-on warn -o json', 'the CI gate: exit 1 on any warning')
-          .example('kubectl netdiag smoke --junit netdiag.xml --external-name example.com', 'JUnit for the CI test tab'),
+          .example('kubectl netdiag smoke --junit netdiag.xml --external-name example.com', 'JUnit for the CI test tab')
+          .example('kubectl netdiag smoke --matrix --junit matrix.xml', 'every node pair and the Service from every node, one JUnit case per pair'),
       run(async (args) => (await import('./commands/smoke.js')).runSmoke(context(args), readSmokeTarget(args))),
     )
     .command(
@@ -317,7 +322,32 @@ function readSmokeTarget(args: Record<string, unknown>): SmokeTarget {
   }
   const externalName = args['external-name'] === undefined ? null : String(args['external-name']);
   if (externalName !== null && !/^[A-Za-z0-9._-]+$/.test(externalName)) throw new UserError(`invalid --external-name ${JSON.stringify(externalName)}`);
-  return { pod, externalName, junit: args.junit === undefined ? null : String(args.junit) };
+  return { pod, externalName, junit: args.junit === undefined ? null : String(args.junit), matrix: readSmokeMatrix(args) };
+}
+
+function readSmokeMatrix(args: Record<string, unknown>): SmokeTarget['matrix'] {
+  const given = (k: string) => (args[k] === undefined ? undefined : String(args[k]));
+  if (!args.matrix) {
+    const stray = ['matrix-limit', 'service', 'attempts'].find((k) => args[k] !== undefined);
+    if (stray) throw new UserError(`--${stray} needs --matrix`);
+    return null;
+  }
+  if (args.pod !== undefined || args['external-name'] !== undefined) throw new UserError('--pod and --external-name are for the default checks, not --matrix');
+  const whole = (k: string, fallback: number, max: number): number => {
+    const text = given(k) ?? String(fallback);
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new UserError(`invalid --${k} ${JSON.stringify(text)}: a whole number from 1 to ${max}`);
+    return Number(text);
+  };
+  let service: { namespace: string; name: string } | null = null;
+  const svc = given('service');
+  if (svc !== undefined) {
+    const [a, b] = svc.split('/', 2);
+    if (b === undefined) throw new UserError(`--service takes NAMESPACE/SERVICE, not ${JSON.stringify(svc)}`);
+    assertDnsLabel(a!, 'namespace');
+    assertDnsLabel(b, 'service name');
+    service = { namespace: a!, name: b };
+  }
+  return { limit: whole('matrix-limit', 400, 1_000_000), attempts: whole('attempts', 3, 10), service };
 }
 
 /** The one place an error becomes text: `error: ...`, an optional `hint: ...`, causes only with -v. */

@@ -26,6 +26,7 @@
 #   counters:PHASE:WHERE             counters of WHERE (before|after): iptables-save -c (both backends, host
 #                                    only), nft list ruleset, ip -s -j link, /proc/net/snmp and netstat,
 #                                    conntrack -S (host only), neighbours, sysctls; sections ctr/PHASE/WHERE/*
+#   connect:WHERE:IP:PORT:COUNT      COUNT TCP connects (1-10), 2 s each, one "attempt N rc=RC nc's words" line each
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -339,6 +340,8 @@ run_action() {
       if [ "$1" = icmp ]; then section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'ping -n -c "$1" -i 0.2 -W 1 "$0" 2>&1' "$2" "$4"
       else section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c "$PROBE_SCRIPT" probe "$1" "$2" "$3" "$4"; fi
       ;;
+    # nc -v says why a connect failed (refused, timed out, no route); every attempt is reported.
+    connect) section "connect/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'i=0; while [ "$i" -lt "$2" ]; do i=$((i+1)); out=$(nc -v -n -z -w 2 "$0" "$1" 2>&1); rc=$?; printf "attempt %s rc=%s %s\n" "$i" "$rc" "$out" | head -n 1; done' "$1" "$2" "$3" ;;
   esac
 }
 
@@ -584,6 +587,11 @@ for request in "$@"; do
       case $F1 in before | after) ;; *) bad_request "counters phase" ;; esac
       valid_where "$F2" || bad_request place
       gather_counters "$F1" "$F2"
+      ;;
+    connect:*)
+      split_fields "${request#connect:}"
+      valid_ip "$F2" && valid_number "$F3" && valid_number "$F4" && [ "$F4" -ge 1 ] && [ "$F4" -le 10 ] || bad_request "connect argument"
+      run_action connect "$F1" "$F2" "$F3" "$F4"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac

@@ -48,7 +48,9 @@ export type NodeRequest =
   // conn-check: `count` probes of one protocol (port 0 for icmp), one result line each.
   | { kind: 'probe'; where: string; protocol: 'tcp' | 'udp' | 'icmp'; address: string; port: number; count: number }
   // conn-check: every counter of one namespace, framed as ctr/PHASE/WHERE/NAME.
-  | { kind: 'counters'; phase: 'before' | 'after'; where: string };
+  | { kind: 'counters'; phase: 'before' | 'after'; where: string }
+  // COUNT (1-10) connects with nc -v, one result line each: why a connect failed, not only that it did.
+  | { kind: 'connect'; where: string; address: string; port: number; count: number };
 
 export function encodeNodeRequest(request: NodeRequest): string {
   switch (request.kind) {
@@ -78,11 +80,13 @@ export function encodeNodeRequest(request: NodeRequest): string {
       return `probe:${request.where}:${request.protocol}:${request.address}:${request.port}:${request.count}`;
     case 'counters':
       return `counters:${request.phase}:${request.where}`;
+    case 'connect':
+      return `connect:${request.where}:${request.address}:${request.port}:${request.count}`;
   }
 }
 
 /** The section name the script gives an action's output (see netdiag-node.sh). */
-export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' | 'probe' }>): string {
+export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' | 'probe' | 'connect' }>): string {
   switch (request.kind) {
     case 'ping':
       return `ping/${request.where}/${request.destination}/${request.payloadBytes}`;
@@ -94,6 +98,8 @@ export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' |
       return `tcp/${request.where}/${request.address}/${request.port}`;
     case 'probe':
       return `probe/${request.where}/${request.protocol}/${request.address}/${request.port}`;
+    case 'connect':
+      return `connect/${request.where}/${request.address}/${request.port}/${request.count}`;
   }
 }
 

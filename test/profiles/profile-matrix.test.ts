@@ -36,6 +36,7 @@ export function healthyCommands(state: LabState): string[][] {
     ['node-check', '--all'],
     ['node-diff', state.nodes[0]!.name, state.nodes[1]!.name],
     ['smoke'],
+    ['smoke', '--matrix'],
   );
   return commands;
 }

@@ -19,11 +19,13 @@ import { colourEnabled, paint } from '../../render/colour.js';
 import type { Pod } from '../../kube/cluster-api.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../probe/probe-pod.js';
 import { createLimiter } from '../../probe/bounded.js';
+import type { SmokeMatrixTarget } from './smoke-matrix.js';
 
 export interface SmokeTarget {
   pod: { namespace: string; name: string } | null; // --pod; null = pick one
   externalName: string | null; // --external-name: also resolve this name upstream
   junit: string | null;
+  matrix?: Omit<SmokeMatrixTarget, 'junit'> | null | undefined; // --matrix: pod pairs instead of the checks
 }
 
 export interface SmokeCheckResult {
@@ -59,6 +61,7 @@ export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promis
 async function runSmokeChecks(ctx: CommandContext, target: SmokeTarget): Promise<ExitCode> {
   const { deps, options } = ctx;
   if (options.fromSnapshot || options.saveSnapshot) throw new UserError('smoke does not take snapshots; run the single commands with --save-snapshot');
+  if (target.matrix) return (await import('./smoke-matrix.js')).runSmokeMatrix(ctx, { ...target.matrix, junit: target.junit });
   const api = await connect(ctx);
   const nodes = (await api.listNodes()).filter((n) => (n.metadata?.labels?.['kubernetes.io/os'] ?? 'linux') === 'linux');
   const pods = await api.listPods({ namespace: undefined });

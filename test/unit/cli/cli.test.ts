@@ -43,6 +43,22 @@ describe('runCli', () => {
     expect(bad.err()).to.match(/^error: invalid node name/);
   });
 
+  it('refuses smoke --matrix flags that are out of range or without --matrix, with exit 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['smoke', '--attempts', '3'], /--attempts needs --matrix/],
+      [['smoke', '--matrix', '--attempts', '11'], /invalid --attempts "11"/],
+      [['smoke', '--matrix', '--matrix-limit', '0'], /invalid --matrix-limit "0"/],
+      [['smoke', '--matrix', '--service', 'web'], /--service takes NAMESPACE\/SERVICE/],
+      [['smoke', '--matrix', '--pod', 'default/web-1'], /not --matrix/],
+    ];
+    for (const [argv, message] of cases) {
+      const deps = fakeDeps();
+      expect(await runCli(argv, deps), argv.join(' ')).to.equal(2);
+      expect(deps.err(), argv.join(' ')).to.match(message);
+      expect(deps.out()).to.equal('');
+    }
+  });
+
   it('exits 3 with a clear sentence when the cluster cannot be reached', async () => {
     const deps = fakeDeps();
     deps.connect = async () => {

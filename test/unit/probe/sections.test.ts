@@ -73,6 +73,9 @@ describe('node script', () => {
     expect(run('tok', 'pod:p0:abc:1.2.3.4;rm')).to.equal(2);
     expect(run('bad token!', 'host')).to.equal(2);
     expect(run('tok', 'whatever')).to.equal(2);
+    expect(run('tok', 'connect:host:1.2.3.4:80:11')).to.equal(2); // at most 10 attempts
+    expect(run('tok', 'connect:host:1.2.3.4:80:0')).to.equal(2);
+    expect(run('tok', 'connect:host:1.2.3.4:$(id):1')).to.equal(2);
   });
 
   it("rejects conn-check's probe and counters requests outside their patterns", () => {
