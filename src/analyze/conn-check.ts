@@ -48,6 +48,7 @@ export type ConnDestination = ConnPodEnd | ConnNodeEnd | ConnServiceEnd | ConnIp
  */
 export interface ConnPolicyInput {
   allowed: boolean;
+  verdict: 'allowed' | 'denied' | 'undecided' | 'not-evaluated' | 'unread';
   summary: string; // one sentence: "denied: team-a/deny-all isolates api-1 for ingress, ..."
   detail?: unknown;
 }

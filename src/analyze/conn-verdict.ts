@@ -53,7 +53,7 @@ export function decideVerdict(ctx: ConnContext): Verdict {
   });
   const probe = ctx.probe;
   if (!ctx.api.probe || probe === null) {
-    return make('not-probed', { code: 'conn.not-probed', severity: 'info', node: null, hop: null, sentence: 'no probes were sent (--no-probe): the path only', evidence: [], fix: 'run without --no-probe to test the path' }, 'info');
+    return make('not-probed', { code: 'conn.not-probed', severity: 'info', node: null, hop: null, sentence: `no probes were sent (--no-probe): the path${ctx.api.policy ? ` and the NetworkPolicy answer, ${ctx.api.policy.summary}` : ' only'}`, evidence: [], fix: 'run without --no-probe to test the path' }, 'info');
   }
   if (probe.summary === 'not-run') {
     return make('undecided', { code: 'conn.probe-not-run', severity: 'warn', node: ctx.api.source.nodeName, hop: null, sentence: `the probes could not be sent: ${probe.detail}`, evidence: [], fix: 'check that the source pod is running and its node answered; run again' }, 'warn');

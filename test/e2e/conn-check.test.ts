@@ -1,7 +1,10 @@
 // conn-check through the real kubectl binary against the lab: healthy pairs exit 0, and each fault
 // made in a node's or pod's kernel by hand is named with exit 1, its node and its hop or rule.
 import { expect } from 'chai';
-import { kernelLinks, labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kernelLinks, kubectl, labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
 import { deleteRoute, flushServiceChain, forgetNeighbour, insertIptablesRule, setLinkDown, setSysctl, type RestoreFault } from '../../lab/lab-faults.js';
 
 interface Report {
@@ -187,6 +190,27 @@ describe('e2e: kubectl netdiag conn-check', function () {
       restore = null;
       expect((await connCheck(['web-1', 'svc/web'])).code).to.equal(0);
     });
+  });
+
+  it('a NetworkPolicy that isolates the destination: the Calico drop rule and the policy are named; --no-probe gives the policy answer alone', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'netdiag-netpol-')), 'deny.json');
+    const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny-web-2-ingress', namespace: 'default' }, spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'] } };
+    writeFileSync(file, JSON.stringify(policy));
+    kubectl(['apply', '-f', file]);
+    restore = async () => void kubectl(['delete', '-f', file]);
+    const { code, report } = await connCheck(['web-1', 'web-2']);
+    expect(code, report.verdict.sentence).to.equal(1);
+    expect(report.findings.map((f) => f.code)).to.include('conn.rule-drop');
+    expect(report.verdict.node).to.equal('lab-node-2');
+    expect(report.verdict.hop).to.match(/^filter\/cali-tw-cali[0-9a-f]{11} rule \d+$/);
+    expect(report.verdict.evidence.join('\n')).to.contain('denied: default/deny-web-2-ingress isolates web-2 for ingress');
+    const policyOnly = await connCheck(['web-1', 'web-2', '--no-probe']);
+    expect(policyOnly.code).to.equal(0);
+    expect(policyOnly.report.verdict.sentence).to.contain('denied: default/deny-web-2-ingress isolates web-2 for ingress');
+    await restore();
+    restore = null;
+    const again = await connCheck(['web-1', 'web-2']);
+    expect(again.code, again.report.verdict.sentence).to.equal(0);
   });
 
   it('refuses bad input before any API call, with one sentence and exit 2', async () => {

@@ -39,7 +39,7 @@ interface MatrixJson {
   sampled: boolean;
   possiblePairs: number;
   service: { namespace: string; name: string } | null;
-  results: Array<{ kind: 'pod' | 'service'; sourceNode: string; source: string; destinationNode: string | null; destination: string; status: string; reason: string | null; detail: string }>;
+  results: Array<{ kind: 'pod' | 'service'; sourceNode: string; source: string; destinationNode: string | null; destination: string; status: string; reason: string | null; detail: string; explanation?: string }>;
   findings: Array<{ code: string; severity: string }>;
 }
 
@@ -101,6 +101,8 @@ describe('e2e: kubectl netdiag smoke --matrix', function () {
         expect(r.destination).to.equal('pod default/web-3');
         expect(r.destinationNode).to.equal(victim.nodeName);
         expect(r.reason).to.equal('timeout');
+        // conn-check names the hop of each failed pair: the rule on the destination's node.
+        expect(r.explanation ?? '', JSON.stringify(r)).to.match(new RegExp(`^conn-check: .*${victim.nodeName}.*FORWARD`));
       }
       expect(failed.map((r) => r.sourceNode).sort()).to.deep.equal(labState().nodes.map((n) => n.name).sort());
       expect(report.findings.filter((f) => f.code === 'smoke.pod-pair-failed')).to.have.length(3);

@@ -13,6 +13,7 @@ import { assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf, resolvePod } 
 import { assertDnsSubdomain } from '../global-options.js';
 import { endpointsFrom, resolveService, selectPorts } from './trace-svc.js';
 import { nodeIPsOf } from './pod-targets.js';
+import { connPolicyAnswer } from './conn-policy.js';
 import { createPhaseBarrier } from '../../probe/phase-barrier.js';
 
 export type ConnRef =
@@ -105,6 +106,7 @@ export function connCheckCommand(target: ConnCheckTarget): CommandSpec<ConnCheck
       if (destination.kind !== 'service' && destination.kind !== 'node' && destination.ip === source.ip) throw usage('SRC and DST are the same address');
       const planApi: ConnCheckApi = { source, destination, protocol, port, count: target.count, probe: target.probe, nodeIPs: nodeIPsOf(nodes) };
       for (const name of pathNodesOf(planApi)) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
+      planApi.policy = await connPolicyAnswer(api, planApi);
       return { api: planApi, targets: buildConnCheckTargets(planApi, options.timeoutSeconds) };
     },
     analyze: (collected) => diagnoseConnCheck(collected.api, collected.nodes),

@@ -35,8 +35,8 @@ export interface SmokeMatrixTarget {
 
 export interface SmokeMatrixDeps {
   /**
-   * Names the hop where a failed check's packets die (conn-check, once it exists); its answer is
-   * printed under the failure. Not wired yet: undefined skips it.
+   * Names the hop where a failed check's packets die (conn-check: connCheckExplainer); its answer
+   * is printed under the failure. Undefined skips it.
    */
   explainFailure?: ((pair: MatrixResult) => Promise<string | undefined>) | undefined;
 }
@@ -169,4 +169,29 @@ async function probeSources(ctx: CommandContext, api: ClusterApi, targets: Probe
   } finally {
     progress.done();
   }
+}
+
+/** Failed checks explained by conn-check (the hop where the packets die), at most `max` per run. */
+export function connCheckExplainer(ctx: CommandContext, max = 5): (r: MatrixResult) => Promise<string | undefined> {
+  let explained = 0;
+  return async (r) => {
+    if (explained >= max) return undefined;
+    explained += 1;
+    const source = /^pod ([^/]+)\/(.+)$/.exec(r.source);
+    if (!source) return undefined;
+    const service = /^service ([^/]+)\/(.+)$/.exec(r.destination);
+    const { connCheckCommand } = await import('./conn-check.js');
+    const { collectAndAnalyze } = await import('../command-runner.js');
+    const spec = connCheckCommand({
+      source: { kind: 'pod', namespace: source[1]!, name: source[2]! },
+      destination: service ? { kind: 'service', name: service[2]! } : { kind: 'ip', address: r.address, port: r.port },
+      port: r.port,
+      protocol: r.port === null ? 'icmp' : 'tcp',
+      count: 3,
+      probe: true,
+    });
+    const options = { ...ctx.options, namespace: service ? service[1]! : source[1]!, saveSnapshot: undefined, fromSnapshot: undefined };
+    const { report } = await collectAndAnalyze(spec, { ...ctx, options });
+    return `conn-check: ${report.verdict.sentence}`;
+  };
 }

@@ -61,7 +61,10 @@ export async function runSmoke(ctx: CommandContext, target: SmokeTarget): Promis
 async function runSmokeChecks(ctx: CommandContext, target: SmokeTarget): Promise<ExitCode> {
   const { deps, options } = ctx;
   if (options.fromSnapshot || options.saveSnapshot) throw new UserError('smoke does not take snapshots; run the single commands with --save-snapshot');
-  if (target.matrix) return (await import('./smoke-matrix.js')).runSmokeMatrix(ctx, { ...target.matrix, junit: target.junit });
+  if (target.matrix) {
+    const { runSmokeMatrix, connCheckExplainer } = await import('./smoke-matrix.js');
+    return runSmokeMatrix(ctx, { ...target.matrix, junit: target.junit }, { explainFailure: connCheckExplainer(ctx) });
+  }
   const api = await connect(ctx);
   const nodes = (await api.listNodes()).filter((n) => (n.metadata?.labels?.['kubernetes.io/os'] ?? 'linux') === 'linux');
   const pods = await api.listPods({ namespace: undefined });
