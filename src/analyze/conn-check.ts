@@ -63,6 +63,22 @@ export interface ConnCheckApi {
   probe: boolean;
   nodeIPs: Record<string, string>;
   policy?: ConnPolicyInput;
+  /** --capture: what was captured where (kept so a snapshot reads the same captures back). */
+  capture?: ConnCapturePlan;
+}
+
+export interface ConnCapturePlan {
+  hops: Array<{ node: string; iface: string; namespace: { kind: 'pod'; name: string; containerId: string | null; podIP: string }; flow?: ConnCaptureFlow }>;
+  flow: ConnCaptureFlow;
+  caps: { packets: number; seconds: number; snapBytes: number; pcapBytes: number };
+  pcapDir: string | null;
+}
+
+export interface ConnCaptureFlow {
+  protocol: 'tcp' | 'udp' | 'icmp';
+  source: string;
+  destination: string;
+  port: number | null;
 }
 
 /** A bounded packet capture per hop (filled in by --capture when it runs). */

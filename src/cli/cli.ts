@@ -127,6 +127,8 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .option('protocol', { type: 'string', describe: 'tcp, udp or icmp (default: tcp with a port, icmp without)' })
           .option('count', { type: 'string', describe: 'probes to send (1-10, default 3)' })
           .option('no-probe', { type: 'boolean', default: false, describe: 'the expected path only: send nothing' })
+          .option('capture', { type: 'boolean', default: false, describe: 'a bounded tcpdump of the flow in both pods while the probes run, summarised per hop' })
+          .option('pcap', { type: 'string', describe: 'with the capture, write one pcap per hop into this existing directory' })
           .example('kubectl netdiag conn-check web-1 web-2', 'TCP to web-2\'s first container port, and where it stops if it fails')
           .example('kubectl netdiag conn-check team-b/client-1 svc/api -n team-a', 'through the Service\'s kube-proxy rules to its endpoints')
           .example('kubectl netdiag conn-check web-1 node/worker-2 --protocol icmp --count 5', 'ping a node from a pod')

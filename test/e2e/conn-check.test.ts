@@ -1,9 +1,9 @@
 // conn-check through the real kubectl binary against the lab: healthy pairs exit 0, and each fault
 // made in a node's or pod's kernel by hand is named with exit 1, its node and its hop or rule.
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { kernelLinks, kubectl, labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
 import { deleteRoute, flushServiceChain, forgetNeighbour, insertIptablesRule, setLinkDown, setSysctl, type RestoreFault } from '../../lab/lab-faults.js';
 
@@ -14,6 +14,7 @@ interface Report {
   deltas: Array<{ nodeName: string; where: string; rules: Array<{ table: string; chain: string; target: string; packets: number }>; links: Array<{ ifname: string; rx: number; tx: number }>; kernel: Record<string, number> }>;
   findings: Array<{ code: string; severity: string }>;
   probe: { summary: string; sent: number } | null;
+  capture?: { hops: Array<{ nodeName: string; iface: string; summary: string[]; pcapFile?: string }> };
 }
 
 async function connCheck(args: readonly string[]): Promise<{ code: number; report: Report; stderr: string }> {
@@ -211,6 +212,26 @@ describe('e2e: kubectl netdiag conn-check', function () {
     restore = null;
     const again = await connCheck(['web-1', 'web-2']);
     expect(again.code, again.report.verdict.sentence).to.equal(0);
+  });
+
+  it('--capture summarises the flow in both pods; --pcap writes one readable pcap per hop; a closed port shows its RST', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netdiag-pcap-'));
+    const { code, report } = await connCheck(['web-1', 'web-2', '--capture', '--pcap', dir]);
+    expect(code, report.verdict.sentence).to.equal(0);
+    const hops = report.capture?.hops ?? [];
+    expect(hops.map((h) => `${h.nodeName} ${h.iface}`)).to.deep.equal(['lab-node-1 default/web-1 eth0', 'lab-node-2 default/web-2 eth0']);
+    for (const h of hops) {
+      expect(h.summary.join('; ')).to.match(/^3 SYN sent to 10\.244\.2\.1:8080, 3 SYN-ACK back/);
+      expect(h.pcapFile, JSON.stringify(h)).to.be.a('string');
+      expect(readFileSync(h.pcapFile!).readUInt32LE(0)).to.be.oneOf([0xa1b2c3d4, 0xa1b23c4d]);
+    }
+    expect(readdirSync(dir).sort()).to.deep.equal(hops.map((h) => basename(h.pcapFile!)).sort());
+    const closed = await connCheck(['web-1', 'web-2', '--port', '8081', '--capture']);
+    expect(closed.code).to.equal(1);
+    expect(closed.report.capture?.hops.map((h) => h.summary.join('; '))).to.satisfy((lines: string[]) => lines.length === 2 && lines.every((l) => /RST from 10\.244\.2\.1/.test(l)));
+    const noDir = await runPlugin(['conn-check', 'web-1', 'web-2', '--pcap', join(dir, 'missing')]);
+    expect(noDir.code).to.equal(2);
+    expect(noDir.stderr).to.match(/^error: --pcap .*missing: no such directory/);
   });
 
   it('refuses bad input before any API call, with one sentence and exit 2', async () => {

@@ -14,6 +14,8 @@ import { assertDnsSubdomain } from '../global-options.js';
 import { endpointsFrom, resolveService, selectPorts } from './trace-svc.js';
 import { nodeIPsOf } from './pod-targets.js';
 import { connPolicyAnswer } from './conn-policy.js';
+import { CAPTURE_TAG, capturePlanOf, withCaptures } from './conn-capture.js';
+import { captureRequests, checkPcapDir, nodePcapFiles } from '../../probe/capture.js';
 import { createPhaseBarrier } from '../../probe/phase-barrier.js';
 
 export type ConnRef =
@@ -29,6 +31,8 @@ export interface ConnCheckTarget {
   protocol: ConnProtocol | null; // null: from the destination (a Service port's protocol, else tcp with a port, icmp without)
   count: number;
   probe: boolean;
+  capture?: boolean; // --capture (or --pcap): a bounded tcpdump in both pods' namespaces
+  pcapDir?: string | null; // --pcap DIR: one pcap per hop written there
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -92,7 +96,11 @@ export function readConnCheckTarget(args: Record<string, unknown>): ConnCheckTar
   if (protocol === 'icmp' && port !== null) throw usage('--port makes no sense with --protocol icmp');
   if (destination.kind === 'ip' && destination.port !== null && port !== null && destination.port !== port) throw usage(`DST ${String(args.dst)} names port ${destination.port} but --port says ${port}`);
   if (destination.kind === 'service' && protocol === 'icmp') throw usage('a Service ClusterIP does not answer ping: use tcp or udp (the default is the Service port\'s protocol)');
-  return { source, destination, port: port ?? (destination.kind === 'ip' ? destination.port : null), protocol: protocol as ConnProtocol | null, count, probe: !args['no-probe'] };
+  const pcapDir = args.pcap === undefined ? null : String(args.pcap);
+  if (pcapDir === '') throw usage('--pcap needs a directory');
+  const capture = Boolean(args.capture) || pcapDir !== null;
+  if (capture && args['no-probe']) throw usage('--capture and --pcap watch the probes: they cannot be used with --no-probe');
+  return { source, destination, port: port ?? (destination.kind === 'ip' ? destination.port : null), protocol: protocol as ConnProtocol | null, count, probe: !args['no-probe'], capture, pcapDir };
 }
 
 export function connCheckCommand(target: ConnCheckTarget): CommandSpec<ConnCheckApi, ConnCheckReport> {
@@ -107,9 +115,16 @@ export function connCheckCommand(target: ConnCheckTarget): CommandSpec<ConnCheck
       const planApi: ConnCheckApi = { source, destination, protocol, port, count: target.count, probe: target.probe, nodeIPs: nodeIPsOf(nodes) };
       for (const name of pathNodesOf(planApi)) assertLinuxNode(nodes.find((n) => n.metadata?.name === name), name);
       planApi.policy = await connPolicyAnswer(api, planApi);
-      return { api: planApi, targets: buildConnCheckTargets(planApi, options.timeoutSeconds) };
+      if (!target.capture || !target.probe) return { api: planApi, targets: buildConnCheckTargets(planApi, options.timeoutSeconds) };
+      if (target.pcapDir) await checkPcapDir(target.pcapDir, nodePcapFiles);
+      const capture = capturePlanOf(planApi, target.pcapDir ?? null);
+      const plan = captureRequests(capture.hops, capture.flow, capture.caps, CAPTURE_TAG);
+      return {
+        api: { ...planApi, capture },
+        targets: buildConnCheckTargets(planApi, options.timeoutSeconds, { beforeProbes: (n) => plan.start.get(n) ?? [], afterProbes: (n) => plan.stop.get(n) ?? [] }),
+      };
     },
-    analyze: (collected) => diagnoseConnCheck(collected.api, collected.nodes),
+    analyze: (collected) => withCaptures(diagnoseConnCheck(collected.api, collected.nodes), collected.api, collected.nodes),
     render: (report, options, colour) => renderConnCheck(report, options, colour),
   };
 }
