@@ -87,15 +87,22 @@ export function assertSomeNodeAnswered(collected: Collected<unknown>): void {
 }
 
 async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A, R>, ctx: CommandContext): Promise<Collected<A>> {
-  const { options, deps } = ctx;
   const api = await connect(ctx);
-  const plan = await spec.plan(api, options);
+  const plan = await spec.plan(api, ctx.options);
+  const nodes = await runProbesWithProgress(ctx, api, plan.targets, spec.name, !ctx.parallelRun);
+  return { command: spec.name, api: plan.api, nodes };
+}
+
+/** Runs the probe pods of one command with the run's options and a progress line on a terminal. */
+export async function runProbesWithProgress(ctx: CommandContext, api: ClusterApi, targets: ProbeTarget[], command: string, warnStale = true): Promise<NodeCollection[]> {
+  const { options, deps } = ctx;
+  if (targets.length === 0) return [];
   // Machine output and CI logs get no progress; warnings (stale pods, kept pods) still show.
   const quiet = options.output === 'json' || options.output === 'yaml' || Boolean(deps.env.CI);
   const progress = createProgress(deps.stderr, { quiet, now: deps.now });
   try {
-    const nodes = plan.targets.length === 0 ? [] : await runProbes(
-      plan.targets,
+    return await runProbes(
+      targets,
       {
         namespace: options.probeNamespace ?? api.defaultNamespace,
         image: options.image,
@@ -105,12 +112,11 @@ async function collect<A, R extends { findings: Finding[] }>(spec: CommandSpec<A
         keepPod: options.keepPod,
         reusePod: options.reusePod,
         maxParallel: options.maxParallel,
-        command: spec.name,
-        warnStale: !ctx.parallelRun,
+        command,
+        warnStale,
       },
       { api, progress, signal: deps.signal, now: deps.now, sleep: deps.sleep, randomSuffix: deps.randomSuffix, randomToken: deps.randomToken, limiter: ctx.limiter },
     );
-    return { command: spec.name, api: plan.api, nodes };
   } finally {
     progress.done();
   }

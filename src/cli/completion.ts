@@ -131,6 +131,8 @@ export const COMMAND_SPECS: readonly CommandSpec[] = [
       { name: 'protocol', description: 'tcp, udp or icmp', value: { kind: 'fixed', values: ['tcp', 'udp', 'icmp'] } },
       { name: 'count', description: 'probes to send', value: NONE },
       { name: 'no-probe', description: 'the expected path only: send nothing', value: null },
+      { name: 'capture', description: 'a bounded tcpdump of the flow in both pods', value: null },
+      { name: 'pcap', description: 'directory for one pcap per hop', value: { kind: 'dir' } },
     ],
   },
   {

@@ -3,13 +3,12 @@
 // pod per source node runs all of that node's connects; --max-parallel bounds the pods and their
 // exec streams alive at once.
 import type { CommandContext } from '../command-runner.js';
-import { connect } from '../command-runner.js';
+import { connect, runProbesWithProgress } from '../command-runner.js';
 import type { ClusterApi, Node, Pod, Service } from '../../kube/cluster-api.js';
 import { containerIdOf, podIPsOf } from '../../kube/resolve.js';
 import { httpStatusOf } from '../../kube/api-error.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../probe/probe-pod.js';
-import { runProbes, type NodeCollection, type ProbeTarget } from '../../probe/probe-run.js';
-import { createProgress } from '../../render/progress.js';
+import type { ProbeTarget } from '../../probe/probe-run.js';
 import { colourEnabled, paint } from '../../render/colour.js';
 import { exitCodeFor } from '../exit-code.js';
 import { EXIT, InterruptedError, UserError, type ExitCode } from '../errors.js';
@@ -66,7 +65,7 @@ export async function runSmokeMatrix(ctx: CommandContext, target: SmokeMatrixTar
     const [first, ...rest] = calls;
     return [{ nodeName: pick.nodeName, requests: first!, followUp: rest.length === 0 ? undefined : async (node) => { for (const call of rest) await node.run(call); } }];
   });
-  const collections = await probeSources(ctx, api, targets);
+  const collections = await runProbesWithProgress(ctx, api, targets, 'smoke');
   if (collections.length > 0 && collections.every((c) => !c.ok)) {
     const first = collections.find((c) => !c.ok);
     throw new UserError(`no node could run the matrix: ${first && !first.ok ? first.error : 'unknown error'}`, { hint: first && !first.ok ? first.hint : undefined, exitCode: EXIT.cannotDiagnose });
@@ -143,32 +142,6 @@ async function chooseService(api: ClusterApi, wanted: SmokeMatrixTarget['service
     if (ready > 0) return { service: matrixServiceOf(s, ready), note: null };
   }
   return { service: null, note: candidates.length === 0 ? 'no ClusterIP Service with a selector and a TCP port' : `none of the first ${Math.min(candidates.length, SERVICES_TRIED)} ClusterIP Services has a ready endpoint; name one with --service NS/NAME` };
-}
-
-async function probeSources(ctx: CommandContext, api: ClusterApi, targets: ProbeTarget[]): Promise<NodeCollection[]> {
-  const { deps, options } = ctx;
-  if (targets.length === 0) return [];
-  const quiet = options.output === 'json' || options.output === 'yaml' || Boolean(deps.env.CI);
-  const progress = createProgress(deps.stderr, { quiet, now: deps.now });
-  try {
-    return await runProbes(
-      targets,
-      {
-        namespace: options.probeNamespace ?? api.defaultNamespace,
-        image: options.image,
-        imagePullSecrets: options.imagePullSecrets,
-        priorityClassName: options.priorityClass,
-        timeoutSeconds: options.timeoutSeconds,
-        keepPod: options.keepPod,
-        reusePod: options.reusePod,
-        maxParallel: options.maxParallel,
-        command: 'smoke',
-      },
-      { api, progress, signal: deps.signal, now: deps.now, sleep: deps.sleep, randomSuffix: deps.randomSuffix, randomToken: deps.randomToken, limiter: ctx.limiter },
-    );
-  } finally {
-    progress.done();
-  }
 }
 
 /** Failed checks explained by conn-check (the hop where the packets die), at most `max` per run. */
