@@ -178,6 +178,16 @@ export function diagnoseConnCheck(api: ConnCheckApi, nodes: readonly NodeCollect
   ctx.hops = hops;
   const verdict = decideVerdict(ctx);
   findings.push(verdict.finding);
+  if (verdict.outcome === 'reached' && api.policy?.verdict === 'denied') {
+    findings.push({
+      code: 'conn.policy-not-enforced',
+      severity: 'warn',
+      subject: verdict.finding.subject,
+      message: 'the NetworkPolicies deny this flow, yet the probes got through: the dataplane on the path does not enforce them',
+      evidence: [`NetworkPolicy: ${api.policy.summary}`, `probe: ${probe?.detail ?? 'answered'}`],
+      remedy: 'install or repair a NetworkPolicy engine on these nodes (flannel alone enforces none); until then the isolation does not exist',
+    });
+  }
   const t = ctx.target;
   const report: ConnCheckReport = {
     source: api.source,

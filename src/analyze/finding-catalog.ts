@@ -1846,6 +1846,18 @@ export const FINDING_CATALOG = [
       'A packet capture on the hops can show more.',
     ),
   },
+  {
+    code: 'conn.policy-not-enforced',
+    area: 'conn',
+    severity: 'warn',
+    title: 'the NetworkPolicies deny this flow, yet the probes got through',
+    seeds: [],
+    explanation: p(
+      'The NetworkPolicy objects, read as the networking.k8s.io/v1 API defines them, isolate the source (egress) or the destination (ingress) and no rule allows this flow; the probes were answered all the same.',
+      'The dataplane on the path does not enforce NetworkPolicy: flannel and other plugins without a policy engine accept the objects and ignore them, or the policy agent (calico-node, kube-router, cilium-agent) is down or behind.',
+      'Install or repair a policy engine on the nodes of the path; until then the isolation the policies describe does not exist.',
+    ),
+  },
 ] as const satisfies readonly FindingCatalogEntry[];
 
 export type FindingCode = (typeof FINDING_CATALOG)[number]['code'];

@@ -205,6 +205,10 @@ describe('e2e: kubectl netdiag conn-check', function () {
     expect(report.verdict.node).to.equal('lab-node-2');
     expect(report.verdict.hop).to.match(/^filter\/cali-tw-cali[0-9a-f]{11} rule \d+$/);
     expect(report.verdict.evidence.join('\n')).to.contain('denied: default/deny-web-2-ingress isolates web-2 for ingress');
+    // The same policy selects web-3, on the flannel-style node, which enforces none: said, as a warning.
+    const unenforced = await connCheck(['web-1', 'web-3']);
+    expect(unenforced.report.verdict.outcome).to.equal('reached');
+    expect(unenforced.report.findings.filter((f) => f.severity === 'warn').map((f) => f.code)).to.deep.equal(['conn.policy-not-enforced']);
     const policyOnly = await connCheck(['web-1', 'web-2', '--no-probe']);
     expect(policyOnly.code).to.equal(0);
     expect(policyOnly.report.verdict.sentence).to.contain('denied: default/deny-web-2-ingress isolates web-2 for ingress');
