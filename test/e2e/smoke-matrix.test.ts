@@ -120,9 +120,15 @@ describe('e2e: kubectl netdiag smoke --matrix', function () {
       const plain = await runPlugin(['smoke', '--matrix', '--service', SERVICE, '--attempts', '1'], 170_000);
       expect(plain.code, plain.stderr).to.equal(1);
       const lines = plain.stdout.trim().split('\n');
-      expect(lines).to.have.length(4);
-      for (const line of lines.slice(0, 3)) expect(line).to.match(new RegExp(`^FAILED .* -> pod default/web-3 \\(${victim.nodeName}\\) ${victim.ip.replace(/\./g, '\\.')}:8080: timeout: `));
-      expect(lines[3]).to.match(/6 ok, 3 failed/);
+      // Each failed pair: its line, then the hop conn-check names; then the summary.
+      expect(lines).to.have.length(7);
+      const failedLines = lines.filter((l) => l.startsWith('FAILED'));
+      expect(failedLines).to.have.length(3);
+      for (const line of failedLines) expect(line).to.match(new RegExp(`^FAILED .* -> pod default/web-3 \\(${victim.nodeName}\\) ${victim.ip.replace(/\./g, '\\.')}:8080: timeout: `));
+      const hopLines = lines.filter((l) => /^\s+hop: conn-check: /.test(l));
+      expect(hopLines).to.have.length(3);
+      for (const line of hopLines) expect(line).to.contain(victim.nodeName);
+      expect(lines[6]).to.match(/6 ok, 3 failed/);
 
       await restore();
       restored = true;
