@@ -31,6 +31,9 @@ run kubectl netdiag dns-check client-1 -n team-b --name api
 run kubectl netdiag node-check --all
 run kubectl netdiag node-diff lab-node-1 lab-node-2
 run kubectl netdiag smoke --external-name www.example.test
+run kubectl netdiag smoke --matrix
+run kubectl netdiag conn-check web-1 web-2
+run kubectl netdiag conn-check team-b/client-1 svc/api -n team-a --capture
 run kubectl netdiag cleanup
 if [ "$broken" -gt 0 ]; then
   echo "demo: $broken command(s) could not run" >&2
