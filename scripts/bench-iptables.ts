@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildGeneratedServices, generateIptablesSave } from './gen-kube-proxy-dump.js';
-import { parseIptablesSave } from '../src/parse/iptables-save.js';
+import { parseIptablesSave } from '../src/kube-proxy/iptables-save.js';
 import {
   buildServiceChainFromIptables,
   findMasqueradeScopes,
   listProgrammedServicePorts,
-} from '../src/analyze/iptables-walk.js';
+} from '../src/kube-proxy/iptables-walk.js';
 
 interface BenchResult {
   services: number;

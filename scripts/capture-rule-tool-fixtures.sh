@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Captures the node script's host-kube-proxy output (NETDIAG_COMPRESS=0) in a throwaway network
 # namespace, under busybox sh with busybox applets first on PATH as in the Alpine probe image, for
-# the "could not read" unit tests (test/unit/analyze/rule-dumps.test.ts). Root only.
+# the "could not read" unit tests (test/unit/kube-proxy/rule-dumps.test.ts). Root only.
 #   readable.txt        real tools, root: the kube-proxy-like rules below are read
 #   tools-missing.txt   PATH has busybox applets, nsenter and ip only: every rule tool exits 127
 #   unprivileged.txt    the tools run as uid 65534 with no capabilities (nsenter is replaced by a

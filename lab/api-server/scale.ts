@@ -22,7 +22,7 @@ import type { LabNode, LabPod, LabState } from '../lab-state.js';
 export const SIM_NODE_PREFIX = 'lab-sim-';
 export const MAX_SCALE_NODES = 5000;
 
-// Labels of the per-node DaemonSet pods node-check looks for (src/cli/commands/node-check.ts).
+// Labels of the per-node DaemonSet pods node-check looks for (src/checks/node-check/command.ts).
 const AGENT_LABELS: ReadonlyArray<[string, string]> = [
   ['k8s-app', 'kube-proxy'],
   ['k8s-app', 'calico-node'],

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildGeneratedServices, generateIptablesSave, generateNftKubeProxy, type GeneratedService } from '../gen-kube-proxy-dump.js';
-import { parseIptablesSave } from '../../src/parse/iptables-save.js';
-import { buildServiceChainFromIptables } from '../../src/analyze/iptables-walk.js';
-import { findKubeProxyTable, parseNftRuleset } from '../../src/parse/nft-kube-proxy.js';
-import { buildServiceChainFromNft } from '../../src/analyze/nft-walk.js';
-import type { ServicePacket } from '../../src/analyze/service-chain.js';
+import { parseIptablesSave } from '../../src/kube-proxy/iptables-save.js';
+import { buildServiceChainFromIptables } from '../../src/kube-proxy/iptables-walk.js';
+import { findKubeProxyTable, parseNftRuleset } from '../../src/kube-proxy/nftables.js';
+import { buildServiceChainFromNft } from '../../src/kube-proxy/nft-walk.js';
+import type { ServicePacket } from '../../src/kube-proxy/service-chain.js';
 import { median, printUptime, table } from './stats.js';
 
 type Mode = 'iptables' | 'nft';

@@ -2,12 +2,12 @@
 import yargs, { type Argv } from 'yargs';
 import type { Deps } from './deps.js';
 import { addGlobalOptions, assertDnsLabel, assertDnsSubdomain, normaliseArgv, readGlobalOptions } from './global-options.js';
-import { EXIT, InterruptedError, UserError, type ExitCode } from './errors.js';
+import { EXIT, InterruptedError, UserError, type ExitCode } from '../errors.js';
 import type { CommandContext } from './command-runner.js';
 import { rewriteExplainFlag } from './commands/explain.js';
-import type { SmokeTarget } from './commands/smoke.js';
-import type { VethPeerTarget } from './commands/veth-peer.js';
-import type { TraceSvcTarget } from './commands/trace-svc.js';
+import type { SmokeTarget } from '../checks/smoke/command.js';
+import type { VethPeerTarget } from '../checks/veth-peer/command.js';
+import type { TraceSvcTarget } from '../checks/trace-svc/command.js';
 import { VERSION } from '../version.js';
 import { COMPLETE_COMMAND, completionCommand, runComplete } from './completion.js';
 
@@ -64,7 +64,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag veth-peer -n kube-system -l k8s-app=kube-dns -o wide', 'every CoreDNS pod, with per-interface sysctls')
           .example('kubectl netdiag veth-peer --node worker-3', 'every pod on node worker-3')
           .example('kubectl netdiag veth-peer web-1 -o dot | dot -Tpng > path.png', 'a picture of the path'),
-      run(async (args) => (await commandRunner()).runCommand((await import('./commands/veth-peer.js')).vethPeerCommand(readVethPeerTarget(args)), context(args))),
+      run(async (args) => (await commandRunner()).runCommand((await import('../checks/veth-peer/command.js')).vethPeerCommand(readVethPeerTarget(args)), context(args))),
     )
     .command(
       'trace-svc [service]',
@@ -81,7 +81,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag trace-svc kube-dns -n kube-system --port dns -o wide', 'one port, with every rule and why it matched')
           .example('kubectl netdiag trace-svc web --from team-b/client-1 --probe', 'from pod client-1 in team-b, and test the connections')
           .example('kubectl netdiag trace-svc web -o json --fail-on warn', 'for CI'),
-      run(async (args) => (await commandRunner()).runCommand((await import('./commands/trace-svc.js')).traceSvcCommand(readTraceSvcTarget(args)), context(args))),
+      run(async (args) => (await commandRunner()).runCommand((await import('../checks/trace-svc/command.js')).traceSvcCommand(readTraceSvcTarget(args)), context(args))),
     )
     .command(
       'arp-check [pod]',
@@ -95,7 +95,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag arp-check web-1 --probe', 'also arping both ways and say who answered with which MAC')
           .example('kubectl netdiag arp-check --node worker-3 -o wide', 'every pod on node worker-3, with raw sysctls and MACs'),
       run(async (args) => {
-        const m = await import('./commands/arp-check.js');
+        const m = await import('../checks/arp-check/command.js');
         return (await commandRunner()).runCommand(m.arpCheckCommand(m.readArpCheckTarget(args)), context(args));
       }),
     )
@@ -112,7 +112,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag mtu-probe web-1 --to 10.0.3.7 -o json', 'to an address, as JSON for CI')
           .example('kubectl netdiag mtu-probe web-1 --no-probe', 'the MTU and encapsulation overhead of every hop, without pings'),
       run(async (args) => {
-        const m = await import('./commands/mtu-probe.js');
+        const m = await import('../checks/mtu-probe/command.js');
         return (await commandRunner()).runCommand(m.mtuProbeCommand(m.readMtuProbeTarget(args)), context(args));
       }),
     )
@@ -134,7 +134,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag conn-check web-1 node/worker-2 --protocol icmp --count 5', 'ping a node from a pod')
           .example('kubectl netdiag conn-check node/worker-1 10.244.2.7:8080 -o json', 'from a node to an address, every counter delta as JSON'),
       run(async (args) => {
-        const m = await import('./commands/conn-check.js');
+        const m = await import('../checks/conn-check/command.js');
         return (await commandRunner()).runCommand(m.connCheckCommand(m.readConnCheckTarget(args)), context(args));
       }),
     )
@@ -150,7 +150,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag dns-check client-1 -n team-b --name api --name www.google.com', 'why "api" does not resolve from team-b, and an external name')
           .example('kubectl netdiag dns-check web-1 -o json', 'the query matrix and findings as JSON for CI'),
       run(async (args) => {
-        const m = await import('./commands/dns-check.js');
+        const m = await import('../checks/dns-check/command.js');
         return (await commandRunner()).runCommand(m.dnsCheckCommand(m.readDnsCheckTarget(args)), context(args));
       }),
     )
@@ -176,7 +176,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag node-check --all -o json', 'every node, as JSON for CI')
           .example('kubectl netdiag node-check worker-3 worker-4 --service-cidr 10.96.0.0/12', 'two nodes, with the Service CIDR given'),
       run(async (args) => {
-        const m = await import('./commands/node-check.js');
+        const m = await import('../checks/node-check/command.js');
         return (await commandRunner()).runCommand(m.nodeCheckCommand(m.readNodeCheckTarget(args)), context(args));
       }),
     )
@@ -190,7 +190,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag node-diff worker-1 worker-3', 'sysctls, MTUs, routes, kube-proxy rules and CNI config that differ')
           .example('kubectl netdiag node-diff worker-1 worker-3 -o json', 'the differences as JSON for CI'),
       run(async (args) => {
-        const m = await import('./commands/node-diff.js');
+        const m = await import('../checks/node-diff/command.js');
         return (await commandRunner()).runCommand(m.nodeDiffCommand(m.readNodeDiffTarget(args)), context(args));
       }),
     )
@@ -209,7 +209,7 @@ export async function runCli(rawArgv: readonly string[], deps: Deps): Promise<Ex
           .example('kubectl netdiag smoke --fail-on warn -o json', 'the CI gate: exit 1 on any warning')
           .example('kubectl netdiag smoke --junit netdiag.xml --external-name example.com', 'JUnit for the CI test tab')
           .example('kubectl netdiag smoke --matrix --junit matrix.xml', 'every node pair and the Service from every node, one JUnit case per pair'),
-      run(async (args) => (await import('./commands/smoke.js')).runSmoke(context(args), readSmokeTarget(args))),
+      run(async (args) => (await import('../checks/smoke/command.js')).runSmoke(context(args), readSmokeTarget(args))),
     )
     .command(
       'explain [code]',

@@ -8,9 +8,9 @@ import type { Limiter } from '../probe/bounded.js';
 import { runProbes, type NodeCollection, type ProbeTarget } from '../probe/probe-run.js';
 import { createProgress } from '../render/progress.js';
 import { exitCodeFor } from './exit-code.js';
-import type { Finding } from '../analyze/finding.js';
-import { diagnoseProbeOutput } from '../analyze/probe-output.js';
-import { EXIT, UserError, type ExitCode } from './errors.js';
+import type { Finding } from '../checks/finding.js';
+import { diagnoseProbeOutput } from '../checks/common/probe-output.js';
+import { EXIT, UserError, type ExitCode } from '../errors.js';
 import { colourEnabled, paint, type Painter } from '../render/colour.js';
 
 export const SNAPSHOT_API_VERSION = 'kubectl-netdiag.io/v1alpha1';

@@ -10,10 +10,10 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Deps } from './deps.js';
 import type { ClusterApi } from '../kube/cluster-api.js';
-import { EXIT, type ExitCode } from './errors.js';
+import { EXIT, type ExitCode } from '../errors.js';
 import { OUTPUT_FORMATS } from './global-options.js';
-import { SEVERITIES } from '../analyze/finding.js';
-import { FINDING_AREAS, FINDING_CATALOG } from '../analyze/finding-catalog.js';
+import { SEVERITIES } from '../checks/finding.js';
+import { FINDING_AREAS, FINDING_CATALOG } from '../checks/catalog.js';
 
 export const COMPLETE_COMMAND = '__complete';
 

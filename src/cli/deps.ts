@@ -3,10 +3,9 @@
 import type { ClusterApi } from '../kube/cluster-api.js';
 import type { KubeconfigOptions } from '../kube/kubeconfig.js';
 
-export interface OutputStream {
-  write(text: string): void;
-  readonly isTTY: boolean;
-}
+import type { OutputStream } from '../render/output-stream.js';
+
+export type { OutputStream };
 
 export interface ConnectOptions extends KubeconfigOptions {
   requestTimeoutMs: number | null;

@@ -1,5 +1,5 @@
-import { severityRank, worstSeverity, type Finding } from '../analyze/finding.js';
-import { EXIT, type ExitCode } from './errors.js';
+import { severityRank, worstSeverity, type Finding } from '../checks/finding.js';
+import { EXIT, type ExitCode } from '../errors.js';
 import type { FailOn } from './global-options.js';
 
 /** 1 when a finding is at or above --fail-on, else 0. */

@@ -2,7 +2,7 @@
 // `--help` answered without yargs, the commands or the API client: these must start about as fast
 // as node itself.
 import type { Deps } from './deps.js';
-import { EXIT, type ExitCode } from './errors.js';
+import { EXIT, type ExitCode } from '../errors.js';
 
 // The bundle (scripts/bundle.ts) defines the help texts yargs printed for its own build: '' is
 // `--help`, a command name `CMD --help`. Unbundled (dist/, ts-node) it is undefined: yargs prints.

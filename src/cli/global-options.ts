@@ -1,9 +1,9 @@
 // kubectl's own flags plus the probe flags every command shares, parsed into one plain value.
 import type { Argv } from 'yargs';
-import { EXIT, UserError } from './errors.js';
+import { EXIT, UserError } from '../errors.js';
 import { DEFAULT_PROBE_IMAGE } from '../probe/probe-pod.js';
 import { DEFAULT_MAX_PARALLEL } from '../probe/bounded.js';
-import { SEVERITIES, type Severity } from '../analyze/finding.js';
+import { SEVERITIES, type Severity } from '../checks/finding.js';
 
 export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'yaml', 'dot'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Deps } from './deps.js';
-import { EXIT } from './errors.js';
+import { EXIT } from '../errors.js';
 import { runCli } from './fast-path.js';
 
 const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // kubectl's suffix alphabet: no vowels, no look-alikes

@@ -1,4 +1,4 @@
-import { EXIT, UserError } from '../cli/errors.js';
+import { EXIT, UserError } from '../errors.js';
 
 /** What an API call was doing, so a 403 or 404 can name the verb and the object. */
 export interface ApiCallSite {

@@ -5,7 +5,7 @@ import type { Agent } from 'node:http';
 import * as k8s from '@kubernetes/client-node';
 import { toApiUserError, type ApiCallSite } from './api-error.js';
 import { proxyForServer, type ProxyEnv } from './proxy-env.js';
-import { UserError, EXIT } from '../cli/errors.js';
+import { UserError, EXIT } from '../errors.js';
 
 export type Pod = k8s.V1Pod;
 export type Node = k8s.V1Node;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { isIPv6 } from 'node:net';
 import * as k8s from '@kubernetes/client-node';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 export interface KubeconfigOptions {
   kubeconfig?: string; // --kubeconfig

@@ -2,6 +2,7 @@
 // http.ProxyFromEnvironment (golang.org/x/net/http/httpproxy), which kubectl's client-go uses.
 // client-node only honours the kubeconfig's proxy-url, so the environment is read here.
 import { isIP } from 'node:net';
+import { cidrContainsAddress } from '../net/ip.js';
 
 export interface ProxyEnv {
   HTTPS_PROXY?: string | undefined;
@@ -49,7 +50,7 @@ export function bypassedByNoProxy(host: string, port: string, noProxy: string): 
     if (entry === '') continue;
     if (entry === '*') return true;
     if (entry.includes('/')) {
-      if (isIP(host) !== 0 && inCidr(host, entry)) return true;
+      if (isIP(host) !== 0 && cidrContainsAddress(entry, host)) return true;
       continue;
     }
     let entryPort: string | undefined;
@@ -74,29 +75,3 @@ export function bypassedByNoProxy(host: string, port: string, noProxy: string): 
   return false;
 }
 
-function inCidr(ip: string, cidr: string): boolean {
-  const [base, bitsText] = cidr.split('/');
-  const bits = Number(bitsText);
-  if (!base || isIP(base) === 0 || isIP(base) !== isIP(ip) || !Number.isInteger(bits)) return false;
-  const a = ipBytes(ip);
-  const b = ipBytes(base);
-  if (bits < 0 || bits > a.length * 8) return false;
-  for (let i = 0; i < bits; i++) {
-    const bit = 7 - (i % 8);
-    if (((a[i >> 3]! >> bit) & 1) !== ((b[i >> 3]! >> bit) & 1)) return false;
-  }
-  return true;
-}
-
-function ipBytes(ip: string): number[] {
-  if (isIP(ip) === 4) return ip.split('.').map(Number);
-  const [head = '', tail = ''] = ip.split('::');
-  const part = (s: string) => (s === '' ? [] : s.split(':'));
-  const h = part(head);
-  const t = part(tail);
-  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return groups.flatMap((g) => {
-    const n = Number.parseInt(g, 16);
-    return [(n >> 8) & 0xff, n & 0xff];
-  });
-}

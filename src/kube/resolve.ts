@@ -1,6 +1,6 @@
 // Resolving user-named objects, with the messages a user needs when they are not there.
 import type { ClusterApi, Node, Pod } from './cluster-api.js';
-import { EXIT, UserError } from '../cli/errors.js';
+import { EXIT, UserError } from '../errors.js';
 
 /** A pod that exists and runs; a missing pod names the namespaces where that name does exist. */
 export async function resolvePod(api: ClusterApi, namespace: string, name: string): Promise<Pod> {

@@ -30,7 +30,7 @@ export type NodeRequest =
   | { kind: 'arping'; where: string; iface: string; target: string }
   | { kind: 'tcp'; where: string; address: string; port: number }
   // A tcpdump of one flow on IFACE in `where`, left running (sections capture/ID/start), and its end
-  // (capture/ID/meta, capture/ID/text, capture/ID/pcap-gzip-base64 when pcapBytes > 0). See src/probe/capture.ts.
+  // (capture/ID/meta, capture/ID/text, capture/ID/pcap-gzip-base64 when pcapBytes > 0). See src/checks/conn-check/capture.ts.
   | {
       kind: 'capture-start';
       id: string;

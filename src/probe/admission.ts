@@ -14,7 +14,7 @@
 import type { ClusterApi, Node } from '../kube/cluster-api.js';
 import { loadNodeScript } from '../node-script/node-script.js';
 import { readApiFailure } from '../kube/api-error.js';
-import { EXIT, UserError } from '../cli/errors.js';
+import { EXIT, UserError } from '../errors.js';
 import type { Progress } from '../render/progress.js';
 import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type ProbePodOptions } from './probe-pod.js';
 

@@ -1,6 +1,6 @@
 // A FIFO bound on how many probe pods (and their exec streams) one run has alive at once: a
 // 1,000-node cluster must not get 1,000 privileged pods and 1,000 websockets in the same second.
-import { InterruptedError } from '../cli/errors.js';
+import { InterruptedError } from '../errors.js';
 
 /**
  * Why 25: every slot is a pod create, a watch event stream share, an exec websocket (its own TLS

@@ -5,7 +5,7 @@ import type { ClusterApi, Node, Pod } from '../kube/cluster-api.js';
 import { buildNodeScriptArgv, loadNodeScript, NODE_SCRIPT_ENV, type NodeRequest } from '../node-script/node-script.js';
 import { parseNodeScriptOutput, type NodeScriptOutput } from './sections.js';
 import { buildProbePod, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROBE_CONTAINER, RUN_ID_LABEL } from './probe-pod.js';
-import { EXIT, InterruptedError, UserError } from '../cli/errors.js';
+import { EXIT, InterruptedError, UserError } from '../errors.js';
 import { httpStatusOf } from '../kube/api-error.js';
 import type { Progress } from '../render/progress.js';
 import { createLimiter, DEFAULT_MAX_PARALLEL, type Limiter } from './bounded.js';

@@ -1,7 +1,7 @@
 // Progress goes to stderr so `-o json | jq` always works. On a terminal it is one live line per
 // node; otherwise only the probe pods created and deleted are named (so nobody wonders what a
 // privileged pod in their cluster was), and nothing at all in quiet mode (-o json|yaml).
-import type { OutputStream } from '../cli/deps.js';
+import type { OutputStream } from './output-stream.js';
 
 export interface Progress {
   podCreated(nodeName: string, pod: string): void;

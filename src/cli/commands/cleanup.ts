@@ -3,7 +3,7 @@ import type { CommandContext } from '../command-runner.js';
 import { connect } from '../command-runner.js';
 import { PROBE_SELECTOR } from '../../probe/probe-run.js';
 import { renderTable } from '../../render/table.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode } from '../../errors.js';
 import { renderStructured } from '../../render/structured.js';
 
 export async function runCleanup(ctx: CommandContext, dryRun: boolean): Promise<ExitCode> {

@@ -1,8 +1,8 @@
 // `kubectl netdiag explain [CODE|AREA]` and the global `--explain CODE`: the finding catalogue,
 // offline (no cluster, no kubeconfig). Unknown codes are a usage error naming the closest codes.
-import { FINDING_CATALOG, catalogByArea, closestCodes, findCatalogEntry, isFindingArea, type FindingCatalogEntry } from '../../analyze/finding-catalog.js';
-import { renderExplainEntry, renderExplainStructured, renderExplainTable } from '../../render/explain.js';
-import { EXIT, UserError, type ExitCode } from '../errors.js';
+import { FINDING_CATALOG, catalogByArea, closestCodes, findCatalogEntry, isFindingArea, type FindingCatalogEntry } from '../../checks/catalog.js';
+import { renderExplainEntry, renderExplainStructured, renderExplainTable } from './explain-render.js';
+import { EXIT, UserError, type ExitCode } from '../../errors.js';
 import type { OutputFormat } from '../global-options.js';
 
 export type ExplainTarget =

@@ -1,7 +1,7 @@
 // `kubectl netdiag rbac`: the least-privilege RBAC the plugin needs, ready for kubectl apply.
 import { dump } from 'js-yaml';
-import type { ExitCode } from '../errors.js';
-import { EXIT, UserError } from '../errors.js';
+import type { ExitCode } from '../../errors.js';
+import { EXIT, UserError } from '../../errors.js';
 
 export type RbacSubject = { kind: 'User' | 'Group'; name: string } | { kind: 'ServiceAccount'; name: string; namespace: string };
 

@@ -14,8 +14,9 @@ import type { LabState } from '../../../lab/lab-state.js';
 import { calicoVethName } from '../../../lab/lab-topology.js';
 import { buildNodeScriptArgv, loadNodeScript, type NodeRequest } from '../../../src/node-script/node-script.js';
 import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
-import { captureRequests, nodePcapFiles, summariseCaptures, writePcapFiles, type CaptureCaps, type CaptureHop, type CapturePlan, type HopCapture } from '../../../src/probe/capture.js';
-import type { CaptureFlow } from '../../../src/analyze/capture-summary.js';
+import { nodePcapFiles } from '../../../src/checks/conn-check/capture-command.js';
+import { captureRequests, summariseCaptures, writePcapFiles, type CaptureCaps, type CaptureHop, type CapturePlan, type HopCapture } from '../../../src/checks/conn-check/capture.js';
+import type { CaptureFlow } from '../../../src/checks/conn-check/capture-summary.js';
 import { readPcapInfo } from '../../../src/parse/pcap.js';
 import { podByName, requireLab } from './lab-network-helpers.js';
 
@@ -117,7 +118,7 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
     // --pcap DIR: one file per hop, named after node (pod) and interface.
     const dir = join(work, `pcap-${runTag}`);
     execFileSync('mkdir', [dir]);
-    const written = await writePcapFiles(dir, result, nodePcapFiles);
+    const written = [...writePcapFiles(dir, result, nodePcapFiles).values()];
     expect(written.map((p) => p.slice(dir.length + 1))).to.deep.equal([
       'lab-node-3-client-1-eth0.pcap',
       `lab-node-1-${calicoVethName('default', 'web-1')}.pcap`,

@@ -21,11 +21,11 @@ import {
   serviceLocalChainName,
 } from '../../../lab/kube-proxy-rules.js';
 import type { LabNode, LabPod, LabState } from '../../../lab/lab-state.js';
-import { parseIptablesSave } from '../../../src/parse/iptables-save.js';
-import { findKubeProxyTable, parseNftRuleset, type NftTable } from '../../../src/parse/nft-kube-proxy.js';
-import { buildServiceChainFromIptables } from '../../../src/analyze/iptables-walk.js';
-import { buildServiceChainFromNft } from '../../../src/analyze/nft-walk.js';
-import type { ServicePacket } from '../../../src/analyze/service-chain.js';
+import { parseIptablesSave } from '../../../src/kube-proxy/iptables-save.js';
+import { findKubeProxyTable, parseNftRuleset, type NftTable } from '../../../src/kube-proxy/nftables.js';
+import { buildServiceChainFromIptables } from '../../../src/kube-proxy/iptables-walk.js';
+import { buildServiceChainFromNft } from '../../../src/kube-proxy/nft-walk.js';
+import type { ServicePacket } from '../../../src/kube-proxy/service-chain.js';
 import { calicoVethName, LAB_NODES, LAB_PODS, LAB_SERVICES } from '../../../lab/lab-topology.js';
 
 function fixtureState(mode: LabNode['kubeProxyMode'] = 'iptables'): LabState {

@@ -62,7 +62,7 @@ describe('runCli', () => {
   it('exits 3 with a clear sentence when the cluster cannot be reached', async () => {
     const deps = fakeDeps();
     deps.connect = async () => {
-      const { UserError } = await import('../../../src/cli/errors.js');
+      const { UserError } = await import('../../../src/errors.js');
       throw new UserError('cannot reach the API server at https://127.0.0.1:1: connect ECONNREFUSED', { exitCode: 3 });
     };
     expect(await runCli(['veth-peer', 'web-1'], deps)).to.equal(3);

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { load } from 'js-yaml';
 import { runCli } from '../../../src/cli/cli.js';
 import { rewriteExplainFlag } from '../../../src/cli/commands/explain.js';
-import { FINDING_AREAS, FINDING_CATALOG, findCatalogEntry } from '../../../src/analyze/finding-catalog.js';
+import { FINDING_AREAS, FINDING_CATALOG, findCatalogEntry } from '../../../src/checks/catalog.js';
 import { fakeDeps } from '../../support/fake-deps.js';
 
 async function cli(...argv: string[]) {

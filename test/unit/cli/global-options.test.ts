@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { normaliseArgv, parseDurationMs, readGlobalOptions } from '../../../src/cli/global-options.js';
-import { UserError } from '../../../src/cli/errors.js';
+import { UserError } from '../../../src/errors.js';
 import { exitCodeFor } from '../../../src/cli/exit-code.js';
-import type { Finding } from '../../../src/analyze/finding.js';
+import type { Finding } from '../../../src/checks/finding.js';
 
 describe('global options', () => {
   it('splits glued -o/-n values that yargs misreads', () => {

@@ -2,7 +2,7 @@
 // escapes cannot break it into several), an optional hint, the exit code the error carries.
 import { expect } from 'chai';
 import { printError } from '../../../src/cli/cli.js';
-import { EXIT, InterruptedError, UserError } from '../../../src/cli/errors.js';
+import { EXIT, InterruptedError, UserError } from '../../../src/errors.js';
 import { fakeDeps } from '../../support/fake-deps.js';
 
 describe('printError', () => {

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { buildKubeconfig, generateCertificates } from '../../../lab/api-server/certs.js';
 import { createClusterApi, type ClusterApi } from '../../../src/kube/cluster-api.js';
-import { evaluateNetworkPolicies } from '../../../src/analyze/network-policy.js';
-import { UserError } from '../../../src/cli/errors.js';
+import { evaluateNetworkPolicies } from '../../../src/checks/conn-check/network-policy.js';
+import { UserError } from '../../../src/errors.js';
 
 const policy = (namespace: string, name: string) => ({
   apiVersion: 'networking.k8s.io/v1',

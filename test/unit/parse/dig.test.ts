@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseDig } from '../../../src/parse/dig.js';
-import { readFixture } from './kube-proxy-fixtures.js';
+import { readFixture } from '../kube-proxy/kube-proxy-fixtures.js';
 
 describe('parseDig', () => {
   it('NOERROR with one A record (dnsmasq in a netns)', () => {

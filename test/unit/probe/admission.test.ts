@@ -6,7 +6,7 @@
 //   quota: k8s.io/apiserver ResourceQuota admission (exceeded quota: NAME, requested: ...)
 import { expect } from 'chai';
 import { admissionUserError, classifyPodCreateRejection, explainPodCreateFailure, isUnprobeableNodeMessage, unprobeableNodeMessage, unprobeableNodeReason } from '../../../src/probe/admission.js';
-import { EXIT } from '../../../src/cli/errors.js';
+import { EXIT } from '../../../src/errors.js';
 
 describe('classifyPodCreateRejection', () => {
   it('PodSecurity: the level and the violations', () => {

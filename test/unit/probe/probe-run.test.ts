@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { runProbes, type ProbeSettings, type ProbeTarget } from '../../../src/probe/probe-run.js';
 import { createLimiter } from '../../../src/probe/bounded.js';
-import { InterruptedError, UserError } from '../../../src/cli/errors.js';
+import { InterruptedError, UserError } from '../../../src/errors.js';
 import type { Progress } from '../../../src/render/progress.js';
 import { FakeCluster, type FakeClusterOptions } from '../../support/fake-cluster.js';
 

@@ -4,7 +4,7 @@
 // be lost (every node still runs, without falling back to reading pods one by one) and none left.
 import { expect } from 'chai';
 import { runProbes, type ProbeSettings, type ProbeTarget } from '../../../src/probe/probe-run.js';
-import { InterruptedError } from '../../../src/cli/errors.js';
+import { InterruptedError } from '../../../src/errors.js';
 import { FakeCluster, type FakeClusterOptions } from '../../support/fake-cluster.js';
 
 const settings: ProbeSettings = { namespace: 'default', image: 'netshoot', imagePullSecrets: [], timeoutSeconds: 30, keepPod: false, command: 'node-check', maxParallel: 3 };

@@ -1,0 +1,285 @@
+// Turns one node's raw script output into typed facts, shared by every command. A section that is
+// missing or does not parse becomes a named problem ("could not parse ip -j -d addr show from node
+// X"), never an exception, so the other nodes and sections still count.
+import type { NodeCollection } from '../../probe/probe-run.js';
+import type { Finding } from '../finding.js';
+import { isUnprobeableNodeMessage } from '../../probe/admission.js';
+import { parseNodeScriptOutput, type RawSection } from '../../probe/sections.js';
+import { parseIpAddrJson, type NetLink } from '../../parse/ip-addr.js';
+import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../../parse/ip-route.js';
+import type { ParseResult } from '../../parse/json-input.js';
+import { parseSysctlGrep, type NodeSysctls } from '../../parse/sysctl.js';
+import { parseEthtoolStats } from '../../parse/ethtool-stats.js';
+
+export interface NamespaceFacts {
+  links: NetLink[] | null;
+  routes: RouteEntry[] | null;
+  sysctl: NodeSysctls | null;
+}
+
+/**
+ * How the node script found a pod's namespace: the container's own cgroup scope, a namespace file
+ * pinned by the runtime (CRI-O, containerd) holding the pod IP, or a process holding the pod IP.
+ */
+export const POD_NETNS_METHODS = ['container-id', 'pinned-netns', 'pod-ip'] as const;
+export type PodNetnsMethod = (typeof POD_NETNS_METHODS)[number] | 'none';
+
+export interface PodNetnsFacts extends NamespaceFacts {
+  key: string;
+  pid: number | null; // null when only a pinned namespace file is left (no process in the pod)
+  netnsFile: string | null; // the file the probe entered: /proc/PID/ns/net or a pinned /run/netns file
+  pidMethod: PodNetnsMethod;
+  ethtoolPeerIfindex: Map<string, number>; // iface -> peer_ifindex from ethtool -S
+}
+
+export interface NodeFacts {
+  nodeName: string;
+  host: NamespaceFacts;
+  pods: Map<string, PodNetnsFacts>;
+  routeGets: Map<string, RouteEntry>;
+  sections: Map<string, RawSection>;
+  problems: string[]; // each names the section and the node
+}
+
+export function readNodeFacts(node: Extract<NodeCollection, { ok: true }>): NodeFacts {
+  const out = parseNodeScriptOutput(node.raw, node.token);
+  const problems = out.problems.map((p) => `node ${node.nodeName}: ${p}`);
+  const section = (name: string) => out.sections.get(name);
+  const parse = <T>(name: string, parser: (s: RawSection) => ParseResult<T>): T | null => {
+    const s = section(name);
+    if (!s) return null;
+    const r = parser(s);
+    if (r.ok) return r.value;
+    problems.push(`could not parse ${r.error.source} (section ${name}) from node ${node.nodeName}: ${r.error.message}${s.stderr ? ` (${s.stderr.trim().split('\n')[0]})` : ''}`);
+    return null;
+  };
+  const namespace = (prefix: string): NamespaceFacts => ({
+    links: parse(`${prefix}/addr`, (s) => parseIpAddrJson(s.stdout)),
+    routes: parse(`${prefix}/route`, (s) => parseIpRouteJson(s.stdout)),
+    sysctl: parse(`${prefix}/sysctl`, (s) => parseSysctlGrep(s.stdout)),
+  });
+
+  const pods = new Map<string, PodNetnsFacts>();
+  const routeGets = new Map<string, RouteEntry>();
+  for (const name of out.sections.keys()) {
+    const pod = /^pod\/([a-z0-9]+)\/pid$/.exec(name);
+    if (pod) {
+      const key = pod[1]!;
+      const pidText = section(name)!.stdout;
+      const pid = Number(/^pid=(\d+)$/m.exec(pidText)?.[1] ?? NaN);
+      const method = /^method=(.*)$/m.exec(pidText)?.[1] ?? '';
+      const netnsFile = /^netnsFile=(\/\S+)$/m.exec(pidText)?.[1] ?? (Number.isFinite(pid) ? `/proc/${pid}/ns/net` : null);
+      pods.set(key, {
+        key,
+        pid: Number.isFinite(pid) ? pid : null,
+        netnsFile,
+        pidMethod: (POD_NETNS_METHODS as readonly string[]).includes(method) ? (method as PodNetnsMethod) : 'none',
+        ...(netnsFile !== null ? namespace(`pod/${key}`) : { links: null, routes: null, sysctl: null }),
+        ethtoolPeerIfindex: parseEthtoolPeers(section(`pod/${key}/ethtool`)?.stdout ?? ''),
+      });
+    }
+    const get = /^route-get\/(.+)$/.exec(name);
+    if (get && !name.endsWith('#stderr')) {
+      const s = section(name)!;
+      const r = parseIpRouteGetJson(s.stdout, s.stderr);
+      if (r.ok) routeGets.set(get[1]!, r.value);
+    }
+  }
+  problems.push(...ruleDumpProblems(node.nodeName, readRuleDumps(out.sections)));
+  return { nodeName: node.nodeName, host: namespace('host'), pods, routeGets, sections: out.sections, problems };
+}
+
+/** The command an operator runs on the node to enter the pod's namespace (remedies cite it). */
+export function podNsenterCommand(podNs: Pick<PodNetnsFacts, 'pid' | 'netnsFile'>): string {
+  if (podNs.pid !== null) return `nsenter -t ${podNs.pid} -n`;
+  // The probe reads the node's files through /proc/HOSTPID/root; on the node itself the path is plain.
+  return `nsenter --net=${(podNs.netnsFile ?? '').replace(/^\/proc\/\d+\/root/, '')}`;
+}
+
+/** The ethtool section frames each interface as "### NAME" followed by `ethtool -S` and `-i`. */
+export function parseEthtoolPeers(text: string): Map<string, number> {
+  const peers = new Map<string, number>();
+  for (const block of text.split(/^### /m).slice(1)) {
+    const newline = block.indexOf('\n');
+    const iface = block.slice(0, newline === -1 ? block.length : newline).trim();
+    const stats = parseEthtoolStats(newline === -1 ? '' : block.slice(newline + 1));
+    if (stats.ok && stats.value.peerIfindex !== null) peers.set(iface, stats.value.peerIfindex);
+  }
+  return peers;
+}
+
+/**
+ * The finding for a node whose probe pod gave no output; the other nodes still report. A node that
+ * cannot run a probe pod by design (EKS Fargate, virtual-kubelet) is said once, as info.
+ */
+export function nodeFailedFinding(nodeName: string, error: string): Finding {
+  if (isUnprobeableNodeMessage(error)) {
+    return {
+      code: 'probe.node-unprobeable',
+      severity: 'info',
+      subject: `node ${nodeName}`,
+      message: 'this node cannot run the privileged probe pod, so it was not probed',
+      evidence: [error],
+      remedy: 'nothing to fix: its pods cannot be diagnosed at node level; the other nodes were diagnosed',
+    };
+  }
+  return {
+    code: 'probe.node-failed',
+    severity: 'error',
+    subject: `node ${nodeName}`,
+    message: 'the probe pod could not collect facts from this node',
+    evidence: [error],
+    remedy: 'check the node (kubectl describe node) and the probe pod events; the other nodes were still diagnosed',
+  };
+}
+
+export interface NodeFactsSet {
+  facts: Map<string, NodeFacts>;
+  problems: string[]; // sections that could not be read, per node
+  failed: Array<{ nodeName: string; error: string }>; // nodes with no output at all
+}
+
+/** Every node's typed facts, the sections that did not parse, and the nodes that gave nothing. */
+export function readAllNodeFacts(nodes: readonly NodeCollection[]): NodeFactsSet {
+  const set: NodeFactsSet = { facts: new Map(), problems: [], failed: [] };
+  for (const node of nodes) {
+    if (!node.ok) {
+      set.failed.push({ nodeName: node.nodeName, error: node.error });
+      continue;
+    }
+    const f = readNodeFacts(node);
+    set.facts.set(node.nodeName, f);
+    set.problems.push(...f.problems);
+  }
+  return set;
+}
+
+export interface PodLocator {
+  nodeName: string;
+  key: string;
+  hostNetwork: boolean;
+  containerId: string | null;
+  podIPs: readonly string[];
+}
+
+export type PodNamespaceLookup =
+  | { kind: 'host-network' }
+  | { kind: 'node-unreadable'; note: string }
+  | { kind: 'netns-missing'; note: string; evidence: string[] }
+  | { kind: 'found'; node: NodeFacts; podNs: PodNetnsFacts & { links: NonNullable<PodNetnsFacts['links']> } };
+
+/** Where a pod's network namespace facts are, or why there are none. */
+export function locatePodNamespace(pod: PodLocator, facts: ReadonlyMap<string, NodeFacts>): PodNamespaceLookup {
+  if (pod.hostNetwork) return { kind: 'host-network' };
+  const node = facts.get(pod.nodeName);
+  if (!node || !node.host.links) return { kind: 'node-unreadable', note: `node ${pod.nodeName} could not be read` };
+  const podNs = node.pods.get(pod.key);
+  if (!podNs || podNs.netnsFile === null || !podNs.links) {
+    return {
+      kind: 'netns-missing',
+      note: "the pod's network namespace was not found on the node (container id and pod IP both missed)",
+      evidence: [`containerID ${pod.containerId ?? '<none>'}`, `podIPs ${pod.podIPs.join(',') || '<none>'}`],
+    };
+  }
+  return { kind: 'found', node, podNs: { ...podNs, links: podNs.links } };
+}
+
+/** Where kube-proxy (or kubelet, or a CNI) may have written a node's packet rules. */
+export type RuleSource = 'iptables-nft' | 'iptables-legacy' | 'nftables' | 'ipvs';
+
+/**
+ * The node's rule dumps as the probe image's own tools read them inside the node's network
+ * namespace (netdiag-node.sh, gather_kube_proxy). A dump is its text when it was read ('' when it
+ * is empty: no such table, IPVS not in the kernel), null when it was not collected or could not
+ * be read; each source that could not be read is in `unreadable` with the reason, so no reader
+ * mistakes a tool that did not run for a node without rules.
+ */
+export interface RuleDumps {
+  collected: boolean; // the node was asked for its rules at all
+  iptablesNft: string | null;
+  iptablesLegacy: string | null;
+  nftKubeProxy: string | null; // `nft list table ip kube-proxy`
+  ipvsadm: string | null; // `ipvsadm -Ln`
+  unreadable: Array<{ source: RuleSource; section: string; why: string }>;
+}
+
+const RULE_SOURCE_LABEL: Record<RuleSource, string> = {
+  'iptables-nft': 'iptables rules (nf_tables backend)',
+  'iptables-legacy': 'iptables rules (legacy backend)',
+  nftables: "nftables table 'ip kube-proxy'",
+  ipvs: 'IPVS virtual servers',
+};
+
+/** Why a tool gave no usable output, in words an operator can act on. */
+export function describeToolFailure(tool: string, section: RawSection): string {
+  const err = section.stderr.trim();
+  const first = err.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  if (section.exitCode === 127 || /\bnot found\b|failed to execute|No such file or directory \(os error|can't execute/i.test(first)) {
+    return `${tool} was not found (exit ${section.exitCode}${first ? `: ${first}` : ''})`;
+  }
+  if (/permission denied|operation not permitted|you must be root/i.test(err)) {
+    return `${tool} was refused by the kernel (exit ${section.exitCode}: ${first}); is the probe pod privileged?`;
+  }
+  if (section.exitCode === 124 || section.exitCode === 143) return `${tool} did not finish in time (exit ${section.exitCode})`;
+  if (/insmod|modprobe|protocol not supported|failed to initialize/i.test(err)) {
+    return `${tool} could not reach its kernel interface (exit ${section.exitCode}: ${first}); the module may not be loaded`;
+  }
+  return `${tool} failed (exit ${section.exitCode}${first ? `: ${first}` : ''})`;
+}
+
+// Plain `iptables-save` stands in for a backend's own tool that could not run: its header says
+// "(nf_tables)" for the nft backend and nothing for legacy.
+function plainSaveBackend(text: string): 'iptables-nft' | 'iptables-legacy' | null {
+  const header = /^# Generated by (?:ip6?tables|xtables)[\w-]*-save v[\d.]+( \(nf_tables\)| \(legacy\))?/m.exec(text);
+  if (!header) return null;
+  return header[1] === ' (nf_tables)' ? 'iptables-nft' : 'iptables-legacy';
+}
+
+/** Reads the rule sections of one node (host/iptables-*, host/nft-kube-proxy, host/ipvsadm). */
+export function readRuleDumps(sections: ReadonlyMap<string, RawSection>): RuleDumps {
+  const names = ['host/iptables-nft', 'host/iptables-legacy', 'host/iptables', 'host/nft-kube-proxy', 'host/ipvsadm'];
+  const dumps: RuleDumps = { collected: names.some((n) => sections.has(n)), iptablesNft: null, iptablesLegacy: null, nftKubeProxy: null, ipvsadm: null, unreadable: [] };
+  const plain = sections.get('host/iptables');
+  const plainText = plain && plain.exitCode === 0 ? plain.stdout : null;
+  const plainBackend = plainText !== null ? plainSaveBackend(plainText) : null;
+  const iptables = (source: 'iptables-nft' | 'iptables-legacy', name: string, tool: string): string | null => {
+    const s = sections.get(name);
+    if (s && s.exitCode === 0) return s.stdout;
+    if (plainText !== null && plainBackend === source) return plainText;
+    if (s) dumps.unreadable.push({ source, section: name, why: describeToolFailure(tool, s) });
+    return null;
+  };
+  dumps.iptablesNft = iptables('iptables-nft', 'host/iptables-nft', 'iptables-nft-save');
+  dumps.iptablesLegacy = iptables('iptables-legacy', 'host/iptables-legacy', 'iptables-legacy-save');
+  // Snapshots from before both backends were read separately: plain iptables-save only.
+  if (plainText !== null && !sections.has('host/iptables-nft') && !sections.has('host/iptables-legacy')) {
+    if (plainBackend === 'iptables-legacy') dumps.iptablesLegacy = plainText;
+    else dumps.iptablesNft = plainText;
+  }
+  const nft = sections.get('host/nft-kube-proxy');
+  if (nft) {
+    // nft exits 1 with "No such file or directory" when the table does not exist: read, empty.
+    if (nft.exitCode === 0) dumps.nftKubeProxy = nft.stdout;
+    else if (nft.exitCode === 1 && /No such file or directory/.test(nft.stderr)) dumps.nftKubeProxy = '';
+    else dumps.unreadable.push({ source: 'nftables', section: 'host/nft-kube-proxy', why: describeToolFailure('nft', nft) });
+  }
+  const ipvs = sections.get('host/ipvsadm');
+  if (ipvs) {
+    // "Protocol not available": the kernel has no ip_vs, which kube-proxy's IPVS mode loads, so
+    // there are no virtual servers; that is an answer, not a failure.
+    if (ipvs.exitCode === 0) dumps.ipvsadm = ipvs.stdout;
+    else if (/Can't initialize ipvs: Protocol not available/.test(ipvs.stderr + ipvs.stdout)) dumps.ipvsadm = '';
+    else dumps.unreadable.push({ source: 'ipvs', section: 'host/ipvsadm', why: describeToolFailure('ipvsadm', ipvs) });
+  }
+  return dumps;
+}
+
+/** "could not read X on node N: why", one per source that could not be read. */
+export function ruleDumpProblems(nodeName: string, dumps: RuleDumps): string[] {
+  return dumps.unreadable.map((u) => `could not read ${RULE_SOURCE_LABEL[u.source]} on node ${nodeName}: ${u.why}`);
+}
+
+/** One line naming what could not be read, for the evidence of a "could not read" finding. */
+export function ruleDumpEvidence(dumps: RuleDumps): string[] {
+  return dumps.unreadable.map((u) => `${RULE_SOURCE_LABEL[u.source]} (section ${u.section}): ${u.why}`);
+}

@@ -1,0 +1,635 @@
+// Walks kube-proxy's nftables table for the first packet of a connection, the way the kernel
+// runs it: base chains of each hook in priority order (prerouting: filter-prerouting-pre-dnat
+// -110, nat-prerouting -100; then input or forward; then postrouting), jump/goto/return,
+// verdict-map lookups (`ip daddr . meta l4proto . th dport vmap @service-ips`), mark changes,
+// and `numgen random mod N vmap {...}` splits into N branches of 1/N each.
+
+import type { NftChain, NftRule, NftSet, NftTable, NftVerdict } from './nftables.js';
+import { parseVerdict } from './nftables.js';
+import { splitHostPort } from './iptables-save.js';
+import type { ChainStep, EndpointBranch, FilterVerdict, IntendedDropReason, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
+import { cidrContainsIp } from '../net/ip.js';
+
+const MAX_JUMPS = 10_000;
+
+interface NftBranch {
+  weight: number;
+  mark: number;
+  dst: string;
+  dport: number;
+  dnat: { ip: string; port: number | null } | null;
+  dnatRule: NftRule | null;
+  steps: ChainStep[];
+  chainsSeen: string[];
+  markRule: NftRule | null;
+  masqRule: NftRule | null;
+  returnRule: NftRule | null; // the masquerading chain's "mark ... == 0 return"
+  final: 'drop' | 'reject' | null;
+  finalRule: NftRule | null;
+  filterRule: NftRule | null;
+  undecided: string[]; // rules this branch assumed to match without evaluating them
+}
+
+type RuleResult =
+  | { kind: 'nomatch' }
+  | { kind: 'unknown'; text: string }
+  | { kind: 'continue'; why: string } // matched, no verdict (mark set, counter, ...)
+  | { kind: 'verdict'; verdict: NftVerdict; why: string }
+  | { kind: 'dnat'; to: string; why: string }
+  | { kind: 'masquerade'; why: string }
+  | { kind: 'fork'; entries: { share: number; verdict: NftVerdict }[]; why: string };
+
+interface Ctx {
+  packet: ServicePacket;
+  src: string;
+  dst: string;
+  dport: number;
+  mark: number;
+  dstLocal: boolean;
+  srcLocal: boolean;
+}
+
+export class NftWalker {
+  readonly notes = new Set<string>();
+  affinity: SessionAffinityRules | null = null;
+  private readonly tableLabel: string;
+  constructor(private readonly table: NftTable) {
+    this.tableLabel = `${table.family} ${table.name}`;
+  }
+
+  baseChains(hook: string): NftChain[] {
+    return [...this.table.chains.values()]
+      .filter((c) => c.hook?.hook === hook)
+      .sort((a, b) => (a.hook?.priority ?? 0) - (b.hook?.priority ?? 0));
+  }
+
+  // Runs one base chain for a branch; returns the branches that come out (split by numgen).
+  runBase(chain: NftChain, b: NftBranch, packet: ServicePacket): NftBranch[] {
+    const out: NftBranch[] = [];
+    this.walk([{ chain, index: 0 }], b, packet, out);
+    return out;
+  }
+
+  private walk(stack: { chain: NftChain; index: number }[], b: NftBranch, packet: ServicePacket, out: NftBranch[]): void {
+    let jumps = 0;
+    for (;;) {
+      const frame = stack[stack.length - 1];
+      if (frame === undefined) {
+        out.push(b);
+        return;
+      }
+      if (frame.index >= frame.chain.rules.length) {
+        stack.pop();
+        if (stack.length === 0) {
+          if (frame.chain.hook?.policy === 'drop') {
+            b.final = 'drop';
+            b.steps.push(this.step(frame.chain.name, 'policy drop', 'end of base chain'));
+          }
+          out.push(b);
+          return;
+        }
+        continue;
+      }
+      const rule = frame.chain.rules[frame.index] as NftRule;
+      frame.index++;
+      const ctx: Ctx = {
+        packet,
+        src: packet.sourceIp,
+        dst: b.dst,
+        dport: b.dport,
+        mark: b.mark,
+        dstLocal: isLocal(packet, b.dst),
+        srcLocal: packet.hook === 'output' || (packet.localAddresses ?? []).includes(packet.sourceIp),
+      };
+      const r = this.evalRule(rule, ctx);
+      if (r.kind === 'nomatch') continue;
+      if (r.kind === 'unknown') {
+        // Follow both: this branch as if the rule did not match, and (when the rule ends in a
+        // verdict) an undecided branch that takes it.
+        const verdictAt = rule.tokens.findIndex((_t, k) => k > 0 && parseVerdict(rule.tokens.slice(k)) !== null && rule.tokens.length - k <= 2);
+        const v = verdictAt === -1 ? null : parseVerdict(rule.tokens.slice(verdictAt));
+        this.notes.add(`not evaluated: "${r.text}" in ${rule.chain}; ${v !== null ? 'both outcomes were followed' : 'assumed not to match'}`);
+        if (v !== null) {
+          const taken: NftBranch = { ...b, steps: [...b.steps, this.step(rule.chain, rule.raw, 'if this rule matches (not evaluated)')], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided, r.text] };
+          const ns = stack.map((f) => ({ chain: f.chain, index: f.index }));
+          if (this.applyVerdict(v, rule, ns, taken, out)) this.walk(ns, taken, packet, out);
+        }
+        continue;
+      }
+      b.mark = ctx.mark;
+      b.steps.push(this.step(rule.chain, rule.raw, r.why));
+      if (rule.raw.includes('mark-for-masquerade') && b.markRule === null) b.markRule = rule;
+      if (r.kind === 'continue') continue;
+      if (r.kind === 'dnat') {
+        b.dnat = splitHostPort(r.to);
+        b.dnatRule = rule;
+        b.dst = b.dnat.ip;
+        b.dport = b.dnat.port ?? b.dport;
+        stack.length = 0; // a NAT statement ends the chain traversal for this hook
+        out.push(b);
+        return;
+      }
+      if (r.kind === 'masquerade') {
+        b.masqRule = rule;
+        out.push(b);
+        return;
+      }
+      if (r.kind === 'fork') {
+        for (const e of r.entries) {
+          const nb: NftBranch = { ...b, weight: b.weight * e.share, steps: [...b.steps], chainsSeen: [...b.chainsSeen], undecided: [...b.undecided] };
+          const ns = stack.map((f) => ({ chain: f.chain, index: f.index }));
+          if (this.applyVerdict(e.verdict, rule, ns, nb, out)) this.walk(ns, nb, packet, out);
+        }
+        return;
+      }
+      if (!this.applyVerdict(r.verdict, rule, stack, b, out)) return;
+      if (++jumps > MAX_JUMPS) {
+        this.notes.add(`walk stopped after ${MAX_JUMPS} jumps`);
+        out.push(b);
+        return;
+      }
+    }
+  }
+
+  private applyVerdict(
+    v: NftVerdict,
+    rule: NftRule,
+    stack: { chain: NftChain; index: number }[],
+    b: NftBranch,
+    out: NftBranch[],
+  ): boolean {
+    switch (v.kind) {
+      case 'jump':
+      case 'goto': {
+        const target = v.chain !== null ? this.table.chains.get(v.chain) : undefined;
+        if (target === undefined) {
+          this.notes.add(`rule jumps to ${v.chain ?? '?'}, which is not in the listing`);
+          return true;
+        }
+        b.chainsSeen.push(target.name);
+        if (v.kind === 'goto') stack.pop();
+        stack.push({ chain: target, index: 0 });
+        return true;
+      }
+      case 'return':
+        if (rule.chain === 'masquerading') b.returnRule = rule;
+        stack.pop();
+        if (stack.length === 0) {
+          out.push(b);
+          return false;
+        }
+        return true;
+      case 'accept':
+        out.push(b);
+        return false;
+      case 'drop':
+      case 'reject':
+        b.final = v.kind;
+        b.finalRule = rule;
+        out.push(b);
+        return false;
+      case 'continue':
+        return true;
+    }
+  }
+
+  private step(chain: string, rule: string, why: string): ChainStep {
+    return { table: this.tableLabel, chain, rule, why };
+  }
+
+  private set(name: string): NftSet | undefined {
+    return this.table.sets.get(name.startsWith('@') ? name.slice(1) : name);
+  }
+
+  // Evaluates a rule's statements left to right.
+  private evalRule(rule: NftRule, ctx: Ctx): RuleResult {
+    const t = listingTokens(rule);
+    const why: string[] = [];
+    let i = 0;
+    const n = t.length;
+    const l4 = ctx.packet.protocol;
+    while (i < n) {
+      const tok = t[i] as string;
+      const next = t[i + 1];
+      // concatenated lookups: ip daddr . meta l4proto . th dport vmap @map
+      if ((tok === 'ip' || tok === 'meta' || tok === 'th') && t.indexOf('.', i) === i + 2 && t.indexOf('vmap', i) > i) {
+        const vm = t.indexOf('vmap', i);
+        const fields: string[] = [];
+        for (let k = i; k < vm; k++) {
+          if (t[k] === '.') continue;
+          fields.push(`${t[k]} ${t[k + 1]}`);
+          k++;
+        }
+        const key = fields.map((f) => this.fieldValue(f, ctx));
+        const map = this.set(t[vm + 1] ?? '');
+        if (map === undefined || key.includes(null)) return { kind: 'unknown', text: rule.raw };
+        const el = map.elements.find((e) => e.key.length === key.length && e.key.every((k, idx) => keyMatches(k, key[idx] as string)));
+        if (el === undefined || el.verdict === null) return { kind: 'nomatch' };
+        why.push(`${key.join(' . ')} found in @${map.name}${el.comment !== null ? ` ("${el.comment}")` : ''}`);
+        return { kind: 'verdict', verdict: el.verdict, why: why.join(', ') };
+      }
+      if (tok === 'ip' && (next === 'daddr' || next === 'saddr')) {
+        const value = next === 'daddr' ? ctx.dst : ctx.src;
+        let k = i + 2;
+        let negated = false;
+        if (t[k] === '!=' || t[k] === '==') {
+          negated = t[k] === '!=';
+          k++;
+        }
+        const { set, end } = readValueSet(t, k);
+        let hit: boolean;
+        if (set.length === 1 && (set[0] as string).startsWith('@')) {
+          const s = this.set(set[0] as string);
+          // ClientIP affinity: a client in the set goes back to its endpoint; a new one does not
+          if ((set[0] as string).startsWith('@affinity-') && this.affinity === null) this.affinity = { timeoutSeconds: null, rule: rule.raw };
+          hit = s !== undefined && s.elements.some((e) => e.key.length === 1 && cidrContainsIp(e.key[0] as string, value));
+        } else {
+          hit = set.some((c) => cidrContainsIp(c, value));
+        }
+        if (hit === negated) return { kind: 'nomatch' };
+        why.push(`ip ${next} ${negated ? '!= ' : ''}${set.join(',')}`);
+        i = end;
+        continue;
+      }
+      if (tok === 'meta' && next === 'l4proto') {
+        const { set, end } = readValueSet(t, i + 2);
+        if (!set.includes(l4)) return { kind: 'nomatch' };
+        i = end;
+        continue;
+      }
+      if ((tok === 'tcp' || tok === 'udp' || tok === 'sctp' || tok === 'th') && next === 'dport') {
+        if (tok !== 'th' && tok !== l4) return { kind: 'nomatch' };
+        let k = i + 2;
+        let negated = false;
+        if (t[k] === '!=' || t[k] === '==') {
+          negated = t[k] === '!=';
+          k++;
+        }
+        const { set, end } = readValueSet(t, k);
+        const hit = set.some((p) => portMatches(p, ctx.dport));
+        if (hit === negated) return { kind: 'nomatch' };
+        why.push(`${tok} dport ${ctx.dport}`);
+        i = end;
+        continue;
+      }
+      if (tok === 'fib' && (next === 'saddr' || next === 'daddr') && t[i + 2] === 'type') {
+        let k = i + 3;
+        let negated = false;
+        if (t[k] === '!=') {
+          negated = true;
+          k++;
+        }
+        const local = next === 'saddr' ? ctx.srcLocal : ctx.dstLocal;
+        if ((t[k] === 'local') !== local !== negated) return { kind: 'nomatch' };
+        why.push(`fib ${next} type ${negated ? '!= ' : ''}${t[k]}`);
+        i = k + 1;
+        continue;
+      }
+      if (tok === 'ct' && next === 'state') {
+        const { set, end } = readValueSet(t, i + 2);
+        if (!set.includes('new')) return { kind: 'nomatch' };
+        why.push('ct state new');
+        i = end;
+        continue;
+      }
+      if (tok === 'meta' && next === 'mark' && t[i + 2] === 'set') {
+        // meta mark set meta mark | 0x00004000   /   ... ^ 0x00004000   /   meta mark set 0x4000
+        if (t[i + 3] === 'meta' && t[i + 4] === 'mark') {
+          const op = t[i + 5];
+          const v = Number(t[i + 6]) >>> 0;
+          if (op === '|') ctx.mark = (ctx.mark | v) >>> 0;
+          else if (op === '^') ctx.mark = (ctx.mark ^ v) >>> 0;
+          else if (op === '&') ctx.mark = (ctx.mark & v) >>> 0;
+          else return { kind: 'unknown', text: rule.raw };
+          why.push(`mark ${op} 0x${v.toString(16)}`);
+          i += 7;
+        } else {
+          ctx.mark = Number(t[i + 3]) >>> 0;
+          i += 4;
+        }
+        continue;
+      }
+      if (tok === 'meta' && next === 'mark' && t[i + 2] === '&') {
+        // meta mark & 0x00004000 == 0x00000000
+        const mask = Number(t[i + 3]) >>> 0;
+        const op = t[i + 4];
+        const v = Number(t[i + 5]) >>> 0;
+        const eq = ((ctx.mark & mask) >>> 0) === v;
+        if ((op === '!=' ? !eq : eq) === false) return { kind: 'nomatch' };
+        why.push(`mark 0x${ctx.mark.toString(16)} & 0x${mask.toString(16)} ${op} 0x${v.toString(16)}`);
+        i += 6;
+        continue;
+      }
+      if (tok === 'numgen' && next === 'random' && t[i + 2] === 'mod') {
+        const mod = Number(t[i + 3]);
+        const vm = t[i + 4] === 'vmap' ? i + 5 : -1;
+        if (vm === -1 || t[vm] !== '{' || !(mod > 0)) return { kind: 'unknown', text: rule.raw };
+        const close = t.indexOf('}', vm);
+        const entries: { share: number; verdict: NftVerdict }[] = [];
+        let cur: string[] = [];
+        const flush = (): void => {
+          const colon = cur.indexOf(':');
+          if (colon > 0) {
+            const range = (cur[0] as string).split('-').map(Number);
+            const count = range.length === 2 ? (range[1] as number) - (range[0] as number) + 1 : 1;
+            const v = parseVerdict(cur.slice(colon + 1));
+            if (v !== null) entries.push({ share: count / mod, verdict: v });
+          }
+          cur = [];
+        };
+        for (let k = vm + 1; k < close; k++) {
+          if (t[k] === ',') flush();
+          else cur.push(t[k] as string);
+        }
+        flush();
+        return { kind: 'fork', entries, why: `numgen random mod ${mod}: ${entries.length} branch(es) of ${formatShare(1 / mod)}` };
+      }
+      if (tok === 'counter') {
+        i += t[i + 1] === 'packets' ? 5 : 1;
+        continue;
+      }
+      if (tok === 'comment') {
+        i += 2;
+        continue;
+      }
+      if ((tok === 'update' || tok === 'add') && (next ?? '').startsWith('@')) {
+        // session-affinity bookkeeping: no effect on this packet's path
+        const close = t.indexOf('}', i);
+        i = close === -1 ? n : close + 1;
+        continue;
+      }
+      if (tok === 'notrack' || tok === 'log') {
+        i++;
+        continue;
+      }
+      if (tok === 'dnat') {
+        const to = t[i + 1] === 'to' ? t[i + 2] : t[i + 2] === 'to' ? t[i + 3] : undefined;
+        if (to === undefined) return { kind: 'unknown', text: rule.raw };
+        why.push(`dnat to ${to}`);
+        return { kind: 'dnat', to, why: why.join(', ') };
+      }
+      if (tok === 'masquerade' || tok === 'snat') {
+        why.push(tok);
+        return { kind: 'masquerade', why: why.join(', ') };
+      }
+      const v = parseVerdict(t.slice(i));
+      if (v !== null) {
+        return { kind: 'verdict', verdict: v, why: why.length === 0 ? 'matches every packet' : why.join(', ') };
+      }
+      return { kind: 'unknown', text: rule.raw };
+    }
+    return { kind: 'continue', why: why.length === 0 ? 'matches every packet' : why.join(', ') };
+  }
+
+  private fieldValue(field: string, ctx: Ctx): string | null {
+    switch (field) {
+      case 'ip daddr':
+        return ctx.dst;
+      case 'ip saddr':
+        return ctx.src;
+      case 'meta l4proto':
+        return ctx.packet.protocol;
+      case 'th dport':
+      case 'tcp dport':
+      case 'udp dport':
+        return String(ctx.dport);
+      default:
+        return null;
+    }
+  }
+}
+
+// `nft -f` input writes some expressions the way a person types them; the listing prints them in
+// nft's canonical form ("mark and 0x4000 == 0" -> "meta mark & 0x4000 == 0", "mark set mark or
+// 0x4000" -> "meta mark set meta mark | 0x4000"). The walker reads the canonical form.
+const canonicalTokens = new WeakMap<NftRule, string[]>();
+const WORD_OPERATORS: Record<string, string> = { and: '&', or: '|', xor: '^' };
+
+function listingTokens(rule: NftRule): string[] {
+  const cached = canonicalTokens.get(rule);
+  if (cached !== undefined) return cached;
+  const src = rule.tokens;
+  let out: string[] = src;
+  if (src.includes('mark')) {
+    out = [];
+    for (let i = 0; i < src.length; i++) {
+      const tok = src[i] as string;
+      if (tok === 'mark' && src[i - 1] !== 'meta' && src[i - 1] !== 'ct') out.push('meta', 'mark');
+      else if (tok in WORD_OPERATORS && out[out.length - 1] === 'mark') out.push(WORD_OPERATORS[tok] as string);
+      else out.push(tok);
+    }
+  }
+  canonicalTokens.set(rule, out);
+  return out;
+}
+
+// Reads "VALUE" or "{ a, b, c }" starting at k.
+function readValueSet(t: string[], k: number): { set: string[]; end: number } {
+  if (t[k] === '{') {
+    const set: string[] = [];
+    let j = k + 1;
+    while (j < t.length && t[j] !== '}') {
+      if (t[j] !== ',') set.push(t[j] as string);
+      j++;
+    }
+    return { set, end: j + 1 };
+  }
+  return { set: t[k] !== undefined ? [t[k] as string] : [], end: k + 1 };
+}
+
+function keyMatches(elementKey: string, value: string): boolean {
+  if (elementKey === value) return true;
+  if (elementKey.includes('/')) return cidrContainsIp(elementKey, value);
+  if (/^\d+-\d+$/.test(elementKey)) return portMatches(elementKey, Number(value));
+  return false;
+}
+
+function portMatches(spec: string, port: number): boolean {
+  const dash = spec.indexOf('-');
+  if (dash === -1) return Number(spec) === port;
+  return port >= Number(spec.slice(0, dash)) && port <= Number(spec.slice(dash + 1));
+}
+
+function isLocal(packet: ServicePacket, ip: string): boolean {
+  if (ip === packet.destinationIp && packet.destinationIsLocal === true) return true;
+  return (packet.localAddresses ?? []).includes(ip);
+}
+
+function formatShare(p: number): string {
+  return String(Math.round(p * 1e6) / 1e6);
+}
+
+// "service-ULMVA6XW-ns1/svc1/tcp/p80" -> "ns1/svc1:p80"
+export function servicePortFromNftChain(chain: string): string | null {
+  const m = chain.match(/^(?:service|local|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
+  // kube-proxy's ServicePortName: "ns/name:port", or "ns/name" for an unnamed port
+  return m === null ? null : `${m[1]}/${m[2]}${m[3] ? `:${m[3]}` : ''}`;
+}
+
+export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket): ServiceChain {
+  const w = new NftWalker(table);
+  const init: NftBranch = {
+    weight: 1,
+    mark: 0,
+    dst: packet.destinationIp,
+    dport: packet.destinationPort,
+    dnat: null,
+    dnatRule: null,
+    steps: [],
+    chainsSeen: [],
+    markRule: null,
+    masqRule: null,
+    returnRule: null,
+    final: null,
+    finalRule: null,
+    filterRule: null,
+    undecided: [],
+  };
+  const runHook = (hook: string, branches: NftBranch[]): NftBranch[] => {
+    let live = branches;
+    for (const chain of w.baseChains(hook)) {
+      live = live.flatMap((b) => {
+        if (b.final !== null) return [b];
+        const before = b.steps.length;
+        const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name], undecided: [...b.undecided] }, packet);
+        if (chain.hook?.type === 'filter') {
+          for (const o of outs) if (o.final !== null && o.steps.length > before) o.filterRule = o.finalRule;
+        }
+        return outs;
+      });
+    }
+    return live;
+  };
+  let branches = runHook(packet.hook === 'output' ? 'output' : 'prerouting', [init]);
+  const finished: NftBranch[] = [];
+  const filterOnly: NftBranch[] = [];
+  for (const b of branches) {
+    if (b.final !== null) {
+      finished.push(b);
+      continue;
+    }
+    const local = isLocal(packet, b.dst);
+    if (packet.hook === 'prerouting' && local) {
+      finished.push(...runHook('input', [b]));
+    } else {
+      const afterFilter = packet.hook === 'prerouting' ? runHook('forward', [b]) : [b];
+      for (const a of afterFilter) {
+        if (a.final !== null) finished.push(a);
+        else filterOnly.push(a);
+      }
+    }
+  }
+  branches = filterOnly.length > 0 ? runHook('postrouting', filterOnly) : [];
+  finished.push(...branches);
+
+  const byChain = new Map<string, EndpointBranch>();
+  let unmatched = 0;
+  const all = finished;
+  const undecidedDnat = all.filter((b) => b.undecided.length > 0 && b.dnat !== null);
+  const decided = all.filter((b) => b.undecided.length === 0);
+  for (const b of decided) {
+    if (b.dnat === null || b.dnatRule === null) {
+      unmatched += b.weight;
+      continue;
+    }
+    const ep = [...b.chainsSeen].reverse().find((c) => c.startsWith('endpoint-')) ?? b.dnatRule.chain;
+    const existing = byChain.get(ep);
+    if (existing !== undefined) {
+      existing.probability += b.weight;
+      continue;
+    }
+    const filterVerdict: FilterVerdict = b.final === 'drop' ? 'drop' : b.final === 'reject' ? 'reject' : 'accept';
+    byChain.set(ep, {
+      endpointChain: ep,
+      probability: b.weight,
+      dnatTarget: b.dnat,
+      masquerade: {
+        masquerade: b.masqRule !== null,
+        markedBy: b.markRule?.raw ?? null,
+        decidedBy: b.masqRule?.raw ?? b.returnRule?.raw ?? null,
+      },
+      counters: b.dnatRule.counters,
+      filterVerdict,
+      filterRule: b.filterRule?.raw ?? null,
+      steps: b.steps,
+    });
+  }
+  const endpoints = [...byChain.values()];
+  for (const e of endpoints) e.probability = Math.round(e.probability * 1e9) / 1e9;
+
+  let outcome: ServiceChain['outcome'] = 'no-match';
+  let outcomeRule: string | null = null;
+  const stopped = decided.find((b) => b.final !== null && b.dnat === null);
+  let intendedDrop: ServiceChain['intendedDrop'] = null;
+  if (endpoints.length > 0) {
+    outcome = 'dnat';
+    outcomeRule = decided.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null;
+  } else if (undecidedDnat.length > 0) {
+    outcome = 'undecided';
+    outcomeRule = undecidedDnat[0]?.dnatRule?.raw ?? null;
+  } else if (stopped !== undefined) {
+    outcome = stopped.final === 'drop' ? 'drop' : 'reject';
+    outcomeRule = stopped.finalRule?.raw ?? null;
+    const reason = nftIntendedDrop(stopped);
+    if (reason !== null) intendedDrop = { reason, rule: stopped.steps.find((s) => s.why.includes('@no-endpoint-'))?.rule ?? outcomeRule ?? '' };
+  }
+  for (const b of undecidedDnat) w.notes.add(`if ${b.undecided.join(' and ')} matched, the packet would go to ${b.dnat!.ip}${b.dnat!.port !== null ? `:${b.dnat!.port}` : ''}`);
+  if (w.affinity !== null) w.notes.add('sessionAffinity ClientIP: a client in the affinity set goes back to its endpoint; the shares are a new client\'s');
+  const allChains = decided.flatMap((b) => b.chainsSeen);
+  const serviceChain = allChains.find((c) => /^(service|local)-[A-Z0-9]{8}-/.test(c)) ?? null;
+  let servicePort = serviceChain !== null ? servicePortFromNftChain(serviceChain) : null;
+  if (servicePort === null && stopped !== undefined) {
+    // a no-endpoint verdict: the map element's comment names the Service port
+    const m = stopped.steps.map((s) => s.why.match(/\("([^"]+)"\)/)).find((x) => x !== null);
+    servicePort = m?.[1] ?? null;
+  }
+  let masqueradeScope: ServiceChain['masqueradeScope'] = null;
+  const svc = serviceChain !== null ? table.chains.get(serviceChain) : undefined;
+  for (const r of svc?.rules ?? []) {
+    const k = r.tokens.indexOf('saddr');
+    if (k > 0 && r.tokens[k + 1] === '!=' && r.raw.includes('jump mark-for-masquerade')) {
+      masqueradeScope = { cidr: r.tokens[k + 2] as string, rule: r.raw };
+      break;
+    }
+  }
+  const share = endpoints.length > 0 ? Math.round(unmatched * 1e9) / 1e9 : 0;
+  const notes = [...w.notes];
+  if (share > 0) notes.push(`${formatShare(share)} of new connections reach no DNAT rule`);
+  return {
+    mode: 'nftables',
+    packet,
+    servicePort,
+    serviceChain,
+    steps: commonPrefix(decided.map((b) => b.steps)),
+    endpoints,
+    outcome,
+    outcomeRule,
+    unmatchedShare: share,
+    masqueradeScope,
+    intendedDrop,
+    sessionAffinity: w.affinity,
+    undecided: [...new Set(all.flatMap((b) => b.undecided))],
+    notes,
+  };
+}
+
+// kube-proxy's nftables policy drops: a firewall-* chain (loadBalancerSourceRanges); the
+// no-endpoint-* maps, whose element is `drop` when the Service has endpoints but none on this
+// node (traffic policy Local) and `goto reject-chain` when it has none at all.
+function nftIntendedDrop(b: NftBranch): IntendedDropReason | null {
+  if (b.finalRule !== null && b.finalRule.chain.startsWith('firewall-')) return 'source-range';
+  if (b.steps.some((s) => s.why.includes('@no-endpoint-'))) return b.final === 'drop' ? 'no-local-endpoints' : 'no-endpoints';
+  return null;
+}
+
+function commonPrefix(lists: ChainStep[][]): ChainStep[] {
+  const first = lists[0];
+  if (first === undefined) return [];
+  let n = first.length;
+  for (const l of lists) {
+    let i = 0;
+    while (i < n && i < l.length && l[i]?.rule === first[i]?.rule && l[i]?.chain === first[i]?.chain) i++;
+    n = i;
+  }
+  return first.slice(0, n);
+}

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import {
+  cidrContainsAddress,
+  cidrContainsIp,
+  cidrContainsIpv4,
+  cidrCoversCidr,
+  cidrsOverlap,
+  formatIpv4,
+  networkOfAddress,
+  parseIpv4,
+  parseIpv4Cidr,
+} from '../../../src/net/ip.js';
+
+describe('net/ip', () => {
+  it('parses dotted quads and refuses everything else', () => {
+    expect(parseIpv4('10.244.3.9')).to.equal(0x0af40309);
+    expect(parseIpv4('255.255.255.255')).to.equal(0xffffffff);
+    for (const bad of ['', '10.0.0', '10.0.0.256', '10..0.1', 'fe80::1', '10.0.0.1/8']) expect(parseIpv4(bad), bad).to.equal(null);
+  });
+  it('normalises a CIDR to its network, accepts a bare address and a dotted netmask', () => {
+    expect(parseIpv4Cidr('10.0.2.15/24')).to.deep.equal({ network: 0x0a000200, prefix: 24 });
+    expect(parseIpv4Cidr('10.0.2.15')).to.deep.equal({ network: 0x0a00020f, prefix: 32 });
+    expect(parseIpv4Cidr('10.1.0.0/255.255.0.0')).to.deep.equal({ network: 0x0a010000, prefix: 16 });
+    expect(parseIpv4Cidr('10.0.0.0/33')).to.equal(null);
+  });
+  it('tests membership by the network, whatever host bits the CIDR carries', () => {
+    expect(cidrContainsIp('10.244.3.0/24', '10.244.3.9')).to.equal(true);
+    expect(cidrContainsIp('10.244.3.7/24', '10.244.3.9')).to.equal(true);
+    expect(cidrContainsIp('10.244.3.0/24', '10.244.4.1')).to.equal(false);
+    expect(cidrContainsIp('0.0.0.0/0', '169.254.1.1')).to.equal(true);
+    expect(cidrContainsIp('10.244.1.1/32', '10.244.1.1')).to.equal(true);
+    expect(cidrContainsIp('10.0.0.0/8', 'fe80::1')).to.equal(false);
+    expect(cidrContainsIpv4('10.96.0.0/12', parseIpv4('10.111.255.1'))).to.equal(true);
+    expect(cidrContainsIpv4('10.96.0.0/12', null)).to.equal(false);
+  });
+  it('compares ranges', () => {
+    expect(cidrCoversCidr('10.244.0.0/16', '10.244.3.0/24')).to.equal(true);
+    expect(cidrCoversCidr('10.244.3.0/24', '10.244.0.0/16')).to.equal(false);
+    expect(cidrsOverlap('10.244.3.0/24', '10.244.0.0/16')).to.equal(true);
+    expect(cidrsOverlap('10.244.0.0/16', '192.168.0.0/16')).to.equal(false);
+    expect(networkOfAddress('192.168.56.11/24')).to.equal('192.168.56.0/24');
+    expect(networkOfAddress('10.244.1.1/32')).to.equal(null);
+    expect(formatIpv4(0xc0a8380b)).to.equal('192.168.56.11');
+  });
+  it('handles both families where IPv6 matters', () => {
+    expect(cidrContainsAddress('fd00::/8', 'fd00::1')).to.equal(true);
+    expect(cidrContainsAddress('fd00::/8', '10.0.0.1')).to.equal(false);
+    expect(cidrContainsAddress('10.0.0.0/8', '10.1.2.3')).to.equal(true);
+    expect(cidrContainsAddress('not-a-cidr', '10.1.2.3')).to.equal(false);
+  });
+});
