@@ -287,7 +287,7 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
     verdict: 'ok',
   };
 
-  const add = (code: string, severity: Severity, message: string, evidence: string[], remedy: string) =>
+  const add = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) =>
     findings.push({ code, severity, subject, message, evidence, remedy });
   const nodeLine = (ifname: string, key: string) => prefixed('node', sysctlLine(hostConf, ifname, key));
   const podLine = (ifname: string, key: string) => prefixed('pod', sysctlLine(podNs.sysctl, ifname, key));

@@ -61,7 +61,7 @@ export const DIFF_RANKING = [
   { kind: 'kernel', code: 'node-diff.kernel', severity: 'info', why: 'cosmetic unless a feature is missing' },
   { kind: 'iptables.version', code: 'node-diff.iptables-version', severity: 'info', why: 'cosmetic' },
   { kind: 'resolv.conf', code: 'node-diff.resolv-conf', severity: 'info', why: "the node's resolvers; matters for CoreDNS on that node" },
-] as const satisfies ReadonlyArray<{ kind: string; code: string; severity: Severity; why: string }>;
+] as const satisfies ReadonlyArray<{ kind: string; code: Finding['code']; severity: Severity; why: string }>;
 
 export interface NodeDiffRow {
   rank: number; // 1 = most likely to break pod networking
@@ -129,7 +129,7 @@ export function diagnoseNodeDiff(api: NodeFleetApi, collections: readonly NodeCo
   }
   report.differences.sort((x, y) => x.rank - y.rank || x.item.localeCompare(y.item));
   // One finding per ranking entry that has differences, in rank order.
-  const byCode = new Map<string, NodeDiffRow[]>();
+  const byCode = new Map<Finding['code'], NodeDiffRow[]>();
   for (const d of report.differences) {
     const code = DIFF_RANKING[d.rank - 1]!.code;
     byCode.set(code, [...(byCode.get(code) ?? []), d]);

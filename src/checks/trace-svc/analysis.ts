@@ -194,7 +194,7 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
 }
 
 /** One finding for every node that has it (same message), not one per node. */
-function sayOnce(findings: Finding[], code: string): Finding[] {
+function sayOnce(findings: Finding[], code: Finding['code']): Finding[] {
   const same = findings.filter((f) => f.code === code);
   if (same.length < 2) return findings;
   const merged = { ...same[0]!, subject: `node ${same.map((f) => f.subject.replace(/^node /, '')).join(', ')}` };
