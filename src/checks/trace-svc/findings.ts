@@ -20,7 +20,7 @@ export const TRACE_SVC_FINDINGS = [
   {
     code: 'svc.no-ready-endpoints',
     area: 'svc',
-    severity: 'warn',
+    severity: 'varies',
     title: 'the Service has no ready endpoints',
     seeds: [],
     explanation: p(

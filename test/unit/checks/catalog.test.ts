@@ -1,6 +1,8 @@
 // The finding catalogue must never drift from the code: every finding code the sources can emit
-// is catalogued, every catalogued code is emitted somewhere, and the catalogued severity is the
-// one the source uses. The sources are read as text, the way a reviewer would grep them.
+// is catalogued, every catalogued code is emitted somewhere, the catalogued severity is the one
+// the source uses, and each code is catalogued in the findings.ts of the check that emits it
+// (common/findings.ts when several checks do, and for the probe's own codes). The sources are
+// read as text, the way a reviewer would grep them.
 import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -31,7 +33,8 @@ function readSources(dir: string): SourceFile[] {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...readSources(full));
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !isCatalogFile(full)) {
-      out.push({ path: relative(REPO, full), text: readFileSync(full, 'utf8') });
+      // Whole-line comments may name codes as examples; they emit nothing.
+      out.push({ path: relative(REPO, full), text: readFileSync(full, 'utf8').replace(/^\s*(\/\/|\/?\*).*$/gm, '') });
     }
   }
   return out;
@@ -106,14 +109,59 @@ function findCodeUses(files: readonly SourceFile[]): { uses: CodeUse[]; dynamic:
   return { uses, dynamic };
 }
 
+/** The folder under src/checks/ a source belongs to ('common', 'arp-check'); null outside them. */
+export function checkFolderOf(path: string): string | null {
+  return /^src\/checks\/([^/]+)\//.exec(path.replace(/\\/g, '/'))?.[1] ?? null;
+}
+
+/** Each catalogued code with the folder whose findings.ts lists it, read from the files themselves. */
+function catalogueHomes(): Map<string, string> {
+  const homes = new Map<string, string>();
+  for (const dir of readdirSync(join(SRC, 'checks'), { withFileTypes: true })) {
+    if (!dir.isDirectory()) continue;
+    let text: string;
+    try {
+      text = readFileSync(join(SRC, 'checks', dir.name, 'findings.ts'), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^\s*code: '([^']+)',$/gm)) {
+      if (homes.has(m[1]!)) throw new Error(`${m[1]} is catalogued in both ${homes.get(m[1]!)} and ${dir.name}`);
+      homes.set(m[1]!, dir.name);
+    }
+  }
+  return homes;
+}
+
+/**
+ * Codes catalogued away from the check that emits them. A code emitted by one check belongs in
+ * that check's findings.ts; one emitted by several checks, or by shared code, in common/; the
+ * probe's own codes (area probe) in common/ whoever emits them.
+ */
+export function misplacedCodes(uses: readonly { code: string; file: string }[], homes: ReadonlyMap<string, string>): string[] {
+  const emitters = new Map<string, Set<string>>();
+  for (const u of uses) emitters.set(u.code, (emitters.get(u.code) ?? new Set()).add(checkFolderOf(u.file) ?? 'outside src/checks'));
+  const out: string[] = [];
+  for (const [code, folders] of emitters) {
+    const home = homes.get(code);
+    if (home === undefined) continue; // not catalogued: the test above names it
+    const expected = code.startsWith('probe.') || folders.size > 1 ? 'common' : [...folders][0]!;
+    if (home !== expected) out.push(`${code}: catalogued in ${home}/findings.ts, emitted by ${[...folders].sort().join(', ')} (belongs in ${expected}/findings.ts)`);
+  }
+  return out.sort();
+}
+
 describe('finding catalogue', () => {
   const files = readSources(SRC);
   const { uses, dynamic } = findCodeUses(files);
   const usedCodes = new Set(uses.map((u) => u.code));
   const catalogued = new Set<string>(FINDING_CATALOG.map((e) => e.code));
+  const homes = catalogueHomes();
 
   it('reads the sources (guards the scan itself)', () => {
     expect(files.length).to.be.greaterThan(20);
+    expect(uses.length).to.be.greaterThan(FINDING_CATALOG.length);
+    expect(files.some((f) => /[\\/]findings\.ts$/.test(f.path)), 'the findings lists are the catalogue, not sources').to.equal(false);
     // One code of each way of writing it: object literal, helper call, ternary, constant, table.
     for (const code of ['dns.coredns-loop', 'node.ip-forward-off', 'arp.ignore-blocks-host', 'probe.peer-node-failed', 'probe.output-incomplete', 'node-diff.mtu', 'smoke.check-failed']) {
       expect(usedCodes, code).to.include(code);
@@ -123,12 +171,40 @@ describe('finding catalogue', () => {
 
   it('catalogues every code the sources emit', () => {
     const missing = uses.filter((u) => !catalogued.has(u.code)).map((u) => `${u.code} (${u.file})`);
-    expect([...new Set(missing)], 'add these to src/checks/catalog.ts').to.deep.equal([]);
+    expect([...new Set(missing)], "add these to the emitting check's findings.ts").to.deep.equal([]);
   });
 
   it('has no entry that no source emits', () => {
     const unused = [...catalogued].filter((c) => !usedCodes.has(c));
-    expect(unused, 'remove these from src/checks/catalog.ts, or emit them').to.deep.equal([]);
+    expect(unused, 'remove these from their findings.ts, or emit them').to.deep.equal([]);
+  });
+
+  it("assembles the catalogue from every check's findings.ts, each code once", () => {
+    expect(homes.size, 'codes found in the findings.ts files').to.be.greaterThan(100);
+    expect(FINDING_CATALOG.length).to.equal(homes.size);
+    expect([...catalogued].sort()).to.deep.equal([...homes.keys()].sort());
+    expect(new Set(homes.values())).to.include.members(['common', 'veth-peer', 'trace-svc', 'arp-check', 'mtu-probe', 'dns-check', 'node-check', 'node-diff', 'smoke', 'conn-check']);
+  });
+
+  it('catalogues each code in the findings.ts of the check that emits it', () => {
+    expect(homes.size).to.equal(catalogued.size);
+    expect(misplacedCodes(uses, homes)).to.deep.equal([]);
+  });
+
+  it('names a code catalogued away from its check', () => {
+    const fakeHomes = new Map([['arp.mac-conflict', 'common'], ['node.ip-forward-off', 'node-check'], ['probe.node-failed', 'arp-check'], ['dns.coredns-loop', 'dns-check']]);
+    const fakeUses = [
+      { code: 'arp.mac-conflict', file: 'src/checks/arp-check/analysis.ts' },
+      { code: 'node.ip-forward-off', file: 'src/checks/node-check/analysis.ts' },
+      { code: 'node.ip-forward-off', file: 'src/checks/trace-svc/analysis.ts' },
+      { code: 'probe.node-failed', file: 'src/checks/arp-check/command.ts' },
+      { code: 'dns.coredns-loop', file: 'src/checks/dns-check/analysis.ts' },
+    ];
+    const found = misplacedCodes(fakeUses, fakeHomes);
+    expect(found).to.have.length(3);
+    expect(found[0]).to.match(/^arp\.mac-conflict: catalogued in common\/findings\.ts, emitted by arp-check \(belongs in arp-check/);
+    expect(found[1]).to.match(/^node\.ip-forward-off: .* emitted by node-check, trace-svc \(belongs in common/);
+    expect(found[2]).to.match(/^probe\.node-failed: .*belongs in common/);
   });
 
   it('builds codes from literals only, so CI jobs can match them', () => {
