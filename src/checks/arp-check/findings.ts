@@ -23,7 +23,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       "The pod's effective arp_ignore (max of conf/all and conf/eth0 inside the pod) makes it ignore the ARP requests its node sends for the pod IP.",
-      'With arp_ignore=2 a host answers only when the sender\'s address is in the subnet of the target address; a Calico pod has a /32 and the node asks from its own address, so the pod never answers and everything sent to it fails with "Destination Host Unreachable": exactly seed 001.',
+      'With arp_ignore=2 a host answers only when the sender\'s address is in the subnet of the target address; a Calico pod has a /32 and the node asks from its own address, so the pod never answers and everything sent to it fails with "Destination Host Unreachable": this is what happened on a node added to a Calico cluster with net.ipv4.conf.all.arp_ignore=2.',
       "arp-check reads the pod's sysctls, the node's source address towards the pod (`ip route get POD_IP`), and with --probe arpings the pod from the node.",
       "New pod namespaces copy the node's conf/all at creation, so check the node's net.ipv4.conf.all.arp_ignore too.",
       "Set arp_ignore to 0 in the pod's namespace (`nsenter -t PID -n sysctl -w net.ipv4.conf.all.arp_ignore=0`) and, if inherited, on the node in /etc/sysctl.d, then recreate the pods.",
@@ -37,7 +37,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       "The node's net.ipv4.conf.all.arp_ignore would block ARP from the node to its pods, but this pod still has a harmless value (it was created before the change).",
-      "New pod namespaces copy the node's conf/all values, so the next pods on this node will ignore their node's ARP and be unreachable (seed 001 happened on a newly added node).",
+      "New pod namespaces copy the node's conf/all values, so the next pods on this node will ignore their node's ARP and be unreachable (a newly added node with arp_ignore=2 cut off every pod it ran this way).",
       "arp-check compares the node's conf/all/arp_ignore against the pod's address and the node's source address.",
       'Set net.ipv4.conf.all.arp_ignore=0 on the node (/etc/sysctl.d, then sysctl -p) before more pods land there.',
     ),
@@ -50,7 +50,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       "On a bridged CNI the pod's gateway is an address on the node's bridge (cni0); the node's effective arp_ignore on that bridge makes it ignore the pod's ARP request for the gateway.",
-      'The pod then cannot send anything off its own subnet; it is the mirror image of seed 001, where the pod side ignored the node.',
+      'The pod then cannot send anything off its own subnet; it is the mirror image of the more common fault, where the pod ignores its node.',
       "arp-check reads the node's arp_ignore for the receiving interface and where the gateway address lives.",
       'On the node set net.ipv4.conf.all.arp_ignore=0 and net.ipv4.conf.BRIDGE.arp_ignore=0, and persist it in /etc/sysctl.d.',
     ),
@@ -62,7 +62,7 @@ export const ARP_CHECK_FINDINGS = [
     title: "proxy_arp is off on a Calico-style pod's host veth",
     seeds: ['001'],
     explanation: p(
-      "Calico-style pods use the fake gateway 169.254.1.1, which exists nowhere: the node answers the pod's ARP for it by proxy ARP on the host veth (cali*), as seed 001 explains.",
+      "Calico-style pods use the fake gateway 169.254.1.1, which exists nowhere: the node answers the pod's ARP for it by proxy ARP on the host veth (cali*).",
       'With proxy_arp off on that veth, nobody answers, the pod has no gateway MAC, and all traffic leaving the pod is dropped.',
       "arp-check reads the effective proxy_arp of the host veth and the pod's default route.",
       'Set `sysctl -w net.ipv4.conf.CALI_IFACE.proxy_arp=1` on the node; the CNI agent sets it when it creates the veth, so check calico-node\'s log for why it did not.',
@@ -76,7 +76,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       "The kernel answers by proxy ARP only for destinations it can route out of another interface; Calico's 169.254.1.1 gateway is reached through the node's default route.",
-      "This node has no default route (or none usable), so proxy ARP on the host veth stays silent and the pod cannot reach its gateway, even though proxy_arp is on (seed 001 explains the proxy-ARP gateway).",
+      "This node has no default route (or none usable), so proxy ARP on the host veth stays silent and the pod cannot reach its gateway, even though proxy_arp is on: proxy ARP answers only for an address the node can route, through another interface.",
       "arp-check looks for a route from the node towards the pod's gateway address through an interface other than the host veth.",
       'Give the node its default route back (`ip route add default via GATEWAY dev NIC`) and fix the network configuration that lost it.',
     ),
@@ -89,7 +89,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       "net.ipv4.conf.IFACE.forwarding is 0 on the interface the pod's traffic arrives on (the host veth or the bridge).",
-      "The node then neither routes the pod's packets nor, for Calico-style pods, answers its ARP by proxy: the pod is isolated (the per-interface form of seed 004's ip_forward case).",
+      "The node then neither routes the pod's packets nor, for Calico-style pods, answers its ARP by proxy: the pod is isolated (the per-interface form of ip_forward=0).",
       "arp-check reads the interface's forwarding sysctl together with ip_forward.",
       'Set `sysctl -w net.ipv4.conf.IFACE.forwarding=1` (and net.ipv4.ip_forward=1 in /etc/sysctl.d).',
     ),
@@ -102,7 +102,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       "The node's neighbour table holds the pod IP in state FAILED or INCOMPLETE: the node asked for the pod's MAC and got no answer.",
-      'Everything the node should deliver to the pod is dropped; this is the `ip neigh` symptom of seed 001.',
+      'Everything the node should deliver to the pod is dropped; pods left unreachable by arp_ignore=2 on their node showed exactly these FAILED entries on their cali* interfaces.',
       'arp-check reads `ip -j neigh` on the node; it is an error unless --probe shows the pod answers arping now (warn: the entry is left over from an earlier failure).',
       "Check the pod's arp_ignore (arp.ignore-blocks-host) and that the pod IP is on its eth0; `tcpdump -i IFACE -nn arp` on the node shows requests without replies.",
       'After the fix, flush the entry: `ip neigh flush dev IFACE to POD_IP`.',
@@ -116,7 +116,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       "The pod's neighbour entry for its gateway is FAILED/INCOMPLETE, or with --probe nobody answered the pod's ARP for the gateway.",
-      'Without the gateway MAC the pod cannot send anything off its own address; seed 001 shows the symptom from the node side.',
+      'Without the gateway MAC the pod cannot send anything off its own address; from the node side the same fault shows as FAILED neighbour entries.',
       "arp-check reads the pod's neighbour table and arpings the gateway from the pod with --probe; it is a warning when the gateway answers now (the entry is stale).",
       "For Calico-style pods check proxy_arp and forwarding on the host veth and the node's default route (the other arp.* findings say which); for bridged pods check that the gateway address is up on the bridge and the node's arp_ignore.",
     ),
@@ -129,7 +129,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       'With --probe, arping from the node over the pod\'s host interface got no reply for the pod IP.',
-      'The node cannot deliver anything to the pod: the live form of seed 001.',
+      'The node cannot deliver anything to the pod: tcpdump on the host veth shows its ARP requests repeated without a reply.',
       "Check the pod's arp_ignore (arp.ignore-blocks-host, if reported), that the pod IP really is on its eth0, and `tcpdump -i IFACE -nn arp` on the node.",
     ),
   },
@@ -180,7 +180,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'The interface with the node\'s InternalIP has further IPv4 addresses.',
-      'The node may send, and encapsulate overlay traffic, from an extra address that other nodes do not expect, so replies never come back: the two-IPs-on-one-NIC case of seed 003 (a static IPADDR next to BOOTPROTO=dhcp).',
+      'The node may send, and encapsulate overlay traffic, from an extra address that other nodes do not expect, so replies never come back: a new node whose NIC had a static IPADDR next to BOOTPROTO=dhcp encapsulated its VXLAN traffic from the DHCP address, and its ClusterIP requests went unanswered.',
       "arp-check lists the NIC's addresses with their flags (secondary, dynamic, label); node-check reports the same as node.nic-multiple-ipv4 with the source address the kernel really picks.",
       'Remove the extra address (`ip addr del ADDR dev NIC`) and fix its source; a VIP (keepalived, kube-vip) on its own /32 is expected.',
     ),
@@ -193,7 +193,7 @@ export const ARP_CHECK_FINDINGS = [
     seeds: ['002'],
     explanation: p(
       'In IPVS mode kube-proxy puts every ClusterIP and LoadBalancer IP on the dummy device kube-ipvs0; without arp_ignore>=1 and arp_announce>=2 the node answers ARP for all of them on the wire.',
-      'Several nodes then claim the same VIPs, which breaks MetalLB and other L2 load balancers and sends traffic to arbitrary nodes (seed 002 covers the IPVS mode).',
+      'Several nodes then claim the same VIPs, which breaks MetalLB and other L2 load balancers and sends traffic to arbitrary nodes.',
       'arp-check reads kube-ipvs0\'s addresses and the effective arp_ignore/arp_announce of the NIC.',
       'Set strictARP: true in the ipvs section of the kube-proxy ConfigMap and restart kube-proxy; it then sets net.ipv4.conf.all.arp_ignore=1 and arp_announce=2.',
     ),
@@ -208,7 +208,7 @@ export const ARP_CHECK_FINDINGS = [
       "Node A's InternalIP is on an interface of node B.",
       'Both answer ARP for it, so traffic and tunnels meant for A reach whichever answered last: pods on A become unreachable from some nodes, intermittently.',
       'arp-check compares every node\'s interface addresses with every InternalIP in the API.',
-      'Remove the address from the node that should not have it and find what put it there (DHCP plus static configuration on one NIC, seed 003; a cloned VM).',
+      'Remove the address from the node that should not have it and find what put it there (DHCP plus static configuration on one NIC; a cloned VM).',
     ),
   },
 ] as const satisfies readonly FindingCatalogEntry[];

@@ -11,7 +11,7 @@ export const COMMON_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'The node does not route IPv4 packets between interfaces.',
-      'Every packet a pod sends off its node, and every packet for a pod arriving from another node or from a Service DNAT, has to be forwarded, so pods can reach only their own node; seed 004 shows it as endless SYN retransmits to a pod IP or Service.',
+      'Every packet a pod sends off its node, and every packet for a pod arriving from another node or from a Service DNAT, has to be forwarded, so pods can reach only their own node; operators see it as SYNs to a pod IP or Service retransmitted without an answer until net.ipv4.ip_forward is set back to 1.',
       'node-check and trace-svc read /proc/sys/net/ipv4/ip_forward on the node.',
       'Check what reset it: a sysctl file that sets it to 0, a security baseline, a network service restart.',
       'Run `sysctl -w net.ipv4.ip_forward=1` and persist it in /etc/sysctl.d/.',
@@ -25,7 +25,7 @@ export const COMMON_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'Pods hang on a Linux bridge (cni0, docker0) but net.bridge.bridge-nf-call-iptables is 0 or br_netfilter is not loaded.',
-      "Frames between pods on the same bridge then never pass through iptables: kube-proxy's DNAT is not undone on the replies, so a pod calling a Service whose endpoint is on the same node gets replies from the wrong address and the connection hangs; network policies are skipped too (seed 004).",
+      "Frames between pods on the same bridge then never pass through iptables: kube-proxy's DNAT is not undone on the replies, so a pod calling a Service whose endpoint is on the same node gets replies from the wrong address and the connection hangs; network policies are skipped too.",
       'node-check and trace-svc read /proc/sys/net/bridge/bridge-nf-call-iptables on nodes that have a bridge with veth ports.',
       'Run `modprobe br_netfilter; sysctl -w net.bridge.bridge-nf-call-iptables=1`, and persist both in /etc/modules-load.d and /etc/sysctl.d.',
     ),

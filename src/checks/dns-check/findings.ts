@@ -40,7 +40,7 @@ export const DNS_CHECK_FINDINGS = [
       'The kube-dns Service has no ready endpoint in its EndpointSlices.',
       'kube-proxy has nothing to send queries to, so every lookup through the Service fails.',
       'dns-check reads the EndpointSlices of the DNS Service.',
-      'Get the CoreDNS pods Ready (`kubectl -n kube-system get pods -l k8s-app=kube-dns`, describe and logs; seed 004\'s loop makes them crash) and check the Service selector.',
+      'Get the CoreDNS pods Ready (`kubectl -n kube-system get pods -l k8s-app=kube-dns`, describe and logs; a forwarding loop makes them crash) and check the Service selector.',
     ),
   },
   {
@@ -51,7 +51,7 @@ export const DNS_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'A CoreDNS pod has restarted or is in CrashLoopBackOff.',
-      'While it restarts, queries sent to it through the Service time out; a crash loop often means a forwarding loop (seed 004: "Loop (127.0.0.1:44222 -> :53) detected"), an OOM kill, or a Corefile error.',
+      'While it restarts, queries sent to it through the Service time out; a crash loop often means a forwarding loop ("Loop (127.0.0.1:44222 -> :53) detected" in the log), an OOM kill, or a Corefile error.',
       'dns-check reads the pods\' container status and the tail of their logs.',
       'Read why it exits: `kubectl -n kube-system logs POD --previous`.',
     ),
@@ -66,7 +66,7 @@ export const DNS_CHECK_FINDINGS = [
       'There are no CoreDNS pods, none is Ready, or none answers on port 53 when asked directly at its pod IP.',
       'The DNS Service has no working backend, so no name resolves anywhere in the cluster.',
       'dns-check combines the pods\' status from the API with direct queries (`dig @POD_IP`) from the pod\'s namespace.',
-      'Check `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide` and their logs (--previous); seed 004\'s loop and an unreachable API server are common causes.',
+      'Check `kubectl -n kube-system get pods -l k8s-app=kube-dns -o wide` and their logs (--previous); a forwarding loop and an unreachable API server are common causes.',
       'Restart with `kubectl -n kube-system rollout restart deployment coredns` once the cause is fixed.',
     ),
   },
@@ -78,7 +78,7 @@ export const DNS_CHECK_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       "Queries to the kube-dns ClusterIP get no answer from the pod while CoreDNS answers when asked at its pod IP.",
-      "So DNS itself works and the pod's node does not translate the ClusterIP: kube-proxy's rules are missing there, as in seed 003 where kube-proxy stayed Pending on a new node and DNS failed only there.",
+      "So DNS itself works and the pod's node does not translate the ClusterIP: kube-proxy's rules are missing there, as on autoscaled nodes whose kube-proxy pods stayed Pending, where DNS failed for those nodes' pods only.",
       'dns-check queries the Service and each CoreDNS pod over UDP and TCP from the pod\'s namespace and looks up kube-proxy on the pod\'s node.',
       "Check kube-proxy on the node (running? evicted?) and its rules: `kubectl netdiag trace-svc kube-dns -n kube-system`, or `iptables-save -t nat | grep CLUSTER_IP` on the node.",
       'Get kube-proxy running there (priorityClassName system-node-critical).',
@@ -105,7 +105,7 @@ export const DNS_CHECK_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'Names inside the cluster domain resolve, but an external name fails with SERVFAIL or a timeout through CoreDNS.',
-      'Either the upstream resolver CoreDNS forwards to does not answer from the pod network (firewall, security group, route), or CoreDNS\'s forward is broken although the upstream answers directly; seed 003 has the case of pods timing out on an object-storage name that the upstream resolved fine.',
+      'Either the upstream resolver CoreDNS forwards to does not answer from the pod network (firewall, security group, route), or CoreDNS\'s forward is broken although the upstream answers directly.',
       'dns-check queries the name through the cluster DNS and directly at each upstream, from the node and from the CoreDNS pod\'s view, and shows the Corefile\'s forward lines.',
       'Make the upstream reachable from the pod network, or point the forward plugin (coredns ConfigMap) at a resolver that answers; check CoreDNS logs for plugin/errors lines.',
     ),
@@ -131,7 +131,7 @@ export const DNS_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'A short name like "api" resolves only through the search list, whose first entry is the pod\'s own namespace (NS.svc.cluster.local): a Service in another namespace is not found.',
-      'The application sees NXDOMAIN although the Service exists (seed 004: short names across namespaces).',
+      'The application sees NXDOMAIN although the Service exists: an application asks for `redis` while the Service lives in another namespace, and only `redis.NAMESPACE` resolves.',
       "dns-check expands the name through the pod's search list, checks which namespaces have a Service of that name, and resolves the full form NAME.NAMESPACE.",
       'Use NAME.NAMESPACE (or NAME.NAMESPACE.svc.cluster.local) in the application\'s configuration.',
     ),
@@ -144,7 +144,7 @@ export const DNS_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       "CoreDNS forwards to a loopback address (127.0.0.53, 127.0.0.1): named by the Corefile's forward, or by CoreDNS's own container /etc/resolv.conf when the Corefile says `forward . /etc/resolv.conf`. Kubelet writes that file for dnsPolicy Default from its resolvConf setting (the node's /etc/resolv.conf unless set; kubeadm, RKE, k3s and microk8s choose /run/systemd/resolve/resolv.conf when systemd-resolved runs).",
-      "Inside CoreDNS's pod, loopback is CoreDNS itself: a forwarding loop; with the loop plugin CoreDNS detects it and exits (CrashLoopBackOff, \"Loop (127.0.0.1:44222 -> :53) detected\"), exactly seed 004.",
+      "Inside CoreDNS's pod, loopback is CoreDNS itself: a forwarding loop; with the loop plugin CoreDNS detects it and exits (CrashLoopBackOff, \"Loop (127.0.0.1:44222 -> :53) detected\"), which is what happens when a node's resolv.conf names 127.0.0.1 or 127.0.0.53.",
       "dns-check reads CoreDNS's own /etc/resolv.conf through its container's process on the node and the Corefile; the node's /etc/resolv.conf (often the systemd-resolved stub 127.0.0.53) is shown for context and is never evidence on its own. A hostNetwork CoreDNS really reaches the node's stub, so it is not flagged.",
       'Point kubelet resolvConf on those nodes at a file with reachable nameservers (/run/systemd/resolve/resolv.conf with systemd-resolved) or write upstreams into the Corefile (forward . 10.0.0.2), then restart the CoreDNS pods so kubelet writes their file again.',
     ),
@@ -157,7 +157,7 @@ export const DNS_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'A CoreDNS pod\'s log has "Loop (...) detected": its queries come back to itself and the loop plugin makes it exit.',
-      'All CoreDNS pods on affected nodes crash-loop, so cluster DNS fails (seed 004).',
+      'All CoreDNS pods on affected nodes crash-loop, so cluster DNS fails.',
       "dns-check reports this when the log shows the loop but CoreDNS's own resolv.conf and Corefile do not explain it (otherwise dns.coredns-forward-loopback).",
       'Find the resolver that forwards back to CoreDNS (a local dnsmasq or systemd-resolved on the node, an upstream that forwards cluster queries back, the Corefile forward) and point it elsewhere.',
     ),

@@ -11,7 +11,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'net.ipv4.ip_forward is 1 but net.ipv4.conf.IFACE.forwarding is 0 on a pod veth, bridge, overlay or the NIC.',
-      'Packets that arrive on such an interface are not routed, so the pods behind it, or the tunnel, are cut off while the rest of the node works; it is the per-interface form of the ip_forward case in seed 004.',
+      'Packets that arrive on such an interface are not routed, so the pods behind it, or the tunnel, are cut off while the rest of the node works; it is the per-interface form of ip_forward=0.',
       'node-check reads /proc/sys/net/ipv4/conf/*/forwarding for the interfaces it classifies as CNI interfaces.',
       'Set `sysctl -w net.ipv4.conf.IFACE.forwarding=1` for each and find what turned it off (a sysctl file with a wildcard, a network manager).',
     ),
@@ -37,7 +37,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       'The effective arp_ignore (max of conf/all and conf/IFACE) on pod veths or the CNI bridge is 2 or more.',
-      'With arp_ignore=2 the kernel answers ARP only when the target and sender addresses are in the same subnet on that interface, which is never the case for Calico\'s /32 pods and 169.254.1.1 gateway: seed 001, where a new node had net.ipv4.conf.all.arp_ignore=2, pods inherited it and nothing could reach them ("Destination Host Unreachable").',
+      'With arp_ignore=2 the kernel answers ARP only when the target and sender addresses are in the same subnet on that interface, which is never the case for Calico\'s /32 pods and 169.254.1.1 gateway: a node added to a Calico cluster with net.ipv4.conf.all.arp_ignore=2 passed it to its pods, and pinging them from any node gave "Destination Host Unreachable".',
       'node-check reads the sysctls of pod-facing interfaces on the node.',
       'Set net.ipv4.conf.all.arp_ignore back to 0 (or 1) in /etc/sysctl.d and recreate the pods; `kubectl netdiag arp-check POD` shows both sides of one pod in detail.',
     ),
@@ -49,7 +49,7 @@ export const NODE_CHECK_FINDINGS = [
     title: 'the node NIC has more than one IPv4 address',
     seeds: ['003'],
     explanation: p(
-      'The interface holding the node\'s InternalIP has several IPv4 addresses, often a static address plus a DHCP lease on the same NIC (seed 003).',
+      'The interface holding the node\'s InternalIP has several IPv4 addresses, often a static address plus a DHCP lease on the same NIC: a new node configured both ways sent its VXLAN traffic from the lease, and replies from the other nodes never came back.',
       'The kernel may pick the extra address as the source of traffic to other nodes, including encapsulated overlay traffic, while the peers\' tunnel entries and firewalls only know the InternalIP, so requests go out and replies never come back.',
       "node-check lists the NIC's addresses and runs `ip route get PEER_INTERNAL_IP` to see which source the kernel picks: error when it is not the InternalIP, warn when it still is (a DHCP renewal or address reorder can change that).",
       'Remove the extra address (set one addressing method, e.g. BOOTPROTO=none with a static IPADDR), then restart the CNI agent; a VIP on its own /32 (keepalived, kube-vip) is expected.',
@@ -63,7 +63,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       "The node has specific routes (via the overlay or a peer's address) to most other nodes' pod CIDRs, but none, or only the default route, for some of them.",
-      'Pods on those peer nodes are unreachable from this node; typical after adding a node whose CNI agent has not programmed it yet or crashed (seed 003\'s new-node cases).',
+      'Pods on those peer nodes are unreachable from this node; typical after adding a node whose CNI agent has not programmed it yet or crashed.',
       "node-check resolves each other node's spec.podCIDR against this node's routing table and classifies the route (overlay, underlay, default-only, none).",
       'Check the CNI agent on this node and on the peers (calico-node BGP/VXLAN state, flanneld log).',
       'Restart the CNI agent so it reprograms its routes; by hand, add the route the way the others look (`ip route add CIDR via PEER dev IFACE onlink`).',
@@ -103,7 +103,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       "A pod CIDR (the node's spec.podCIDR or kube-proxy's cluster CIDR) overlaps the subnet of the node's NIC.",
-      'Addresses in the overlap are both "a pod" and "a host on the LAN": the kernel routes them to whichever route is more specific, so node-to-node or pod-to-pod traffic goes to the wrong side ("No route to host" between nodes, seed 004).',
+      'Addresses in the overlap are both "a pod" and "a host on the LAN": the kernel routes them to whichever route is more specific, so node-to-node or pod-to-pod traffic goes to the wrong side (a Calico pod pool overlapping the host network gave "No route to host" between pods on different nodes).',
       'node-check compares the pod CIDRs with the networks of the NIC\'s addresses.',
       "Choose a pod CIDR (the CNI's IP pool, kube-controller-manager --cluster-cidr) that does not overlap the hosts' subnets; changing it needs a migration of the pool.",
     ),
@@ -116,7 +116,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'A pod CIDR overlaps the Service CIDR (from kube-proxy\'s rules, --service-cidr, or inferred from the ClusterIPs).',
-      'ClusterIP DNAT and pod routes then fight over the same addresses: a pod whose IP equals a ClusterIP is unreachable, and masquerade decisions go wrong (seed 004 has the node-network form of this overlap).',
+      'ClusterIP DNAT and pod routes then fight over the same addresses: a pod whose IP equals a ClusterIP is unreachable, and masquerade decisions go wrong.',
       'node-check compares the pod CIDRs with the Service CIDR; pass --service-cidr when the inferred one (the smallest prefix holding all ClusterIPs, at least a /24) is too narrow.',
       'The pod CIDR and --service-cluster-ip-range must be disjoint; re-plan one of them (a migration).',
     ),
@@ -129,7 +129,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'No Running and Ready kube-proxy pod is on this node while other nodes have one, or the one there is Pending, failing or not ready.',
-      'Nothing maintains the Service rules on the node, so ClusterIPs (DNS included) fail as soon as the rules go stale, or at once on a new node that never had them: seed 003, where kube-proxy stayed Pending on newly added nodes.',
+      'Nothing maintains the Service rules on the node, so ClusterIPs (DNS included) fail as soon as the rules go stale, or at once on a new node that never had them: on nodes added by an autoscaler, kube-proxy pods without a priority class stayed Pending, and every pod there timed out on DNS.',
       'node-check looks for pods labelled k8s-app=kube-proxy bound to or aimed at the node.',
       'Check `kubectl -n kube-system describe pod` for the reason (insufficient resources, taints, image pull) and give kube-proxy priorityClassName system-node-critical so it is never the pod that cannot be scheduled.',
     ),
@@ -143,8 +143,8 @@ export const NODE_CHECK_FINDINGS = [
     explanation: p(
       "The node has no kube-proxy rules at all, or some of the Service ports the API has are not programmed in its rules.",
       'Those ClusterIPs do not work from pods on this node (DNS too, if kube-dns is among them), while pod-to-pod traffic is fine.',
-      'node-check counts KUBE-SVC-* chains and KUBE-SERVICES rules (or the nftables/IPVS equivalent, seed 002) and matches the "namespace/name:port cluster IP" comments against the Services in the API.',
-      "Check kube-proxy's pod and log on the node (seed 003: Pending on a new node); `kubectl netdiag trace-svc SERVICE` walks one Service.",
+      'node-check counts KUBE-SVC-* chains and KUBE-SERVICES rules (or the nftables/IPVS equivalent) and matches the "namespace/name:port cluster IP" comments against the Services in the API.',
+      "Check kube-proxy's pod and log on the node (Pending on a newly added node is a common case); `kubectl netdiag trace-svc SERVICE` walks one Service.",
       'Start or restart kube-proxy on the node.',
     ),
   },
@@ -282,7 +282,7 @@ export const NODE_CHECK_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       "The node's /etc/resolv.conf points at 127.0.0.x or ::1 (systemd-resolved's 127.0.0.53, a local dnsmasq).",
-      'That is fine for the node itself, but CoreDNS pods with dnsPolicy Default and `forward . /etc/resolv.conf` inherit the file and forward to their own loopback, which is CoreDNS itself: a forwarding loop that makes CoreDNS exit (seed 004).',
+      'That is fine for the node itself, but CoreDNS pods with dnsPolicy Default and `forward . /etc/resolv.conf` inherit the file and forward to their own loopback, which is CoreDNS itself: a forwarding loop that makes CoreDNS exit ("Loop (127.0.0.1:44222 -> :53) detected", then CrashLoopBackOff).',
       'node-check reads the node\'s resolv.conf; `kubectl netdiag dns-check POD` reads what CoreDNS really forwards to and names a real loop (dns.coredns-forward-loopback).',
       'Point kubelet --resolv-conf (resolvConf) at the real upstream list (/run/systemd/resolve/resolv.conf with systemd-resolved), or give CoreDNS an explicit upstream.',
     ),

@@ -48,7 +48,7 @@ export const DIFF_RANKING = [
   { kind: 'mtu.bridge', code: 'node-diff.mtu', severity: 'warn', why: 'an MTU mismatch drops large packets only (handshakes work, transfers stall)' },
   { kind: 'mtu.veth', code: 'node-diff.mtu', severity: 'warn', why: 'an MTU mismatch drops large packets only (handshakes work, transfers stall)' },
   { kind: 'sysctl.rp-filter', code: 'node-diff.rp-filter', severity: 'warn', why: 'strict reverse-path filtering drops asymmetric pod traffic' },
-  { kind: 'sysctl.arp-ignore', code: 'node-diff.arp-ignore', severity: 'warn', why: 'arp_ignore=2 made Calico pods deaf to ARP (seed 001)' },
+  { kind: 'sysctl.arp-ignore', code: 'node-diff.arp-ignore', severity: 'warn', why: 'arp_ignore=2 makes Calico pods deaf to ARP from their node' },
   { kind: 'sysctl.proxy-arp', code: 'node-diff.proxy-arp', severity: 'warn', why: 'Calico pods need proxy ARP for their 169.254.1.1 gateway' },
   { kind: 'route.own-pod-cidr', code: 'node-diff.own-pod-cidr-route', severity: 'warn', why: "the node's own pod CIDR is routed differently" },
   { kind: 'route.default', code: 'node-diff.default-route', severity: 'warn', why: 'a different default route (Calico proxy ARP needs one)' },

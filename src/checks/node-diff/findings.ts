@@ -11,7 +11,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'node-diff compares the same facts on a healthy and a broken node after removing what is naturally per-node, and ranks differences by how likely they break pod networking; this is the top rank.',
-      'A node with ip_forward=0 routes nothing to or from its pods (seed 004).',
+      'A node with ip_forward=0 routes nothing to or from its pods: connections to them retransmit their SYN without an answer.',
       'Set net.ipv4.ip_forward=1 on the bad node and persist it in /etc/sysctl.d; `kubectl netdiag node-check BAD` shows the details.',
     ),
   },
@@ -23,7 +23,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'One node has rules for Service ports the other lacks (matched by the "namespace/name:port" comments kube-proxy writes).',
-      'Those ClusterIPs, DNS included, fail from the node without them: seed 003\'s new node whose kube-proxy never synced.',
+      'Those ClusterIPs, DNS included, fail from the node without them: on autoscaled nodes whose kube-proxy pod stayed Pending, every pod timed out on DNS.',
       "Restart kube-proxy on the node that lacks them and check its log; `kubectl netdiag node-check BAD` lists the missing ports.",
     ),
   },
@@ -35,7 +35,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['002', '003'],
     explanation: p(
       'The nodes differ in kube-proxy mode (iptables, ipvs, nftables, none).',
-      '"none" on one node means it has no Service rules at all (seed 003); a different mode means a different kube-proxy configuration or leftovers of an old one (seed 002 describes the iptables and IPVS layouts).',
+      '"none" on one node means it has no Service rules at all; a different mode means a different kube-proxy configuration or leftovers of an old one.',
       "Check the kube-proxy pod and ConfigMap on the bad node; clean the other mode's leftovers (kube-proxy --cleanup) if it switched.",
     ),
   },
@@ -47,7 +47,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['002'],
     explanation: p(
       'The number of KUBE-SVC-*/KUBE-SEP-* chains or KUBE-SERVICES/KUBE-NODEPORTS rules (or their nftables/IPVS counterparts) differs.',
-      'Every node should have the same Service rules; a difference means one kube-proxy is behind or failed to sync, so some Services or endpoints are missing there (seed 002\'s chain layout).',
+      'Every node should have the same Service rules; a difference means one kube-proxy is behind or failed to sync, so some Services or endpoints are missing there.',
       'Restart kube-proxy on the node with fewer rules and check its log; `kubectl netdiag trace-svc SERVICE` shows one Service on both.',
     ),
   },
@@ -71,7 +71,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'The kube-proxy pod is Running on one node and missing, Pending or not ready on the other.',
-      'Nothing keeps the Service rules current on that node (seed 003: kube-proxy Pending on a new node).',
+      'Nothing keeps the Service rules current on that node (on new nodes, kube-proxy pods without a priority class have stayed Pending).',
       'Find why (`kubectl -n kube-system describe pod`), and give kube-proxy priorityClassName system-node-critical.',
     ),
   },
@@ -95,7 +95,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'The nodes differ in bridge-nf-call-iptables.',
-      'Where pods hang on a bridge, the node with 0 lets bridged pod traffic skip iptables: Service replies between pods on one node break and policies are skipped (seed 004); without a bridge CNI the difference is reported as info only.',
+      'Where pods hang on a bridge, the node with 0 lets bridged pod traffic skip iptables: Service replies between pods on one node break and policies are skipped; without a bridge CNI the difference is reported as info only.',
       'On the bad node: `modprobe br_netfilter; sysctl -w net.bridge.bridge-nf-call-iptables=1`, and persist both.',
     ),
   },
@@ -107,7 +107,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       'net.ipv4.conf.IFACE.forwarding differs for a comparable interface (the NIC, overlay devices, pod veths as a group).',
-      'An interface that does not forward drops routed pod traffic (the per-interface form of seed 004\'s ip_forward case); differences that simply follow an ip_forward difference are folded into node-diff.ip-forward.',
+      'An interface that does not forward drops routed pod traffic (the per-interface form of ip_forward=0); differences that simply follow an ip_forward difference are folded into node-diff.ip-forward.',
       'Set the forwarding sysctl on the bad node to match and find what changed it.',
     ),
   },
@@ -131,7 +131,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'One node\'s NIC holds more IPv4 addresses than the other\'s.',
-      'A second address can become the source of encapsulated traffic that peers do not accept (seed 003: two IPs on one NIC).',
+      'A second address can become the source of encapsulated traffic that peers do not accept, as on a new node whose NIC had both a static address and a DHCP lease.',
       'Check the extra address on the bad node with `kubectl netdiag node-check BAD` (node.nic-multiple-ipv4) and remove it.',
     ),
   },
@@ -155,7 +155,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       'An MTU of a comparable interface (the NIC, an overlay device, a CNI bridge, the pod veths) differs between the nodes.',
-      'An MTU mismatch drops large packets only: handshakes work, transfers stall (seed 003: 1440 versus 1500).',
+      'An MTU mismatch drops large packets only: handshakes work, transfers stall.',
       'Make the MTUs equal; `kubectl netdiag mtu-probe POD --to node/BAD` measures the path.',
     ),
   },
@@ -179,7 +179,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       'arp_ignore (conf/all or a comparable interface) differs.',
-      "arp_ignore=2 made Calico pods deaf to their node's ARP in seed 001; new pods inherit the node's conf/all value.",
+      "arp_ignore=2 on a newly added node made its Calico pods deaf to the node's ARP, so no node could reach them; new pods inherit the node's conf/all value.",
       'Set the bad node\'s value to the good one\'s in /etc/sysctl.d and recreate its pods; `kubectl netdiag arp-check POD` shows one pod in detail.',
     ),
   },
@@ -191,7 +191,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       'proxy_arp on a comparable interface (the pod veths as a group) differs.',
-      'Calico-style pods need proxy ARP on their host veth to reach the 169.254.1.1 gateway (seed 001).',
+      'Calico-style pods need proxy ARP on their host veth to reach the 169.254.1.1 gateway.',
       'Check calico-node on the bad node; `kubectl netdiag arp-check POD` for a pod there.',
     ),
   },
@@ -215,7 +215,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['001'],
     explanation: p(
       'The default route differs in shape (device role, presence), after normalising gateway addresses.',
-      "A node without a default route breaks Calico's proxy ARP for 169.254.1.1 (seed 001) and pods' access to the outside (see arp.no-default-route).",
+      "A node without a default route breaks Calico's proxy ARP for 169.254.1.1 and pods' access to the outside (see arp.no-default-route).",
       "Fix the bad node's network configuration.",
     ),
   },
@@ -227,7 +227,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['002'],
     explanation: p(
       'The iptables backend holding the KUBE-* chains (nft, legacy, both) differs.',
-      'Rules in the other backend are invisible to tools using the one in use, and "both" means one set is stale (seed 002\'s chains, in two places).',
+      'Rules in the other backend are invisible to tools using the one in use, and "both" means one set is stale.',
       "Make the node's iptables alternative match kube-proxy's and flush the unused backend.",
     ),
   },
@@ -311,7 +311,7 @@ export const NODE_DIFF_FINDINGS = [
     seeds: ['004'],
     explanation: p(
       "The nameservers in the nodes' /etc/resolv.conf differ.",
-      'They matter for CoreDNS pods on that node, which forward to the node\'s resolvers: a loopback nameserver there makes CoreDNS loop (seed 004).',
+      'They matter for CoreDNS pods on that node, which forward to the node\'s resolvers: a loopback nameserver there makes CoreDNS loop.',
       'Run `kubectl netdiag dns-check POD` when CoreDNS runs on the bad node.',
     ),
   },

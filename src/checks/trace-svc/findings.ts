@@ -91,9 +91,9 @@ export const TRACE_SVC_FINDINGS = [
     seeds: ['002', '003'],
     explanation: p(
       'The node has no kube-proxy rules in any backend: no KUBE-SERVICES chain in iptables-nft or iptables-legacy, no nftables kube-proxy table, no IPVS virtual servers.',
-      'Every ClusterIP, including the kube-dns Service, fails from pods on this node, while pod IPs still work: the new-node case of seed 003, where kube-proxy stayed Pending on a freshly added node.',
+      'Every ClusterIP, including the kube-dns Service, fails from pods on this node, while pod IPs still work: on nodes added by an autoscaler, kube-proxy pods without a priority class stayed Pending, and every pod there timed out on DNS.',
       'trace-svc reads every backend and reports this when none of them holds kube-proxy state and no Cilium devices are present.',
-      'Check `kubectl -n kube-system get pods -o wide | grep kube-proxy` for a pod on this node (Pending, evicted, CrashLoopBackOff) and its log; seed 002 describes the chains kube-proxy should have written.',
+      'Check `kubectl -n kube-system get pods -o wide | grep kube-proxy` for a pod on this node (Pending, evicted, CrashLoopBackOff) and its log; in iptables mode it should have written KUBE-SERVICES, KUBE-SVC-* and KUBE-SEP-* chains in the nat table.',
       'Get kube-proxy running on the node (resources, taints and tolerations, priorityClassName system-node-critical); it writes the rules within seconds of starting.',
     ),
   },
@@ -105,8 +105,8 @@ export const TRACE_SVC_FINDINGS = [
     seeds: ['002', '003'],
     explanation: p(
       'The rule walk for the ClusterIP (or NodePort) found no match in KUBE-SERVICES, or ended in a drop, although the API has ready endpoints for the port.',
-      "Packets to that Service port are not DNATed on this node, so they go nowhere: kube-proxy here is stale, stuck or stopped (seed 003's kube-proxy case).",
-      'trace-svc simulates the packet through the nat table the way the kernel would (KUBE-SERVICES -> KUBE-SVC-* -> KUBE-SEP-*, seed 002), or through the nftables or IPVS equivalent.',
+      "Packets to that Service port are not DNATed on this node, so they go nowhere: kube-proxy here is stale, stuck or stopped (or was never scheduled: its pod Pending on a new node).",
+      'trace-svc simulates the packet through the nat table the way the kernel would (KUBE-SERVICES -> KUBE-SVC-* -> KUBE-SEP-*), or through the nftables or IPVS equivalent.',
       "Check kube-proxy's pod and log on the node for sync errors, and `iptables-save -t nat | grep CLUSTER_IP` on the node.",
       'Restart kube-proxy on the node (delete its pod) and look at why it stopped syncing.',
     ),
@@ -219,7 +219,7 @@ export const TRACE_SVC_FINDINGS = [
     explanation: p(
       'Some endpoints the EndpointSlices list as ready have no KUBE-SEP-* chain (no DNAT target) in the Service chain on this node.',
       'kube-proxy here is behind the API: new pods get no traffic from this node, and if the old ones are gone the Service fails from here.',
-      'trace-svc compares the DNAT targets found by walking KUBE-SVC-* (seed 002) with the ready endpoint addresses and ports.',
+      'trace-svc compares the DNAT targets found by walking KUBE-SVC-* with the ready endpoint addresses and ports.',
       "Check kube-proxy's log on the node for sync errors or an unreachable API server.",
       'Restart kube-proxy on the node.',
     ),
@@ -245,7 +245,7 @@ export const TRACE_SVC_FINDINGS = [
     title: 'part of new connections match no endpoint rule',
     seeds: ['002'],
     explanation: p(
-      "kube-proxy spreads connections over endpoints with `-m statistic --mode random --probability P` rules, the last one unconditional (seed 002).",
+      "kube-proxy spreads connections over endpoints with `-m statistic --mode random --probability P` rules, the last one unconditional.",
       'The probabilities in this chain do not add up: a share of new connections falls through every KUBE-SEP-* jump and is not DNATed, so those connections fail.',
       'trace-svc multiplies the probabilities along the chain and reports the unmatched share.',
       'Check the KUBE-SVC-* chain on the node (`iptables-save -t nat | grep KUBE-SVC-...`) for hand edits or a half-applied restore.',
@@ -260,7 +260,7 @@ export const TRACE_SVC_FINDINGS = [
     seeds: ['002'],
     explanation: p(
       'kube-proxy marks Service traffic for MASQUERADE with a rule like `-A KUBE-SERVICES ! -s CLUSTER_CIDR -d CLUSTER_IP -j KUBE-MARK-MASQ`; its --cluster-cidr must be the real pod network.',
-      'When it is not (seed 002: MASQUERADE scoped to the wrong CIDR), traffic from pods outside that CIDR is masqueraded to the node address, and traffic from outside that should be masqueraded is not, so replies take the wrong path, policies see the wrong source, and some Services fail only from some nodes.',
+      'When it is not, traffic from pods outside that CIDR is masqueraded to the node address, and traffic from outside that should be masqueraded is not, so replies take the wrong path, policies see the wrong source, and some Services fail only from some nodes.',
       "trace-svc reads the `! -s CIDR ... KUBE-MARK-MASQ` rules kube-proxy wrote and checks that the CIDR covers every node's pod CIDR.",
       'Check clusterCIDR in the kube-proxy ConfigMap (or its --cluster-cidr flag) against the CNI\'s IP pool and kube-controller-manager --cluster-cidr.',
       'Set it to the real pod network and restart kube-proxy.',
@@ -275,7 +275,7 @@ export const TRACE_SVC_FINDINGS = [
     explanation: p(
       "The cluster CIDR kube-proxy uses for its masquerade decision contains this Service's ClusterIP: the pod and Service ranges overlap.",
       'Pod routes and ClusterIP DNAT then compete for the same addresses, and the masquerade rule treats Service traffic as pod traffic.',
-      'trace-svc reads the CIDR from the masquerade rules (seed 002) and tests each ClusterIP against it; seed 004 has the related case of a pod CIDR overlapping another network.',
+      'trace-svc reads the CIDR from the masquerade rules and tests each ClusterIP against it; in one cluster whose ClusterIPs lay inside the 10.28.0.0/16 pod range, a Service answered only on the node running its pod, until the Services got a range of their own.',
       'Pods and Services need disjoint ranges (kube-controller-manager --cluster-cidr and --service-cluster-ip-range); re-plan one of them, which needs a migration.',
     ),
   },
@@ -301,7 +301,7 @@ export const TRACE_SVC_FINDINGS = [
     explanation: p(
       'With --probe, trace-svc opens a TCP connection to the ClusterIP and to each ready endpoint from the source pod or node.',
       'The endpoints accept connections but the ClusterIP does not, so the application and the pod network are fine and the Service steering on this node is broken.',
-      'Look at the rule walk in the same output: missing or stale kube-proxy rules, a wrong masquerade scope (seed 002), or kube-proxy not running on the node (seed 003).',
+      'Look at the rule walk in the same output: missing or stale kube-proxy rules, a wrong masquerade scope, or kube-proxy not running on the node.',
       'Fix kube-proxy on this node, usually by restarting it.',
     ),
   },

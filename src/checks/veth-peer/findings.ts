@@ -14,7 +14,7 @@ export const VETH_PEER_FINDINGS = [
       'Neither worked for this pod, so its interfaces and their host-side peers could not be read.',
       'This usually means the pod restarted, is terminating, or its container runtime keeps processes where the probe pod cannot see them; it does not by itself mean the network is broken.',
       'Check `kubectl get pod -o wide` (restarts, node, IP) and run the command again; if it repeats, check the container runtime on the node (crictl ps, crictl inspect).',
-      'Seed 000 shows the manual equivalent: find the container PID, then `nsenter -t PID -n ethtool -S eth0` for peer_ifindex.',
+      'By hand the same lookup is: find the container PID (docker inspect, crictl inspect), then `nsenter -t PID -n ethtool -S eth0` for peer_ifindex and the node interface with that index in `ip link`.',
     ),
   },
   {
@@ -24,7 +24,7 @@ export const VETH_PEER_FINDINGS = [
     title: "a pod interface has no host-side peer in the node's namespace",
     seeds: ['000'],
     explanation: p(
-      "The pod's interface names a peer ifindex (ip -d link's link_index, or `ethtool -S` peer_ifindex as in seed 000), but no interface with that ifindex exists in the node's network namespace, or the interface reports no peer at all.",
+      "The pod's interface names a peer ifindex (ip -d link's link_index, or `ethtool -S` peer_ifindex), but no interface with that ifindex exists in the node's network namespace, or the interface reports no peer at all.",
       'For a veth this is an error: the other end lives in some other namespace (a nested runtime, a Multus secondary network, a leftover from a crashed CNI call), so traffic from the pod never reaches the node\'s routing; for a non-veth interface (macvlan, ipvlan, a tunnel) it is info only.',
       "The tool compares the pod's link records with the node's `ip -j -d link` output by ifindex and checks that the host side points back at the pod's interface.",
       "Check the CNI's own tooling for where the peer went (calicoctl, cilium endpoint list, the Multus NetworkAttachmentDefinition) and the CNI agent's log around the pod's creation.",
@@ -52,7 +52,7 @@ export const VETH_PEER_FINDINGS = [
     title: 'the node has no route to the pod IP through its veth',
     seeds: ['001'],
     explanation: p(
-      'Routed CNIs (Calico, ptp, Cilium in some modes) reach each pod through a /32 route `POD_IP dev cali... scope link`, as on the Calico node of seed 001; bridged CNIs put the veth into a bridge instead.',
+      'Routed CNIs (Calico, ptp, Cilium in some modes) reach each pod through a /32 route `POD_IP dev cali... scope link` (on a Calico node: `10.233.74.65 dev cali9a8d0827254 scope link`); bridged CNIs put the veth into a bridge instead.',
       "This pod's host veth is neither in a bridge nor the target of a route for the pod IP, so replies and incoming traffic for the pod are routed somewhere else (the default route, another node).",
       "veth-peer looks for the /32 route of each pod IPv4 address on the peer interface in the node's main routing table and for a bridge master.",
       'Check `ip route get POD_IP` on the node and the CNI agent log (Calico: felix).',
@@ -67,7 +67,7 @@ export const VETH_PEER_FINDINGS = [
     seeds: ['003'],
     explanation: p(
       "The pod's interface MTU is larger than the MTU of the overlay device (vxlan.calico, flannel.1, tunl0, cilium_vxlan) that carries routes to other nodes.",
-      'Small packets and TCP handshakes work, but full-size packets to pods on other nodes are dropped or need fragmentation, so transfers stall while ping works: the 1440-versus-1500 case of seed 003.',
+      'Small packets and TCP handshakes work, but full-size packets to pods on other nodes are dropped or need fragmentation, so transfers stall while ping works: behind a Calico tunnel of MTU 1440, a client with MTU 1500 retransmitted its first full-size segment until the request timed out.',
       "veth-peer compares the pod link's MTU with every overlay device on the node that carries routes.",
       'Check the CNI MTU setting (Calico: veth_mtu in calico-config or the Installation resource; flannel: the subnet.env MTU) against the overlay MTU; `kubectl netdiag mtu-probe POD` measures the real path MTU.',
       'Set the CNI MTU to at most the overlay MTU and recreate the pods, or raise the NIC MTU so the overlay can grow.',

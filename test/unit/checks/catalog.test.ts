@@ -231,7 +231,7 @@ describe('finding catalogue', () => {
     for (const r of DIFF_RANKING) expect(findCatalogEntry(r.code)?.severity, r.code).to.equal(r.severity);
   });
 
-  it('has well-formed entries: unique kebab-case codes in their area, one-line titles, 3-8 sentences, cited seeds', () => {
+  it('has well-formed entries: unique kebab-case codes in their area, one-line titles, 3-8 sentences, known incidents', () => {
     expect(catalogued.size).to.equal(FINDING_CATALOG.length);
     for (const e of FINDING_CATALOG) {
       expect(e.code, e.code).to.match(/^[a-z][a-z-]*\.[a-z0-9]+(-[a-z0-9]+)*$/);
@@ -240,8 +240,8 @@ describe('finding catalogue', () => {
       expect(e.title, `${e.code}: titles are fragments, no final period`).to.not.match(/\.$/);
       const sentences = e.explanation.replace(/\be\.g\./g, 'eg').match(/[.!?](?=\s|$)/g) ?? [];
       expect(sentences.length, `${e.code}: ${sentences.length} sentences`).to.be.within(3, 8);
-      const cited = [...new Set([...e.explanation.matchAll(/\b[Ss]eeds? (\d{3})/g)].map((m) => m[1]))].sort();
-      expect([...e.seeds].sort(), `${e.code}: seeds field vs seeds cited in the text`).to.deep.equal(cited);
+      // `seeds` traces an entry to the project's incident write-ups; the text itself never cites them.
+      for (const seed of e.seeds) expect(['000', '001', '002', '003', '004'], e.code).to.include(seed);
     }
   });
 
