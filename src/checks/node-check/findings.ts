@@ -49,7 +49,7 @@ export const NODE_CHECK_FINDINGS = [
     title: 'the node NIC has more than one IPv4 address',
     seeds: ['003'],
     explanation: p(
-      'The interface holding the node\'s InternalIP has several IPv4 addresses, often a static address plus a DHCP lease on the same NIC: a new node configured both ways sent its VXLAN traffic from the lease, and replies from the other nodes never came back.',
+      'The interface holding the node\'s InternalIP has several IPv4 addresses, often a static address plus a DHCP lease on the same NIC, as on a newly added node whose VXLAN traffic to the other nodes left from the lease.',
       'The kernel may pick the extra address as the source of traffic to other nodes, including encapsulated overlay traffic, while the peers\' tunnel entries and firewalls only know the InternalIP, so requests go out and replies never come back.',
       "node-check lists the NIC's addresses and runs `ip route get PEER_INTERNAL_IP` to see which source the kernel picks: error when it is not the InternalIP, warn when it still is (a DHCP renewal or address reorder can change that).",
       'Remove the extra address (set one addressing method, e.g. BOOTPROTO=none with a static IPADDR), then restart the CNI agent; a VIP on its own /32 (keepalived, kube-vip) is expected.',
