@@ -109,9 +109,11 @@ function findCodeUses(files: readonly SourceFile[]): { uses: CodeUse[]; dynamic:
   return { uses, dynamic };
 }
 
-/** The folder under src/checks/ a source belongs to ('common', 'arp-check'); null outside them. */
-export function checkFolderOf(path: string): string | null {
-  return /^src\/checks\/([^/]+)\//.exec(path.replace(/\\/g, '/'))?.[1] ?? null;
+/** The check folder a source belongs to ('arp-check'); 'common' for shared check code; null outside src/checks. */
+function checkFolderOf(path: string): string | null {
+  const p = path.replace(/\\/g, '/');
+  if (/^src\/checks\/[^/]+\.ts$/.test(p)) return 'common'; // finding.ts, catalog.ts: shared like common/
+  return /^src\/checks\/([^/]+)\//.exec(p)?.[1] ?? null;
 }
 
 /** Each catalogued code with the folder whose findings.ts lists it, read from the files themselves. */
@@ -138,7 +140,7 @@ function catalogueHomes(): Map<string, string> {
  * that check's findings.ts; one emitted by several checks, or by shared code, in common/; the
  * probe's own codes (area probe) in common/ whoever emits them.
  */
-export function misplacedCodes(uses: readonly { code: string; file: string }[], homes: ReadonlyMap<string, string>): string[] {
+function misplacedCodes(uses: readonly { code: string; file: string }[], homes: ReadonlyMap<string, string>): string[] {
   const emitters = new Map<string, Set<string>>();
   for (const u of uses) emitters.set(u.code, (emitters.get(u.code) ?? new Set()).add(checkFolderOf(u.file) ?? 'outside src/checks'));
   const out: string[] = [];

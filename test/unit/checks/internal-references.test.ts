@@ -13,12 +13,12 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const INTERNAL_REFERENCE = /seed\s*0\d\d/i;
 
 /** Source text without its comments: what can end up in front of a user. */
-export function codeWithoutComments(text: string): string {
+function codeWithoutComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`\\])\/\/.*$/gm, '$1');
 }
 
 /** The lines of a source, comments removed, that name an internal write-up. */
-export function internalReferences(text: string): string[] {
+function internalReferences(text: string): string[] {
   return codeWithoutComments(text)
     .split('\n')
     .filter((line) => INTERNAL_REFERENCE.test(line))
