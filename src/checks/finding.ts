@@ -3,6 +3,8 @@
 // compiler holds every emitted code to the catalogue (FindingCode).
 import type { FindingCode } from './catalog.js';
 
+export type { FindingCode };
+
 export const SEVERITIES = ['info', 'warn', 'error'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
