@@ -287,7 +287,7 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
     verdict: 'ok',
   };
 
-  const add = (code: string, severity: Severity, message: string, evidence: string[], remedy: string) =>
+  const add = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) =>
     findings.push({ code, severity, subject, message, evidence, remedy });
   const nodeLine = (ifname: string, key: string) => prefixed('node', sysctlLine(hostConf, ifname, key));
   const podLine = (ifname: string, key: string) => prefixed('pod', sysctlLine(podNs.sysctl, ifname, key));
@@ -511,7 +511,7 @@ function checkNode(row: ArpNodeRow, node: NodeFacts): Finding[] {
         subject,
         message: `the NIC ${nic.ifname} holding the InternalIP ${row.internalIP} has ${v4.length} IPv4 addresses; the node may send (and encapsulate overlay traffic) from ${extra.map((a) => a.address).join(', ')}, which other nodes do not expect`,
         evidence: v4.map((a) => `${nic.ifname}: inet ${a.address}/${a.prefixLength} scope ${a.scope}${a.secondary ? ' secondary' : ''}${a.dynamic ? ' dynamic' : ''}${a.label && a.label !== nic.ifname ? ` label ${a.label}` : ''}`),
-        remedy: `remove the extra address (ip addr del ${extra[0] ? `${extra[0].address}/${extra[0].prefixLength}` : 'ADDR'} dev ${nic.ifname}) and fix its source: a NIC configured both static and DHCP (BOOTPROTO=dhcp next to a static IPADDR, seed 003); a VIP (keepalived, kube-vip) belongs on its own /32 and is expected`,
+        remedy: `remove the extra address (ip addr del ${extra[0] ? `${extra[0].address}/${extra[0].prefixLength}` : 'ADDR'} dev ${nic.ifname}) and fix its source: a NIC configured both static and DHCP (BOOTPROTO=dhcp next to a static IPADDR); a VIP (keepalived, kube-vip) belongs on its own /32 and is expected`,
       });
     }
   }

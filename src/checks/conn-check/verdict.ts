@@ -21,7 +21,7 @@ export interface Verdict {
 }
 
 interface Blame {
-  code: string;
+  code: Finding['code'];
   severity: Severity | null; // null: the caller's (error when every probe failed, warn when some did)
   node: string | null;
   hop: string | null;

@@ -443,7 +443,7 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
 function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplaneVerdict, rows: NodeCheckRow[], findings: Finding[]): void {
   const subject = `node ${net.nodeName}`;
   const add = (check: string, value: string, status: CheckStatus) => rows.push({ check, value, status });
-  const find = (code: string, severity: Severity, message: string, evidence: string[], remedy: string) => {
+  const find = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => {
     findings.push({ code, severity, subject, message, evidence, remedy });
     return severity;
   };
@@ -486,7 +486,7 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
     const arpText = `all=${sys.ipv4Conf['all']?.arpIgnore ?? '?'}/${sys.ipv4Conf['all']?.arpAnnounce ?? '?'} pod interfaces max=${maxIgnore}/${maxAnnounce}`;
     if (maxIgnore >= 2) {
       const bad = podSide.filter((x) => (x.e.arpIgnore ?? 0) >= 2);
-      add('arp_ignore/arp_announce', arpText, find('node.arp-ignore-strict', 'warn', `effective arp_ignore=${maxIgnore} on pod-facing interfaces (${bad.map((x) => x.i.ifname).slice(0, 5).join(', ')}): the node may not answer its pods' ARP (seed 001)`, [entry('/proc/sys/net/ipv4/conf/all/arp_ignore'), ...bad.slice(0, 3).map((x) => entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/arp_ignore`))], 'set net.ipv4.conf.all.arp_ignore back to 0 (or 1); run kubectl netdiag arp-check on a pod of this node for the details'));
+      add('arp_ignore/arp_announce', arpText, find('node.arp-ignore-strict', 'warn', `effective arp_ignore=${maxIgnore} on pod-facing interfaces (${bad.map((x) => x.i.ifname).slice(0, 5).join(', ')}): the node may not answer its pods' ARP`, [entry('/proc/sys/net/ipv4/conf/all/arp_ignore'), ...bad.slice(0, 3).map((x) => entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/arp_ignore`))], 'set net.ipv4.conf.all.arp_ignore back to 0 (or 1); run kubectl netdiag arp-check on a pod of this node for the details'));
     } else add('arp_ignore/arp_announce', arpText, 'ok');
   }
 
@@ -580,7 +580,7 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
 }
 
 type AddRow = (check: string, value: string, status: CheckStatus) => void;
-type FindFn = (code: string, severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
+type FindFn = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
 
 /** Which dataplane should be steering Services on this node, from the API and the node's own facts. */
 export function dataplaneVerdictOf(net: NodeNetwork, api: NodeFleetApi): ServiceDataplaneVerdict {
@@ -601,7 +601,7 @@ function checkKubeProxy(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDat
   // Snapshots without dataplane facts keep the old rule: Cilium devices and no kube-proxy pod.
   const replacement = verdict.replacement?.title ?? (api.dataplane === undefined && net.cni === 'cilium' && !kp.expected ? 'Cilium kube-proxy replacement' : null);
   if (kp.status === 'missing' || kp.status === 'not-running') {
-    add('kube-proxy pod', kp.text, find('node.kube-proxy-not-running', 'error', kp.status === 'missing' ? 'no kube-proxy pod runs on this node while other nodes have one: ClusterIPs (DNS included) stop working as soon as its rules go stale (seed 003)' : `kube-proxy pod ${kp.text}: Service rules on this node are not maintained (seed 003)`, kp.evidence, 'find why it is not running (kubectl describe pod -n kube-system; often evicted or Pending for lack of resources): give kube-proxy priorityClassName system-node-critical'));
+    add('kube-proxy pod', kp.text, find('node.kube-proxy-not-running', 'error', kp.status === 'missing' ? 'no kube-proxy pod runs on this node while other nodes have one: ClusterIPs (DNS included) stop working as soon as its rules go stale' : `kube-proxy pod ${kp.text}: Service rules on this node are not maintained`, kp.evidence, 'find why it is not running (kubectl describe pod -n kube-system; often evicted or Pending for lack of resources): give kube-proxy priorityClassName system-node-critical'));
   } else if (kp.status === 'running') add('kube-proxy pod', kp.text, 'ok');
   else add('kube-proxy pod', verdict.kubeProxyOutsidePods ? `none: kube-proxy runs outside pods${api.dataplane?.distribution ? ` (${api.dataplane.distribution} agent)` : ''}, judged by its rules` : replacement ? `none (${replacement})` : kp.text, 'n/a');
   if (!rules) {

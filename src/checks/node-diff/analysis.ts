@@ -48,7 +48,7 @@ export const DIFF_RANKING = [
   { kind: 'mtu.bridge', code: 'node-diff.mtu', severity: 'warn', why: 'an MTU mismatch drops large packets only (handshakes work, transfers stall)' },
   { kind: 'mtu.veth', code: 'node-diff.mtu', severity: 'warn', why: 'an MTU mismatch drops large packets only (handshakes work, transfers stall)' },
   { kind: 'sysctl.rp-filter', code: 'node-diff.rp-filter', severity: 'warn', why: 'strict reverse-path filtering drops asymmetric pod traffic' },
-  { kind: 'sysctl.arp-ignore', code: 'node-diff.arp-ignore', severity: 'warn', why: 'arp_ignore=2 made Calico pods deaf to ARP (seed 001)' },
+  { kind: 'sysctl.arp-ignore', code: 'node-diff.arp-ignore', severity: 'warn', why: 'arp_ignore=2 makes Calico pods deaf to ARP from their node' },
   { kind: 'sysctl.proxy-arp', code: 'node-diff.proxy-arp', severity: 'warn', why: 'Calico pods need proxy ARP for their 169.254.1.1 gateway' },
   { kind: 'route.own-pod-cidr', code: 'node-diff.own-pod-cidr-route', severity: 'warn', why: "the node's own pod CIDR is routed differently" },
   { kind: 'route.default', code: 'node-diff.default-route', severity: 'warn', why: 'a different default route (Calico proxy ARP needs one)' },
@@ -61,7 +61,7 @@ export const DIFF_RANKING = [
   { kind: 'kernel', code: 'node-diff.kernel', severity: 'info', why: 'cosmetic unless a feature is missing' },
   { kind: 'iptables.version', code: 'node-diff.iptables-version', severity: 'info', why: 'cosmetic' },
   { kind: 'resolv.conf', code: 'node-diff.resolv-conf', severity: 'info', why: "the node's resolvers; matters for CoreDNS on that node" },
-] as const satisfies ReadonlyArray<{ kind: string; code: string; severity: Severity; why: string }>;
+] as const satisfies ReadonlyArray<{ kind: string; code: Finding['code']; severity: Severity; why: string }>;
 
 export interface NodeDiffRow {
   rank: number; // 1 = most likely to break pod networking
@@ -129,7 +129,7 @@ export function diagnoseNodeDiff(api: NodeFleetApi, collections: readonly NodeCo
   }
   report.differences.sort((x, y) => x.rank - y.rank || x.item.localeCompare(y.item));
   // One finding per ranking entry that has differences, in rank order.
-  const byCode = new Map<string, NodeDiffRow[]>();
+  const byCode = new Map<Finding['code'], NodeDiffRow[]>();
   for (const d of report.differences) {
     const code = DIFF_RANKING[d.rank - 1]!.code;
     byCode.set(code, [...(byCode.get(code) ?? []), d]);

@@ -194,7 +194,7 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
 }
 
 /** One finding for every node that has it (same message), not one per node. */
-function sayOnce(findings: Finding[], code: string): Finding[] {
+function sayOnce(findings: Finding[], code: Finding['code']): Finding[] {
   const same = findings.filter((f) => f.code === code);
   if (same.length < 2) return findings;
   const merged = { ...same[0]!, subject: `node ${same.map((f) => f.subject.replace(/^node /, '')).join(', ')}` };
@@ -374,7 +374,7 @@ function noKubeProxyFinding(api: TraceSvcApi, facts: NodeFacts, backend: Backend
   if (!verdict.kubeProxyExpected) {
     return { code: 'svc.dataplane-unknown', severity: 'info', subject, message: 'no kube-proxy rules on this node and no kube-proxy pods, ConfigMap or known replacement in the cluster: netdiag cannot tell what steers Services here', evidence: [none], remedy: `try the Service for real: kubectl netdiag trace-svc ${api.service.name} -n ${api.service.namespace} --probe` };
   }
-  return { code: 'svc.no-kube-proxy-rules', severity: 'error', subject, message: 'no kube-proxy rules at all on this node: ClusterIPs (DNS too) do not work from here; kube-proxy is not running on it', evidence: [none, ...verdict.expectedBecause.map((b) => `kube-proxy expected: ${b}`)], remedy: `check kube-proxy on ${facts.nodeName}: kubectl -n kube-system get pods -o wide | grep kube-proxy (Pending on a new node is seed 003's case)` };
+  return { code: 'svc.no-kube-proxy-rules', severity: 'error', subject, message: 'no kube-proxy rules at all on this node: ClusterIPs (DNS too) do not work from here; kube-proxy is not running on it', evidence: [none, ...verdict.expectedBecause.map((b) => `kube-proxy expected: ${b}`)], remedy: `check kube-proxy on ${facts.nodeName}: kubectl -n kube-system get pods -o wide | grep kube-proxy (often Pending on a newly added node)` };
 }
 
 // Every Service port as each kind of client reaches it, traced through this node's rules and judged.

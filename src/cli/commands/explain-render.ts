@@ -15,7 +15,6 @@ export function renderExplainEntry(entry: FindingCatalogEntry): string {
     '',
     `AREA:      ${entry.area}`,
     `SEVERITY:  ${entry.severity}`,
-    `SEEDS:     ${entry.seeds.join(', ') || '<none>'}`,
     ...(related.length > 0 ? [`SEE ALSO:  ${related.join(', ')}`] : []),
     '',
     ...wrap(entry.explanation, WRAP_COLUMNS),
@@ -23,15 +22,16 @@ export function renderExplainEntry(entry: FindingCatalogEntry): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The catalogue as one table, rows grouped by area; -o wide adds the seed incidents. */
+/** The catalogue as one table, rows grouped by area; -o wide adds the area column. */
 export function renderExplainTable(entries: readonly FindingCatalogEntry[], options: { wide: boolean; noHeaders: boolean }): string {
-  const headers = options.wide ? ['code', 'severity', 'seeds', 'title'] : ['code', 'severity', 'title'];
-  const rows = entries.map((e) => (options.wide ? [e.code, e.severity, e.seeds.join(','), e.title] : [e.code, e.severity, e.title]));
+  const headers = options.wide ? ['code', 'area', 'severity', 'title'] : ['code', 'severity', 'title'];
+  const rows = entries.map((e) => (options.wide ? [e.code, e.area, e.severity, e.title] : [e.code, e.severity, e.title]));
   return renderTable(headers, rows, { noHeaders: options.noHeaders });
 }
 
 export function renderExplainStructured(entries: readonly FindingCatalogEntry[], format: 'json' | 'yaml'): string {
-  return renderStructured('FindingCatalog', { entries: entries.map((e) => ({ ...e, seeds: [...e.seeds] })) }, format);
+  // `seeds` is the project's own traceability to its incident write-ups: users cannot read them.
+  return renderStructured('FindingCatalog', { entries: entries.map(({ seeds: _internal, ...entry }) => entry) }, format);
 }
 
 /** Other catalogued codes the explanation names (arp.ignore-blocks-host in arp.pod-no-reply). */

@@ -21,7 +21,7 @@ describe('global options', () => {
     expect(() => readGlobalOptions({ 'save-snapshot': 'a', 'from-snapshot': 'b' })).to.throw(UserError, /cannot be used together/);
   });
   it('maps findings to the exit code against --fail-on', () => {
-    const f = (severity: Finding['severity']): Finding => ({ code: 'x', severity, subject: 's', message: 'm', evidence: [], remedy: 'r' });
+    const f = (severity: Finding['severity']): Finding => ({ code: 'node.ip-forward-off', severity, subject: 's', message: 'm', evidence: [], remedy: 'r' });
     expect(exitCodeFor([f('warn')], 'error')).to.equal(0);
     expect(exitCodeFor([f('warn')], 'warn')).to.equal(1);
     expect(exitCodeFor([f('error')], 'never')).to.equal(0);

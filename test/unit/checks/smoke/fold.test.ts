@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { foldOkNodeChecks, type SmokeCheckResult } from '../../../../src/checks/smoke/command.js';
 
 const check = (checkName: string, target: string, over: Partial<SmokeCheckResult> = {}): SmokeCheckResult => ({ check: checkName, target, findings: [], error: null, durationMs: 1000, ...over });
-const finding = { code: 'veth.peer-down', severity: 'warn' as const, subject: 'pod default/web-4 eth0', message: 'down', evidence: [], remedy: 'up' };
+const finding = { code: 'veth.peer-down' as const, severity: 'warn' as const, subject: 'pod default/web-4 eth0', message: 'down', evidence: [], remedy: 'up' };
 
 function results(): SmokeCheckResult[] {
   return [

@@ -26,7 +26,7 @@ function report(): VethPeerReport {
   // web-4 (node-05): its host side is down, and a finding says so; web-7 (node-08) unreadable.
   rows[4] = { ...(rows[4] as Extract<PodPathRow, { kind: 'pod' }>), pairs: [pair(4, { adminUp: false, operState: 'DOWN' })] };
   rows[7] = { kind: 'unreadable', namespace: 'default', name: 'web-7', nodeName: 'node-08', note: 'network namespace not found' };
-  const findings = [{ code: 'veth.peer-down', severity: 'error' as const, subject: 'pod default/web-4 eth0', message: 'down', evidence: [], remedy: 'up' }];
+  const findings = [{ code: 'veth.peer-down' as const, severity: 'error' as const, subject: 'pod default/web-4 eth0', message: 'down', evidence: [], remedy: 'up' }];
   return { rows, findings, problems: [] };
 }
 
