@@ -7,13 +7,14 @@
 // Names come from the cluster through the same kube layer as every command (Deps.connect), with
 // -n/--namespace, --kubeconfig and --context already on the line honoured. Any error prints
 // nothing but the directive: completion must never spill text into the user's prompt.
-import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { Deps } from './deps.js';
 import type { ClusterApi } from '../kube/cluster-api.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { OUTPUT_FORMATS } from './global-options.js';
 import { SEVERITIES } from '../checks/finding.js';
-import { FINDING_AREAS, FINDING_CATALOG } from '../checks/catalog.js';
+import { commandName, maxPositionals, type CommandDeclaration, type NameKind, type ValueSource } from '../checks/command-line.js';
+import { COMMAND_LINES } from './command-list.js';
+import { COMPLETION_SHELLS, type CompletionShell } from './commands/tool-commands.js';
 
 export const COMPLETE_COMMAND = '__complete';
 
@@ -25,16 +26,7 @@ export const DIRECTIVE = {
 } as const;
 export type Directive = (typeof DIRECTIVE)[keyof typeof DIRECTIVE];
 
-export type NameKind = 'pod' | 'service' | 'node';
-
-export type ValueSource =
-  | { kind: 'none' } // a value nobody can guess (an image, a duration)
-  | { kind: 'fixed'; values: readonly string[] }
-  | { kind: 'names'; of: NameKind }
-  | { kind: 'pod-or-node' } // mtu-probe --to: POD or node/NODE
-  | { kind: 'context' }
-  | { kind: 'file' }
-  | { kind: 'dir' };
+export type { NameKind, ValueSource };
 
 export interface FlagSpec {
   name: string; // long name without dashes
@@ -79,104 +71,23 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'help', short: 'h', description: 'show help', value: null },
 ];
 
-const NODE_FLAG: FlagSpec = { name: 'node', description: 'every pod on this node', value: { kind: 'names', of: 'node' } };
-const POD = { kind: 'names', of: 'pod' } as const;
-const NODE = { kind: 'names', of: 'node' } as const;
+/** A command as completion reads it, from the same declaration --help and yargs use. */
+export function commandSpecOf(declaration: CommandDeclaration): CommandSpec {
+  return {
+    name: commandName(declaration),
+    description: declaration.tab.describe,
+    positional: declaration.tab.positional,
+    maxPositionals: maxPositionals(declaration),
+    flags: declaration.flags.map((f) => ({
+      name: f.name,
+      ...(typeof f.options.alias === 'string' ? { short: f.options.alias } : {}),
+      description: f.tab,
+      value: f.options.type === 'boolean' ? null : (f.value ?? NONE),
+    })),
+  };
+}
 
-export const COMMAND_SPECS: readonly CommandSpec[] = [
-  {
-    name: 'veth-peer',
-    description: "a pod's host-side veth and its path to the node NIC",
-    positional: POD,
-    maxPositionals: 1,
-    flags: [{ name: 'selector', short: 'l', description: 'pods matching this label selector', value: NONE }, NODE_FLAG],
-  },
-  {
-    name: 'trace-svc',
-    description: "a Service's kube-proxy rules on the nodes",
-    positional: { kind: 'names', of: 'service' },
-    maxPositionals: 1,
-    flags: [
-      { name: 'port', description: 'only this Service port', value: NONE },
-      { name: 'from', description: 'trace from this pod', value: POD },
-      { name: 'from-node', description: 'trace on this node only', value: NODE },
-      { name: 'probe', description: 'also connect to the ClusterIP and each endpoint', value: null },
-      { name: 'all-nodes', description: 'trace on every node', value: null },
-    ],
-  },
-  {
-    name: 'arp-check',
-    description: 'neighbour tables, proxy_arp and arp_ignore around a pod',
-    positional: POD,
-    maxPositionals: 1,
-    flags: [NODE_FLAG, { name: 'probe', description: 'send ARP for real', value: null }],
-  },
-  {
-    name: 'mtu-probe',
-    description: 'hop MTUs and the path MTU from a pod',
-    positional: POD,
-    maxPositionals: 1,
-    flags: [
-      { name: 'to', description: 'target: POD, node/NODE or an address', value: { kind: 'pod-or-node' } },
-      { name: 'no-probe', description: 'configuration only: no pings', value: null },
-    ],
-  },
-  {
-    name: 'conn-check',
-    description: 'probe SRC -> DST and name the hop where packets stop',
-    positional: POD,
-    maxPositionals: 2,
-    flags: [
-      { name: 'port', description: 'destination port', value: NONE },
-      { name: 'protocol', description: 'tcp, udp or icmp', value: { kind: 'fixed', values: ['tcp', 'udp', 'icmp'] } },
-      { name: 'count', description: 'probes to send', value: NONE },
-      { name: 'no-probe', description: 'the expected path only: send nothing', value: null },
-      { name: 'capture', description: 'a bounded tcpdump of the flow in both pods', value: null },
-      { name: 'pcap', description: 'directory for one pcap per hop', value: { kind: 'dir' } },
-    ],
-  },
-  {
-    name: 'dns-check',
-    description: "a pod's resolver setup, CoreDNS and a query matrix",
-    positional: POD,
-    maxPositionals: 1,
-    flags: [
-      { name: 'name', description: 'a name to resolve', value: NONE },
-      { name: 'external-name', description: 'an outside name to resolve upstream', value: NONE },
-    ],
-  },
-  {
-    name: 'node-check',
-    description: "a node's forwarding, bridge and kube-proxy setup",
-    positional: NODE,
-    maxPositionals: Number.POSITIVE_INFINITY,
-    flags: [
-      { name: 'all', description: 'every Linux node', value: null },
-      { name: 'service-cidr', description: 'the Service CIDR', value: NONE },
-    ],
-  },
-  { name: 'node-diff', description: 'what differs between a good node and a bad one', positional: NODE, maxPositionals: 2, flags: [] },
-  {
-    name: 'smoke',
-    description: 'check the whole cluster network in one go, for CI',
-    positional: null,
-    maxPositionals: 0,
-    flags: [
-      { name: 'pod', description: 'the pod to run dns-check and mtu-probe from', value: POD },
-      { name: 'external-name', description: 'also resolve this name upstream', value: NONE },
-      { name: 'junit', description: 'write a JUnit XML report to FILE', value: { kind: 'file' } },
-      { name: 'matrix', description: 'pod pairs between every two nodes and pod-to-Service', value: null },
-      { name: 'matrix-limit', description: 'with --matrix: pod pairs at most', value: NONE },
-      { name: 'service', description: 'with --matrix: NAMESPACE/SERVICE to connect to', value: NONE },
-      { name: 'attempts', description: 'with --matrix: connects per pair', value: NONE },
-    ],
-  },
-  { name: 'cleanup', description: 'delete leftover probe pods', positional: null, maxPositionals: 0, flags: [{ name: 'dry-run', description: 'list them only', value: null }] },
-  { name: 'explain', description: 'what a finding code means', positional: { kind: 'fixed', values: [...FINDING_AREAS, ...FINDING_CATALOG.map((e) => e.code)] }, maxPositionals: 1, flags: [] },
-  { name: 'rbac', description: 'print the RBAC the plugin needs', positional: null, maxPositionals: 0, flags: [{ name: 'subject', description: 'who gets it', value: NONE }] },
-  { name: 'completion', description: 'print a bash or zsh completion script', positional: { kind: 'fixed', values: ['bash', 'zsh'] }, maxPositionals: 1, flags: [] },
-  { name: 'version', description: 'print the plugin version', positional: null, maxPositionals: 0, flags: [] },
-];
+export const COMMAND_SPECS: readonly CommandSpec[] = COMMAND_LINES.map(commandSpecOf);
 
 /** What the words before the cursor say: the command, its positionals, and the cluster flags. */
 export interface CompletionLine {
@@ -363,8 +274,7 @@ export async function runComplete(args: readonly string[], deps: Deps, names?: N
   return EXIT.ok;
 }
 
-export const COMPLETION_SHELLS = ['bash', 'zsh'] as const;
-export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
+export { COMPLETION_SHELLS, type CompletionShell };
 
 /** A script for running `kubectl-netdiag` directly; it asks `kubectl-netdiag __complete`. */
 export function renderCompletionScript(shell: CompletionShell): string {
@@ -433,22 +343,3 @@ if (( $+functions[compdef] )); then
   compdef _kubectl_netdiag kubectl-netdiag
 fi
 `;
-
-interface CompletionArgs {
-  shell: string;
-}
-
-/** `kubectl-netdiag completion bash|zsh`, a yargs command module for cli.ts. */
-export function completionCommand(write: (text: string) => void): CommandModule<object, CompletionArgs> {
-  return {
-    command: 'completion <shell>',
-    describe: 'print a bash or zsh completion script (kubectl netdiag <TAB> needs kubectl_complete-netdiag on PATH instead)',
-    builder: (y: Argv<object>) =>
-      y
-        .positional('shell', { type: 'string', choices: COMPLETION_SHELLS, demandOption: true })
-        .example('source <(kubectl-netdiag completion bash)', 'complete kubectl-netdiag in this bash session') as unknown as Argv<CompletionArgs>,
-    handler: (args: ArgumentsCamelCase<CompletionArgs>) => {
-      write(renderCompletionScript(args.shell as CompletionShell));
-    },
-  };
-}

@@ -4,6 +4,7 @@
 import type { CommandContext, CommandSpec } from '../../cli/command-runner.js';
 import { collectAndAnalyze, connect } from '../../cli/command-runner.js';
 import type { GlobalOptions } from '../../cli/global-options.js';
+import { assertDnsLabel, assertDnsSubdomain } from '../../cli/global-options.js';
 import type { Finding } from '../finding.js';
 import { worstSeverity } from '../finding.js';
 import { vethPeerCommand } from '../veth-peer/command.js';
@@ -187,4 +188,44 @@ export function renderJunitNotRun(err: UserError): string {
     '</testsuites>',
     '',
   ].join('\n');
+}
+
+/** The flags and positionals of the command line, checked, as its target. */
+export function readSmokeTarget(args: Record<string, unknown>): SmokeTarget {
+  let pod: SmokeTarget['pod'] = null;
+  if (args.pod !== undefined) {
+    const [a, b] = String(args.pod).split('/', 2);
+    if (b === undefined) throw new UserError(`--pod takes NAMESPACE/POD, not ${JSON.stringify(String(args.pod))}`);
+    assertDnsLabel(a!, 'namespace');
+    assertDnsSubdomain(b, 'pod name');
+    pod = { namespace: a!, name: b };
+  }
+  const externalName = args['external-name'] === undefined ? null : String(args['external-name']);
+  if (externalName !== null && !/^[A-Za-z0-9._-]+$/.test(externalName)) throw new UserError(`invalid --external-name ${JSON.stringify(externalName)}`);
+  return { pod, externalName, junit: args.junit === undefined ? null : String(args.junit), matrix: readSmokeMatrix(args) };
+}
+
+function readSmokeMatrix(args: Record<string, unknown>): SmokeTarget['matrix'] {
+  const given = (k: string) => (args[k] === undefined ? undefined : String(args[k]));
+  if (!args.matrix) {
+    const stray = ['matrix-limit', 'service', 'attempts'].find((k) => args[k] !== undefined);
+    if (stray) throw new UserError(`--${stray} needs --matrix`);
+    return null;
+  }
+  if (args.pod !== undefined || args['external-name'] !== undefined) throw new UserError('--pod and --external-name are for the default checks, not --matrix');
+  const whole = (k: string, fallback: number, max: number): number => {
+    const text = given(k) ?? String(fallback);
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new UserError(`invalid --${k} ${JSON.stringify(text)}: a whole number from 1 to ${max}`);
+    return Number(text);
+  };
+  let service: { namespace: string; name: string } | null = null;
+  const svc = given('service');
+  if (svc !== undefined) {
+    const [a, b] = svc.split('/', 2);
+    if (b === undefined) throw new UserError(`--service takes NAMESPACE/SERVICE, not ${JSON.stringify(svc)}`);
+    assertDnsLabel(a!, 'namespace');
+    assertDnsLabel(b, 'service name');
+    service = { namespace: a!, name: b };
+  }
+  return { limit: whole('matrix-limit', 400, 1_000_000), attempts: whole('attempts', 3, 10), service };
 }

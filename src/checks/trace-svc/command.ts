@@ -9,6 +9,7 @@ import type { L4Protocol } from '../../kube-proxy/service-chain.js';
 import type { PodTarget } from '../common/pod-targets.js';
 import { renderTraceSvc } from './render.js';
 import { EXIT, UserError } from '../../errors.js';
+import { assertDnsLabel, assertDnsSubdomain } from '../../cli/global-options.js';
 import { containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
 import { nodeIPsOf } from '../common/pod-targets.js';
 import { fetchClusterDataplane } from '../../kube-proxy/dataplane-api.js';
@@ -196,4 +197,28 @@ async function resolveSource(api: ClusterApi, target: TraceSvcTarget, namespace:
 function internalIPOf(nodes: readonly Node[], name: string): string | null {
   const n = nodes.find((x) => x.metadata?.name === name);
   return n ? (nodeInternalIP(n) ?? null) : null;
+}
+
+/** The flags and positionals of the command line, checked, as its target. */
+export function readTraceSvcTarget(args: Record<string, unknown>): TraceSvcTarget {
+  const opt = (k: string) => (args[k] === undefined ? undefined : String(args[k]));
+  const service = opt('service');
+  if (service === undefined && args['from-snapshot'] === undefined) {
+    throw new UserError('trace-svc needs a SERVICE name', { hint: 'kubectl netdiag trace-svc --help' });
+  }
+  if (service !== undefined) assertDnsLabel(service, 'service name');
+  const fromPod = opt('from');
+  const fromNode = opt('from-node');
+  if (fromPod !== undefined) {
+    // --from NAME (the Service's namespace) or --from NAMESPACE/NAME.
+    const [a, b] = fromPod.split('/', 2);
+    if (b !== undefined) assertDnsLabel(a!, 'namespace');
+    assertDnsSubdomain(b ?? a!, 'pod name');
+  }
+  if (fromNode !== undefined) assertDnsSubdomain(fromNode, 'node name');
+  if (fromPod !== undefined && fromNode !== undefined) throw new UserError('--from and --from-node cannot be used together');
+  const port = opt('port');
+  if (port !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(port)) throw new UserError(`invalid --port ${JSON.stringify(port)}: a port name or number`);
+  if (args['all-nodes'] && (fromPod !== undefined || fromNode !== undefined)) throw new UserError('--all-nodes cannot be used with --from or --from-node');
+  return { service: service ?? null, port, fromPod, fromNode, probe: Boolean(args.probe), allNodes: Boolean(args['all-nodes']) };
 }

@@ -7,6 +7,7 @@ import type { ProbeTarget } from '../../probe/probe-run.js';
 import { diagnoseVethPeer, type VethPeerApi, type VethPeerReport } from './analysis.js';
 import { renderVethPeer } from './render.js';
 import { EXIT, UserError } from '../../errors.js';
+import { assertDnsSubdomain } from '../../cli/global-options.js';
 import { resolvePod, assertLinuxNode } from '../../kube/resolve.js';
 import { planPods } from '../common/pod-targets.js';
 
@@ -72,4 +73,28 @@ async function podsFor(target: VethPeerTarget, api: ClusterApi, options: GlobalO
 
 function isProbePod(p: Pod): boolean {
   return p.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'kubectl-netdiag';
+}
+
+/** The flags and positionals of the command line, checked, as its target. */
+export function readVethPeerTarget(args: Record<string, unknown>): VethPeerTarget {
+  const pod = args.pod === undefined ? undefined : String(args.pod);
+  const selector = args.selector === undefined ? undefined : String(args.selector);
+  const nodes = args.node === undefined ? [] : [args.node].flat().map(String);
+  const node = nodes[0];
+  const given = [pod, selector, node].filter((v) => v !== undefined).length;
+  // A snapshot already names its pods.
+  if (given === 0 && args['from-snapshot'] !== undefined) return { kind: 'snapshot' };
+  if (given !== 1) {
+    throw new UserError('veth-peer needs exactly one of: a POD name, -l SELECTOR, or --node NODE', {
+      hint: 'kubectl netdiag veth-peer --help',
+    });
+  }
+  if (pod !== undefined) assertDnsSubdomain(pod, 'pod name');
+  for (const n of nodes) assertDnsSubdomain(n, 'node name');
+  if (selector !== undefined && !/^[A-Za-z0-9_./\-=!,() ]+$/.test(selector)) {
+    throw new UserError(`invalid label selector ${JSON.stringify(selector)}`);
+  }
+  if (pod !== undefined) return { kind: 'pod', name: pod };
+  if (selector !== undefined) return { kind: 'selector', selector };
+  return nodes.length === 1 ? { kind: 'node', name: node! } : { kind: 'nodes', names: [...new Set(nodes)] };
 }
