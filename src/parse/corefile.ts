@@ -13,6 +13,7 @@
 // - A server block written without braces (allowed when there is only one) is not recognised:
 //   its lines stay top-level directives and it has no plugins.
 import { type ParseResult, type SkippedRecord, failure, success } from './json-input.js';
+import { parseIp } from '../net/ip.js';
 
 export interface CorefileDirective {
   lineNo: number;
@@ -78,7 +79,7 @@ export function parseCorefile(text: string): ParseResult<Corefile> {
       }
       plugin = directiveOf(lineNo, rawLine, words);
       server.plugins.push(plugin);
-    } else if (depth > 1 && plugin !== null) {
+    } else if (depth > 1 && plugin !== null && words.length > 0) {
       plugin.options.push(line);
     }
     depth += opens - closes;
@@ -113,7 +114,7 @@ export interface CorefileFacts {
 export function forwardTargetAddress(target: string): string | null {
   if (target.startsWith('/') || target.startsWith('tls://')) return null;
   const bare = target.replace(/^dns:\/\//, '').replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/^([0-9.]+):\d+$/, '$1');
-  return /^[0-9.]+$/.test(bare) || bare.includes(':') ? bare : null;
+  return parseIp(bare) !== null ? bare : null;
 }
 
 export function corefileFacts(corefile: Corefile): CorefileFacts {
@@ -132,8 +133,6 @@ export function corefileFacts(corefile: Corefile): CorefileFacts {
   };
 }
 
-const NO_FACTS: CorefileFacts = { forwards: [], plugins: [], loopPlugin: false, forwardsToResolvConf: false, forwardAddresses: [] };
-
 /**
  * Enough of the Corefile to know where CoreDNS forwards and whether the loop plugin is on. Text
  * that is not a Corefile holds no plugin, the same as an empty one; the caller that read no
@@ -141,5 +140,5 @@ const NO_FACTS: CorefileFacts = { forwards: [], plugins: [], loopPlugin: false, 
  */
 export function readCorefile(text: string): CorefileFacts {
   const parsed = parseCorefile(text);
-  return parsed.ok ? corefileFacts(parsed.value) : { ...NO_FACTS, forwards: [], plugins: [], forwardAddresses: [] };
+  return corefileFacts(parsed.ok ? parsed.value : { servers: [], topLevel: [] });
 }
