@@ -1,7 +1,7 @@
 // The counter parsers on outputs recorded from this machine's kernel (scripts/capture-conn-fixtures.sh).
 import { expect } from 'chai';
 import { readFixture } from './fixture.js';
-import { parseConntrackStats, parseIpLinkStats, parseNftCounters, parseSnmp } from '../../../src/parse/net-counters.js';
+import { conntrackInsertFailed, parseConntrackStats, parseIpLinkStats, parseNftCounters, parseSnmp } from '../../../src/parse/net-counters.js';
 
 const lab = (name: string) => readFixture(`conn-check/lab/${name}`);
 
@@ -50,6 +50,20 @@ describe('net-counters parsers', () => {
     expect(r.value['drop']).to.equal(0);
     expect(r.value).to.have.property('insert_failed');
     expect(parseConntrackStats('conntrack v1.4.7 (conntrack-tools): Operation failed').ok).to.equal(false);
+  });
+
+  it('insert_failed of conntrack -S (dns-check): the same sum as the full reader, only the non-zero lines as evidence', () => {
+    const text = lab('drop-after.conntrack');
+    const all = parseConntrackStats(text);
+    if (!all.ok) throw new Error(all.error.message);
+    const failed = conntrackInsertFailed(text);
+    expect(failed).to.not.equal(null);
+    expect(failed!.total).to.equal(all.value['insert_failed']);
+    expect(failed!.lines.every((l) => !/insert_failed=0\b/.test(l))).to.equal(true);
+    const lines = 'cpu=0 found=0 insert_failed=0 drop=0\ncpu=1 found=0 insert_failed=5 drop=5\ncpu=2 found=1 insert_failed=2 drop=2\n';
+    expect(conntrackInsertFailed(lines)).to.deep.equal({ total: 7, lines: ['cpu=1 found=0 insert_failed=5 drop=5', 'cpu=2 found=1 insert_failed=2 drop=2'] });
+    expect(conntrackInsertFailed('')).to.equal(null);
+    expect(conntrackInsertFailed('conntrack v1.4.7 (conntrack-tools): Operation failed')).to.equal(null);
   });
 
   it('reads the counters and verdicts of nft list ruleset, and each base chain policy', () => {

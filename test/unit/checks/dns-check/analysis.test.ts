@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import {
   chainsFor,
   classifyName,
-  conntrackInsertFailed,
   diagnoseDnsCheck,
   planDnsQueries,
-  readCorefile,
   type DnsCheckApi,
   type DnsCheckReport,
 } from '../../../../src/checks/dns-check/analysis.js';
+import { readCorefile } from '../../../../src/parse/corefile.js';
+import { conntrackInsertFailed } from '../../../../src/parse/net-counters.js';
 import { buildNameList } from '../../../../src/checks/dns-check/command.js';
 import { renderDnsCheck } from '../../../../src/checks/dns-check/render.js';
 import { parseNodeScriptOutput, type RawSection } from '../../../../src/probe/sections.js';
