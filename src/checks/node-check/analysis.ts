@@ -15,6 +15,7 @@ import { findMasqueradeScopes, listProgrammedServicePorts } from '../../kube-pro
 import { findKubeProxyTable, parseNftRuleset } from '../../kube-proxy/nftables.js';
 import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
+import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
 import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, formatIpv4, ipv4Mask, networkOfAddress, parseIpv4, parseIpv4Cidr } from '../../net/ip.js';
 
@@ -341,47 +342,20 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   };
 }
 
-/** Where CNI config lives, in the order the node script lists them (docs/compatibility.md). */
-export const CNI_CONF_DIRS = ['/etc/cni/net.d', '/var/lib/rancher/k3s/agent/etc/cni/net.d', '/var/lib/rancher/rke2/agent/etc/cni/net.d'] as const;
-
-/** Every known CNI config directory that exists, with its config files; null: none exists. */
+/** Every known CNI config directory that exists, with its config files; null: none exists (or not read). */
 function readCniConfigs(facts: NodeFacts, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): Array<{ dir: string; files: CniConfigFile[] }> | null {
   const s = facts.sections.get('host/cni-conf');
   if (!s || s.exitCode !== 0) return null;
-  // Snapshots from before "#dir" framing hold /etc/cni/net.d only.
-  const blocks = /^#dir /m.test(s.stdout) ? s.stdout.split(/^#dir /m).slice(1) : [`${CNI_CONF_DIRS[0]}\n${s.stdout}`];
-  return blocks.map((block) => {
-    const nl = block.indexOf('\n');
-    const dir = (nl === -1 ? block : block.slice(0, nl)).trim();
-    return { dir, files: parseCniConfigFiles(nl === -1 ? '' : block.slice(nl + 1), nodeName, internalIP, podCIDRs) };
-  });
+  return parseCniConfigListing(s.stdout).map((d) => ({ dir: d.dir, files: d.configs.map((c) => comparableCniConfig(c, nodeName, internalIP, podCIDRs)) }));
 }
 
-function parseCniConfigFiles(listing: string, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): CniConfigFile[] {
-  const files: CniConfigFile[] = [];
-  for (const block of listing.split(/^### /m).slice(1)) {
-    const nl = block.indexOf('\n');
-    const name = (nl === -1 ? block : block.slice(0, nl)).trim();
-    // libcni loads only these extensions; other files (calico-kubeconfig) are not configs.
-    if (!/\.(conf|conflist|json)$/.test(name)) continue;
-    const text = nl === -1 ? '' : block.slice(nl + 1).trim();
-    let type: string | null = null;
-    let valid = true;
-    try {
-      const doc = JSON.parse(text) as { type?: unknown; plugins?: Array<{ type?: unknown }> };
-      const t = doc.plugins?.[0]?.type ?? doc.type;
-      type = typeof t === 'string' ? t : null;
-    } catch {
-      valid = false;
-    }
-    // Per-node values in an otherwise shared config (Calico writes "nodename") must not make two
-    // nodes' configs look different.
-    let normalised = text.split(nodeName).join('<node>');
-    if (internalIP) normalised = normalised.split(internalIP).join('<node IP>');
-    for (const c of podCIDRs) normalised = normalised.split(c).join('<pod CIDR>');
-    files.push({ name, type, valid, sha256: createHash('sha256').update(normalised).digest('hex').slice(0, 12) });
-  }
-  return files.sort((a, b) => a.name.localeCompare(b.name));
+function comparableCniConfig(config: CniNetworkConfig, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): CniConfigFile {
+  // Per-node values in an otherwise shared config (Calico writes "nodename") must not make two
+  // nodes' configs look different.
+  let normalised = config.text.split(nodeName).join('<node>');
+  if (internalIP) normalised = normalised.split(internalIP).join('<node IP>');
+  for (const c of podCIDRs) normalised = normalised.split(c).join('<pod CIDR>');
+  return { name: config.name, type: config.pluginType, valid: config.validJson, sha256: createHash('sha256').update(normalised).digest('hex').slice(0, 12) };
 }
 
 function readResolvConf(facts: NodeFacts): ResolvConf | null {
