@@ -16,6 +16,7 @@ import { findKubeProxyTable, parseNftRuleset } from '../../kube-proxy/nftables.j
 import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
+import { conntrackUsageOf, type ConntrackUsage } from '../../parse/conntrack.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
 import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, formatIpv4, ipv4Mask, networkOfAddress, parseIpv4, parseIpv4Cidr } from '../../net/ip.js';
 
@@ -117,7 +118,7 @@ export interface NodeNetwork {
   nic: RoledInterface | null;
   cni: CniKind;
   sysctl: NodeSysctls | null;
-  conntrack: { count: number; max: number } | null;
+  conntrack: ConntrackUsage | null; // null: nf_conntrack_count/max not readable
   routes: RouteEntry[]; // main table, IPv4
   peerRoutes: PeerRoute[];
   sourceTowardsPeer: { peer: string; address: string; prefsrc: string | null } | null;
@@ -165,7 +166,7 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
     nic,
     cni: cniOf(interfaces, cniConfigs),
     sysctl,
-    conntrack: conntrackOf(sysctl),
+    conntrack: conntrackUsageOf(sysctl),
     routes,
     peerRoutes: peers.flatMap((p) => p.podCIDRs.filter((c) => parseIpv4Cidr(c) !== null).map((cidr) => peerRouteOf(p, cidr, routes, interfaces))),
     sourceTowardsPeer: other?.internalIP ? { peer: other.name, address: other.internalIP, prefsrc: towards?.prefsrc ?? null } : null,
@@ -214,17 +215,6 @@ function cniOf(interfaces: readonly RoledInterface[], configs: readonly CniConfi
   if (type === 'calico' || type === 'flannel' || type === 'cilium-cni') return type === 'cilium-cni' ? 'cilium' : type;
   if (interfaces.some((i) => i.role === 'bridge' && i.vethPorts > 0)) return 'bridge';
   return 'unknown';
-}
-
-function conntrackOf(sysctl: NodeSysctls | null): { count: number; max: number } | null {
-  const value = (key: string) => {
-    const e = sysctl?.entries.find((x) => x.path === `/proc/sys/net/netfilter/${key}`);
-    const n = e ? Number(e.value) : NaN;
-    return Number.isFinite(n) ? n : null;
-  };
-  const count = value('nf_conntrack_count');
-  const max = value('nf_conntrack_max');
-  return count !== null && max !== null && max > 0 ? { count, max } : null;
 }
 
 function longestMatch(routes: readonly RouteEntry[], cidr: string): RouteEntry | null {
