@@ -90,6 +90,17 @@ export function parseConntrackStats(text: string): ParseResult<Record<string, nu
   return success(out);
 }
 
+/**
+ * insert_failed of `conntrack -S` summed over the per-CPU lines, with the lines where it is not 0
+ * (evidence); null when no line carries the counter (no conntrack tool, or another output).
+ */
+export function conntrackInsertFailed(text: string): { total: number; lines: string[] } | null {
+  const lines = text.split('\n').filter((l) => /insert_failed=\d+/.test(l));
+  if (lines.length === 0) return null;
+  const total = lines.reduce((sum, l) => sum + Number(/insert_failed=(\d+)/.exec(l)![1]), 0);
+  return { total, lines: lines.filter((l) => !/insert_failed=0\b/.test(l)).map((l) => l.trim()) };
+}
+
 export interface NftCounterRule {
   family: string;
   table: string;

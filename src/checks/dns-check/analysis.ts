@@ -14,7 +14,6 @@ import { nodeFailedFinding } from '../common/node-facts.js';
 import { actionSectionName, type NodeRequest } from '../../node-script/node-script.js';
 import { parseDig, type DigResult } from '../../parse/dig.js';
 import { parseResolvConf, planQueries, type ResolvConf } from '../../parse/resolv-conf.js';
-import { parseConntrackInsertFailed } from '../../parse/conntrack.js';
 
 // No outside name is asked by default: any fixed name would only answer on some networks (a
 // name that fails is a false warning). --external-name or --name asks one.
@@ -219,8 +218,10 @@ export function readCorefile(text: string): CorefileFacts {
 
 /** Sum of insert_failed over the per-CPU lines of `conntrack -S`. */
 export function conntrackInsertFailed(text: string): { total: number; lines: string[] } | null {
-  const parsed = parseConntrackInsertFailed(text);
-  return parsed.ok ? parsed.value : null;
+  const lines = text.split('\n').filter((l) => /insert_failed=\d+/.test(l));
+  if (lines.length === 0) return null;
+  const total = lines.reduce((sum, l) => sum + Number(/insert_failed=(\d+)/.exec(l)![1]), 0);
+  return { total, lines: lines.filter((l) => !/insert_failed=0\b/.test(l)).map((l) => l.trim()) };
 }
 
 // The loop plugin's fatal line: "Loop (127.0.0.1:44222 -> :53) detected for zone ..." (CoreDNS >=

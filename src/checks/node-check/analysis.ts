@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, Severity } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts } from '../common/node-facts.js';
-import { effectiveInterfaceSysctls, type NodeSysctls } from '../../parse/sysctl.js';
+import { conntrackUsageOf, effectiveInterfaceSysctls, type ConntrackUsage, type NodeSysctls } from '../../parse/sysctl.js';
 import type { NetLink } from '../../parse/ip-addr.js';
 import type { RouteEntry } from '../../parse/ip-route.js';
 import { parseIptablesSave, type IptablesDump } from '../../kube-proxy/iptables-save.js';
@@ -16,7 +16,6 @@ import { findKubeProxyTable, parseNftRuleset } from '../../kube-proxy/nftables.j
 import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
-import { conntrackUsageOf, type ConntrackUsage } from '../../parse/conntrack.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
 import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, formatIpv4, ipv4Mask, networkOfAddress, parseIpv4, parseIpv4Cidr } from '../../net/ip.js';
 
