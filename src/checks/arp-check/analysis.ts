@@ -240,7 +240,7 @@ interface PodArpScene {
   gatewayRoute: RouteEntry | null;
   defaultRoute: RouteEntry | null;
   check: ArpPodCheck;
-  add: (code: string, severity: Severity, message: string, evidence: string[], remedy: string) => void;
+  add: (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => void;
   nodeLine: (ifname: string, key: string) => string | null;
   podLine: (ifname: string, key: string) => string | null;
 }
