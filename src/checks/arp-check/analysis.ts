@@ -16,7 +16,7 @@ import { parseIpRouteJson, type RouteEntry } from '../../parse/ip-route.js';
 import { parseIpNeighJson, type NeighborEntry, type NeighborState } from '../../parse/ip-neigh.js';
 import type { NodeSysctls } from '../../parse/sysctl.js';
 import { parseArping } from '../../parse/arping.js';
-import { cidrContainsIp } from '../../net/ip.js';
+import { cidrContainsIp, parseIpv4Cidr } from '../../net/ip.js';
 
 /** What the command resolved through the API (kept in snapshots). */
 export interface ArpCheckApi {
@@ -738,10 +738,10 @@ function lookupRoute(routes: readonly RouteEntry[], address: string, avoidDev: s
   let bestLen = -1;
   for (const r of routes) {
     if (r.table !== 'main' || r.family !== 'inet' || r.type !== 'unicast') continue;
-    const len = Number(r.dst.split('/')[1] ?? 32);
-    if (!cidrContainsIp(r.dst, address) || len <= bestLen) continue;
+    const dst = parseIpv4Cidr(r.dst);
+    if (dst === null || !cidrContainsIp(r.dst, address) || dst.prefix <= bestLen) continue;
     best = r;
-    bestLen = len;
+    bestLen = dst.prefix;
   }
   if (best && avoidDev !== null && best.dev === avoidDev) return null;
   return best;

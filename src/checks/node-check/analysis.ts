@@ -17,7 +17,7 @@ import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
-import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, formatIpv4, ipv4Mask, networkOfAddress, parseIpv4, parseIpv4Cidr } from '../../net/ip.js';
+import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, coveringIpv4Cidr, networkOfAddress, parseIpv4Cidr } from '../../net/ip.js';
 
 // ---- What the command resolved through the API (kept in snapshots) ---------------------------
 
@@ -695,15 +695,6 @@ export function routeLine(r: RouteEntry): string {
 
 /** The smallest IPv4 prefix holding every ClusterIP: a lower bound of the Service CIDR. */
 export function inferServiceCidr(clusterIPs: readonly string[]): string | null {
-  const ips = clusterIPs.map(parseIpv4).filter((n): n is number => n !== null);
-  if (ips.length === 0) return null;
-  let prefix = 32;
-  const first = ips[0]!;
-  for (const ip of ips) {
-    while (prefix > 0 && ((ip ^ first) >>> (32 - prefix)) !== 0) prefix--;
-  }
   // One or two ClusterIPs say little about the range: never claim less than a /24.
-  prefix = Math.min(prefix, 24);
-  const n = (first & ipv4Mask(prefix)) >>> 0;
-  return `${formatIpv4(n)}/${prefix}`;
+  return coveringIpv4Cidr(clusterIPs, 24);
 }
