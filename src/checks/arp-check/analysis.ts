@@ -223,6 +223,9 @@ function verdictOf(findings: readonly Finding[]): string {
   return `${worst}: ${[...new Set(bad.map((f) => f.code.replace(/^arp\./, '')))].join(',')}`;
 }
 
+// The catalogue's codes once Finding.code is their union (a plain string before).
+type FindingCode = Finding['code'];
+
 /** One pod's ARP facts, with what the judging functions below need to cite them. */
 interface PodArpScene {
   pod: PodTarget;
@@ -240,7 +243,7 @@ interface PodArpScene {
   gatewayRoute: RouteEntry | null;
   defaultRoute: RouteEntry | null;
   check: ArpPodCheck;
-  add: (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => void;
+  add: (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => void;
   nodeLine: (ifname: string, key: string) => string | null;
   podLine: (ifname: string, key: string) => string | null;
 }

@@ -406,7 +406,7 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
 function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplaneVerdict, rows: NodeCheckRow[], findings: Finding[]): void {
   const subject = `node ${net.nodeName}`;
   const add = (check: string, value: string, status: CheckStatus) => rows.push({ check, value, status });
-  const find = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => {
+  const find = (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => {
     findings.push({ code, severity, subject, message, evidence, remedy });
     return severity;
   };
@@ -575,8 +575,10 @@ function checkNodeResolvConf(net: NodeNetwork, add: AddRow, find: FindFn): void 
   } else add('resolv.conf', text, 'ok');
 }
 
+// The catalogue's codes once Finding.code is their union (a plain string before).
+type FindingCode = Finding['code'];
 type AddRow = (check: string, value: string, status: CheckStatus) => void;
-type FindFn = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
+type FindFn = (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
 
 /** Which dataplane should be steering Services on this node, from the API and the node's own facts. */
 export function dataplaneVerdictOf(net: NodeNetwork, api: NodeFleetApi): ServiceDataplaneVerdict {
