@@ -103,6 +103,22 @@ export function networkOfAddress(addressCidr: string): string | null {
   return `${formatIpv4(c.network)}/${c.prefix}`;
 }
 
+/**
+ * The smallest IPv4 block holding every address, never longer than maxPrefix ("10.96.0.1" and
+ * "10.96.100.20" -> "10.96.0.0/17"); addresses that are not IPv4 are left out, null when none is.
+ */
+export function coveringIpv4Cidr(addresses: readonly string[], maxPrefix = 32): string | null {
+  const ips = addresses.map(parseIpv4).filter((n): n is number => n !== null);
+  if (ips.length === 0) return null;
+  const first = ips[0]!;
+  let prefix = 32;
+  for (const ip of ips) {
+    while (prefix > 0 && ((ip ^ first) >>> (32 - prefix)) !== 0) prefix--;
+  }
+  prefix = Math.min(prefix, maxPrefix);
+  return `${formatIpv4((first & ipv4Mask(prefix)) >>> 0)}/${prefix}`;
+}
+
 /** Both families: is `ip` inside `cidr`? False when either does not parse or the families differ. */
 export function cidrContainsAddress(cidr: string, ip: string): boolean {
   const block = parseCidr(cidr);

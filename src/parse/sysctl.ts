@@ -129,3 +129,20 @@ export function effectiveInterfaceSysctls(node: NodeSysctls, ifname: string): In
     forwarding: iface?.forwarding ?? null,
   };
 }
+
+export interface ConntrackUsage {
+  count: number; // entries in the table now
+  max: number; // the size at which the kernel drops new connections
+}
+
+/** The conntrack table's fill; null when either file was not read (nf_conntrack not loaded, or not readable). */
+export function conntrackUsageOf(sysctl: NodeSysctls | null): ConntrackUsage | null {
+  const value = (key: string) => {
+    const e = sysctl?.entries.find((x) => x.path === `/proc/sys/net/netfilter/${key}`);
+    const n = e ? Number(e.value) : NaN;
+    return Number.isFinite(n) ? n : null;
+  };
+  const count = value('nf_conntrack_count');
+  const max = value('nf_conntrack_max');
+  return count !== null && max !== null && max > 0 ? { count, max } : null;
+}

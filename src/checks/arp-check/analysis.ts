@@ -16,7 +16,7 @@ import { parseIpRouteJson, type RouteEntry } from '../../parse/ip-route.js';
 import { parseIpNeighJson, type NeighborEntry, type NeighborState } from '../../parse/ip-neigh.js';
 import type { NodeSysctls } from '../../parse/sysctl.js';
 import { parseArping } from '../../parse/arping.js';
-import { cidrContainsIp } from '../../net/ip.js';
+import { cidrContainsIp, parseIpv4Cidr } from '../../net/ip.js';
 
 /** What the command resolved through the API (kept in snapshots). */
 export interface ArpCheckApi {
@@ -223,10 +223,47 @@ function verdictOf(findings: readonly Finding[]): string {
   return `${worst}: ${[...new Set(bad.map((f) => f.code.replace(/^arp\./, '')))].join(',')}`;
 }
 
+// The catalogue's codes once Finding.code is their union (a plain string before).
+type FindingCode = Finding['code'];
+
+/** One pod's ARP facts, with what the judging functions below need to cite them. */
+interface PodArpScene {
+  pod: PodTarget;
+  podNs: PodNetnsFacts;
+  podIP: string;
+  podLink: NetLink;
+  podCidr: string; // the pod IP with the prefix its interface holds it with
+  host: NetLink | null; // the host end of the pod's veth
+  receiving: string | null; // where the node receives the pod's ARP: the veth, or its bridge
+  receivingLink: NetLink | undefined;
+  gatewayOnNode: NetLink | undefined; // the node interface holding the pod's gateway (bridge CNIs)
+  hostConf: NodeSysctls | null;
+  hostRoutes: RouteEntry[];
+  routeGet: RouteEntry | null; // `ip route get POD_IP` on the node
+  gatewayRoute: RouteEntry | null;
+  defaultRoute: RouteEntry | null;
+  check: ArpPodCheck;
+  add: (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => void;
+  nodeLine: (ifname: string, key: string) => string | null;
+  podLine: (ifname: string, key: string) => string | null;
+}
+
 function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, findings: Finding[], probed: boolean): ArpPodCheck | null {
+  const scene = podArpScene(pod, node, podNs, findings, probed);
+  if (!scene) return null;
+  const podBlock = judgePodArpIgnore(scene);
+  judgeNodeArpIgnore(scene);
+  judgeProxyArpGateway(scene);
+  judgeForwarding(scene);
+  judgeNeighbourEntries(scene, podBlock);
+  judgeMacConflicts(scene);
+  return scene.check;
+}
+
+/** Both sides of the pod's veth as read; null when no interface in the pod holds its IPv4. */
+function podArpScene(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, findings: Finding[], probed: boolean): PodArpScene | null {
   const podIP = ipv4Of(pod);
-  const podLinks = podNs.links ?? [];
-  const podLink = podIP ? podLinks.find((l) => l.addresses.some((a) => a.family === 'inet' && a.address === podIP)) : undefined;
+  const podLink = podIP ? (podNs.links ?? []).find((l) => l.addresses.some((a) => a.family === 'inet' && a.address === podIP)) : undefined;
   if (!podIP || !podLink) return null;
   const subject = `pod ${pod.namespace}/${pod.name}`;
   const hostLinks = node.host.links ?? [];
@@ -234,38 +271,11 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
   const host = hostPeerOf(podLink, hostLinks, podNs.ethtoolPeerIfindex) ?? null;
   // ARP from the pod arrives on the bridge when the veth is a bridge port, else on the veth.
   const receiving = host ? (host.master ?? host.ifname) : null;
-  const receivingLink = receiving ? hostLinks.find((l) => l.ifname === receiving) : undefined;
   const podAddr = podLink.addresses.find((a) => a.family === 'inet' && a.address === podIP)!;
-  const podCidr = `${podAddr.address}/${podAddr.prefixLength}`;
-
-  const podRoutes = podNs.routes ?? [];
-  const defRoute = defaultGateway(podRoutes);
-  const gatewayAddress = defRoute?.gateway ?? null;
-  const gatewayOnNode = gatewayAddress ? hostLinks.find((l) => l.addresses.some((a) => a.family === 'inet' && a.address === gatewayAddress)) : undefined;
-  const style: GatewayStyle = !gatewayAddress ? 'none' : gatewayOnNode ? 'node-address' : 'proxy-arp';
-
-  const hostNeigh = neighborsOf(node.sections.get('host/neigh'));
-  const podNeigh = neighborsOf(node.sections.get(`pod/${pod.key}/neigh`));
-  const nodeToPod = neighborView(hostNeigh, podIP, receiving ? [receiving, host!.ifname] : []);
-  const podToGateway = gatewayAddress ? neighborView(podNeigh, gatewayAddress, [defRoute?.dev ?? podLink.ifname]) : null;
-
+  const gateway = podGatewayOf(podNs.routes ?? [], hostLinks);
   const hostConf = node.host.sysctl;
-  const ifaceConf = receiving ? hostConf?.ipv4Conf[receiving] : undefined;
-  const proxyAll = hostConf?.ipv4Conf['all']?.proxyArp ?? null;
-  const proxyIface = host ? (hostConf?.ipv4Conf[host.ifname]?.proxyArp ?? null) : null;
-  const proxyEffective = proxyAll === true || proxyIface === true ? true : proxyAll === false && proxyIface === false ? false : null;
-  const nodeSide = receiving && hostConf ? arpSysctlsOf(hostConf, receiving) : null;
-  const podSide = podNs.sysctl ? arpSysctlsOf(podNs.sysctl, podLink.ifname) : null;
-
   const routeGet = node.routeGets.get(podIP) ?? null;
-  const gatewayRoute = gatewayAddress && style === 'proxy-arp' ? lookupRoute(hostRoutes, gatewayAddress, host?.ifname ?? null) : null;
-  const defaultRoute = hostRoutes.find((r) => r.isDefault && r.family === 'inet' && r.table === 'main' && r.type === 'unicast') ?? null;
-
-  const probe = {
-    nodeToPod: probeResult(node.sections, 'host', podIP, `node ${pod.nodeName}`, probed),
-    podToGateway: gatewayAddress ? probeResult(node.sections, pod.key, gatewayAddress, subject, probed) : null,
-  };
-
+  const gatewayRoute = gateway.address && gateway.style === 'proxy-arp' ? lookupRoute(hostRoutes, gateway.address, host?.ifname ?? null) : null;
   const check: ArpPodCheck = {
     kind: 'pod',
     namespace: pod.namespace,
@@ -274,122 +284,179 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
     podIP,
     podInterface: { ifname: podLink.ifname, macAddress: podLink.macAddress, addresses: podLink.addresses.filter((a) => a.scope !== 'link').map((a) => `${a.address}/${a.prefixLength}`) },
     hostInterface: host ? { ifname: host.ifname, macAddress: host.macAddress, bridge: host.master } : null,
-    gateway: { address: gatewayAddress, dev: defRoute?.dev ?? null, style, route: defRoute?.raw ? routeText(defRoute) : null },
-    nodeToPod,
-    podToGateway,
-    proxyArp: { all: proxyAll, iface: proxyIface, effective: proxyEffective },
-    forwarding: ifaceConf?.forwarding ?? null,
+    gateway: { address: gateway.address, dev: gateway.route?.dev ?? null, style: gateway.style, route: gateway.route?.raw ? routeText(gateway.route) : null },
+    nodeToPod: neighborView(neighborsOf(node.sections.get('host/neigh')), podIP, receiving ? [receiving, host!.ifname] : []),
+    podToGateway: gateway.address ? neighborView(neighborsOf(node.sections.get(`pod/${pod.key}/neigh`)), gateway.address, [gateway.route?.dev ?? podLink.ifname]) : null,
+    proxyArp: proxyArpOf(hostConf, host),
+    forwarding: (receiving ? hostConf?.ipv4Conf[receiving] : undefined)?.forwarding ?? null,
     nodeRouteToPod: routeGet ? routeText(routeGet) : null,
     nodeRouteToGateway: gatewayRoute ? routeText(gatewayRoute) : null,
-    nodeSide,
-    podSide,
-    probe,
+    nodeSide: receiving && hostConf ? arpSysctlsOf(hostConf, receiving) : null,
+    podSide: podNs.sysctl ? arpSysctlsOf(podNs.sysctl, podLink.ifname) : null,
+    probe: {
+      nodeToPod: probeResult(node.sections, 'host', podIP, `node ${pod.nodeName}`, probed),
+      podToGateway: gateway.address ? probeResult(node.sections, pod.key, gateway.address, subject, probed) : null,
+    },
     verdict: 'ok',
   };
+  return {
+    pod,
+    podNs,
+    podIP,
+    podLink,
+    podCidr: `${podAddr.address}/${podAddr.prefixLength}`,
+    host,
+    receiving,
+    receivingLink: receiving ? hostLinks.find((l) => l.ifname === receiving) : undefined,
+    gatewayOnNode: gateway.onNode,
+    hostConf,
+    hostRoutes,
+    routeGet,
+    gatewayRoute,
+    defaultRoute: hostRoutes.find((r) => r.isDefault && r.family === 'inet' && r.table === 'main' && r.type === 'unicast') ?? null,
+    check,
+    add: (code, severity, message, evidence, remedy) => findings.push({ code, severity, subject, message, evidence, remedy }),
+    nodeLine: (ifname, key) => prefixed('node', sysctlLine(hostConf, ifname, key)),
+    podLine: (ifname, key) => prefixed('pod', sysctlLine(podNs.sysctl, ifname, key)),
+  };
+}
 
-  const add = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) =>
-    findings.push({ code, severity, subject, message, evidence, remedy });
-  const nodeLine = (ifname: string, key: string) => prefixed('node', sysctlLine(hostConf, ifname, key));
-  const podLine = (ifname: string, key: string) => prefixed('pod', sysctlLine(podNs.sysctl, ifname, key));
-  const nodeAllIgnore = hostConf?.ipv4Conf['all']?.arpIgnore ?? null;
+/** The pod's default gateway, and who answers ARP for it: a node address (bridge CNIs) or proxy ARP. */
+function podGatewayOf(podRoutes: readonly RouteEntry[], hostLinks: readonly NetLink[]): { address: string | null; route: RouteEntry | undefined; style: GatewayStyle; onNode: NetLink | undefined } {
+  const route = defaultGateway(podRoutes);
+  const address = route?.gateway ?? null;
+  const onNode = address ? hostLinks.find((l) => l.addresses.some((a) => a.family === 'inet' && a.address === address)) : undefined;
+  return { address, route, style: !address ? 'none' : onNode ? 'node-address' : 'proxy-arp', onNode };
+}
 
-  // The pod's own arp_ignore against the node's requests (seed 001).
+/** proxy_arp on the host veth: on when conf/all or the interface says so, off only when both say off. */
+function proxyArpOf(hostConf: NodeSysctls | null, host: NetLink | null): ArpPodCheck['proxyArp'] {
+  const all = hostConf?.ipv4Conf['all']?.proxyArp ?? null;
+  const iface = host ? (hostConf?.ipv4Conf[host.ifname]?.proxyArp ?? null) : null;
+  return { all, iface, effective: all === true || iface === true ? true : all === false && iface === false ? false : null };
+}
+
+/**
+ * The pod's own arp_ignore against its node's requests (seed 001), and the node's conf/all value
+ * that new pods inherit. Returns why the pod ignores its node, or null.
+ */
+function judgePodArpIgnore(s: PodArpScene): string | null {
+  const { pod, podLink, podIP, podCidr, check } = s;
+  const { podSide, nodeToPod, probe } = check;
+  const nodeAllIgnore = s.hostConf?.ipv4Conf['all']?.arpIgnore ?? null;
   // The node asks from the address its route to the pod picks (or, with --probe, the one arping used).
-  const sender = probe.nodeToPod?.sourceAddress ?? routeGet?.prefsrc ?? receivingLink?.addresses.find((a) => a.family === 'inet')?.address ?? null;
+  const sender = probe.nodeToPod?.sourceAddress ?? s.routeGet?.prefsrc ?? s.receivingLink?.addresses.find((a) => a.family === 'inet')?.address ?? null;
   const podIgnore = podSide?.arpIgnore.effective ?? null;
   const podBlock = arpIgnoreRejects(podIgnore, sender, podCidr, podLink.ifname);
   if (podBlock) {
     const evidence = [
-      podLine('all', 'arp_ignore'),
-      podLine(podLink.ifname, 'arp_ignore'),
+      s.podLine('all', 'arp_ignore'),
+      s.podLine(podLink.ifname, 'arp_ignore'),
       `pod ${podLink.ifname}: inet ${podCidr}`,
-      sender ? `node ${pod.nodeName} asks from ${sender}${routeGet ? ` (ip route get ${podIP}: ${routeText(routeGet)})` : ''}` : `node ${pod.nodeName}: no source address known`,
-      nodeLine('all', 'arp_ignore'),
+      sender ? `node ${pod.nodeName} asks from ${sender}${s.routeGet ? ` (ip route get ${podIP}: ${routeText(s.routeGet)})` : ''}` : `node ${pod.nodeName}: no source address known`,
+      s.nodeLine('all', 'arp_ignore'),
     ];
     if (nodeToPod.raw) evidence.push(`node neighbour: ${nodeToPod.raw}`);
     if (probe.nodeToPod && probe.nodeToPod.outcome !== 'not-run') evidence.push(...probe.nodeToPod.evidence);
     // New pod namespaces copy the node's conf/all at creation (net.core.devconf_inherit_init_net=0).
     const inherited = nodeAllIgnore !== null && nodeAllIgnore === (podSide?.arpIgnore.all ?? null);
-    add(
+    s.add(
       'arp.ignore-blocks-host',
       'error',
       `the pod's effective arp_ignore is ${podIgnore} (max of all=${fmt(podSide?.arpIgnore.all)} and ${podLink.ifname}=${fmt(podSide?.arpIgnore.iface)}), so it ignores ARP requests from its node for ${podIP}: ${podBlock}`,
       evidence.filter((e): e is string => Boolean(e)),
-      `in the pod's namespace set net.ipv4.conf.all.arp_ignore=0 and net.ipv4.conf.${podLink.ifname}.arp_ignore=0 (on node ${pod.nodeName}: ${podNsenterCommand(podNs)} sysctl -w net.ipv4.conf.all.arp_ignore=0)` +
+      `in the pod's namespace set net.ipv4.conf.all.arp_ignore=0 and net.ipv4.conf.${podLink.ifname}.arp_ignore=0 (on node ${pod.nodeName}: ${podNsenterCommand(s.podNs)} sysctl -w net.ipv4.conf.all.arp_ignore=0)` +
         (inherited
           ? `; new pod namespaces inherit the node's conf/all values and node ${pod.nodeName} has net.ipv4.conf.all.arp_ignore=${nodeAllIgnore}: set it to 0 in /etc/sysctl.conf or /etc/sysctl.d on the node (sysctl -p) and recreate the pods`
           : `; the node's net.ipv4.conf.all.arp_ignore is ${fmt(nodeAllIgnore)}, so find what set it in the pod (an init container, the image, a CNI plugin)`),
     );
   } else if (nodeAllIgnore !== null && arpIgnoreRejects(nodeAllIgnore, sender, podCidr, podLink.ifname)) {
-    add(
+    s.add(
       'arp.node-ignore-inherited',
       'warn',
       `node ${pod.nodeName} has net.ipv4.conf.all.arp_ignore=${nodeAllIgnore}; pods created from now on inherit it and will ignore their node's ARP requests for their ${podCidr} address`,
-      [nodeLine('all', 'arp_ignore'), podLine('all', 'arp_ignore')].filter((e): e is string => Boolean(e)),
+      [s.nodeLine('all', 'arp_ignore'), s.podLine('all', 'arp_ignore')].filter((e): e is string => Boolean(e)),
       `set net.ipv4.conf.all.arp_ignore=0 on node ${pod.nodeName} (/etc/sysctl.conf or /etc/sysctl.d, then sysctl -p)`,
     );
   }
+  return podBlock;
+}
 
-  // The node's arp_ignore against the pod's requests for a gateway that is a node address (bridge CNIs).
-  if (style === 'node-address' && receiving && nodeSide) {
-    const gwAddr = gatewayOnNode!.addresses.find((a) => a.family === 'inet' && a.address === gatewayAddress)!;
-    const gwOnReceiving = gatewayOnNode!.ifname === receiving;
-    const block = gwOnReceiving
-      ? arpIgnoreRejects(nodeSide.arpIgnore.effective, podIP, `${gwAddr.address}/${gwAddr.prefixLength}`, receiving)
-      : nodeSide.arpIgnore.effective !== null && nodeSide.arpIgnore.effective >= 1
-        ? `arp_ignore=${nodeSide.arpIgnore.effective} answers only for addresses on ${receiving}, and ${gatewayAddress} is on ${gatewayOnNode!.ifname}`
-        : null;
-    if (block) {
-      add(
-        'arp.ignore-blocks-pod',
-        'error',
-        `node ${pod.nodeName} ignores the pod's ARP requests for its gateway ${gatewayAddress} on ${receiving}: ${block}`,
-        [nodeLine('all', 'arp_ignore'), nodeLine(receiving, 'arp_ignore'), `node ${gatewayOnNode!.ifname}: inet ${gwAddr.address}/${gwAddr.prefixLength}`, podToGateway?.raw ?? null].filter((e): e is string => Boolean(e)),
-        `on node ${pod.nodeName}: sysctl -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.${receiving}.arp_ignore=0, and fix it in /etc/sysctl.d`,
-      );
-    }
-  }
+/** The node's arp_ignore against the pod's requests for a gateway that is a node address (bridge CNIs). */
+function judgeNodeArpIgnore(s: PodArpScene): void {
+  const { pod, podIP, receiving, gatewayOnNode, check } = s;
+  const { nodeSide } = check;
+  const gatewayAddress = check.gateway.address;
+  if (check.gateway.style !== 'node-address' || !receiving || !nodeSide) return;
+  const gwAddr = gatewayOnNode!.addresses.find((a) => a.family === 'inet' && a.address === gatewayAddress)!;
+  const gwOnReceiving = gatewayOnNode!.ifname === receiving;
+  const block = gwOnReceiving
+    ? arpIgnoreRejects(nodeSide.arpIgnore.effective, podIP, `${gwAddr.address}/${gwAddr.prefixLength}`, receiving)
+    : nodeSide.arpIgnore.effective !== null && nodeSide.arpIgnore.effective >= 1
+      ? `arp_ignore=${nodeSide.arpIgnore.effective} answers only for addresses on ${receiving}, and ${gatewayAddress} is on ${gatewayOnNode!.ifname}`
+      : null;
+  if (!block) return;
+  s.add(
+    'arp.ignore-blocks-pod',
+    'error',
+    `node ${pod.nodeName} ignores the pod's ARP requests for its gateway ${gatewayAddress} on ${receiving}: ${block}`,
+    [s.nodeLine('all', 'arp_ignore'), s.nodeLine(receiving, 'arp_ignore'), `node ${gatewayOnNode!.ifname}: inet ${gwAddr.address}/${gwAddr.prefixLength}`, check.podToGateway?.raw ?? null].filter((e): e is string => Boolean(e)),
+    `on node ${pod.nodeName}: sysctl -w net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.${receiving}.arp_ignore=0, and fix it in /etc/sysctl.d`,
+  );
+}
 
-  // Calico-style gateway: proxy ARP on the host veth, a route to the gateway elsewhere, forwarding.
-  if (style === 'proxy-arp' && host) {
-    if (proxyEffective === false) {
-      add(
-        'arp.proxy-arp-off',
-        'error',
-        `proxy_arp is off on ${host.ifname}, so nobody answers the pod's ARP for its gateway ${gatewayAddress} and all its traffic leaving the pod is dropped`,
-        [nodeLine('all', 'proxy_arp'), nodeLine(host.ifname, 'proxy_arp'), `pod route: ${check.gateway.route ?? '<none>'}`, ...(probe.podToGateway?.outcome === 'no-reply' ? probe.podToGateway.evidence : [])].filter((e): e is string => Boolean(e)),
-        `on node ${pod.nodeName}: sysctl -w net.ipv4.conf.${host.ifname}.proxy_arp=1 (the CNI agent sets it when it creates the veth: check calico-node's logs)`,
-      );
-    }
-    if (!gatewayRoute) {
-      add(
-        'arp.no-default-route',
-        'error',
-        `node ${pod.nodeName} has ${defaultRoute ? 'no usable route' : 'no default route'} to the pod's gateway ${gatewayAddress} through another interface, so proxy ARP on ${host.ifname} does not answer for it`,
-        [
-          defaultRoute ? `node default route: ${routeText(defaultRoute)}` : `node ${pod.nodeName}: no default route in table main`,
-          ...hostRoutes.filter((r) => r.table === 'main' && r.family === 'inet' && r.type === 'unicast').slice(0, 6).map((r) => `node route: ${routeText(r)}`),
-          `pod route: ${check.gateway.route ?? '<none>'}`,
-          ...(probe.podToGateway?.outcome === 'no-reply' ? probe.podToGateway.evidence : []),
-        ],
-        `give node ${pod.nodeName} its default route back (ip route add default via GATEWAY dev NIC, and fix the network configuration that lost it); proxy ARP only answers for destinations the node can route elsewhere`,
-      );
-    }
-  }
-  if (receiving && check.forwarding === false) {
-    add(
-      'arp.forwarding-off',
+/** Calico-style gateway: proxy ARP on the host veth and a route to the gateway through another interface. */
+function judgeProxyArpGateway(s: PodArpScene): void {
+  const { pod, host, check, defaultRoute } = s;
+  const gatewayAddress = check.gateway.address;
+  if (check.gateway.style !== 'proxy-arp' || !host) return;
+  const noReplyEvidence = check.probe.podToGateway?.outcome === 'no-reply' ? check.probe.podToGateway.evidence : [];
+  if (check.proxyArp.effective === false) {
+    s.add(
+      'arp.proxy-arp-off',
       'error',
-      `forwarding is off on ${receiving}, so node ${pod.nodeName} neither routes the pod's packets${style === 'proxy-arp' ? ' nor answers its ARP by proxy' : ''}`,
-      [nodeLine(receiving, 'forwarding'), nodeLine('all', 'forwarding'), `node ${hostConf?.entries.find((e) => e.path === '/proc/sys/net/ipv4/ip_forward')?.raw ?? 'ip_forward not read'}`].filter((e): e is string => Boolean(e)),
-      `on node ${pod.nodeName}: sysctl -w net.ipv4.conf.${receiving}.forwarding=1 (and net.ipv4.ip_forward=1 in /etc/sysctl.d)`,
+      `proxy_arp is off on ${host.ifname}, so nobody answers the pod's ARP for its gateway ${gatewayAddress} and all its traffic leaving the pod is dropped`,
+      [s.nodeLine('all', 'proxy_arp'), s.nodeLine(host.ifname, 'proxy_arp'), `pod route: ${check.gateway.route ?? '<none>'}`, ...noReplyEvidence].filter((e): e is string => Boolean(e)),
+      `on node ${pod.nodeName}: sysctl -w net.ipv4.conf.${host.ifname}.proxy_arp=1 (the CNI agent sets it when it creates the veth: check calico-node's logs)`,
     );
   }
+  if (!s.gatewayRoute) {
+    s.add(
+      'arp.no-default-route',
+      'error',
+      `node ${pod.nodeName} has ${defaultRoute ? 'no usable route' : 'no default route'} to the pod's gateway ${gatewayAddress} through another interface, so proxy ARP on ${host.ifname} does not answer for it`,
+      [
+        defaultRoute ? `node default route: ${routeText(defaultRoute)}` : `node ${pod.nodeName}: no default route in table main`,
+        ...s.hostRoutes.filter((r) => r.table === 'main' && r.family === 'inet' && r.type === 'unicast').slice(0, 6).map((r) => `node route: ${routeText(r)}`),
+        `pod route: ${check.gateway.route ?? '<none>'}`,
+        ...noReplyEvidence,
+      ],
+      `give node ${pod.nodeName} its default route back (ip route add default via GATEWAY dev NIC, and fix the network configuration that lost it); proxy ARP only answers for destinations the node can route elsewhere`,
+    );
+  }
+}
 
-  // Neighbour entries that tell ARP already failed.
+/** Forwarding off on the interface the node receives the pod's packets on. */
+function judgeForwarding(s: PodArpScene): void {
+  const { pod, receiving, check } = s;
+  if (!receiving || check.forwarding !== false) return;
+  s.add(
+    'arp.forwarding-off',
+    'error',
+    `forwarding is off on ${receiving}, so node ${pod.nodeName} neither routes the pod's packets${check.gateway.style === 'proxy-arp' ? ' nor answers its ARP by proxy' : ''}`,
+    [s.nodeLine(receiving, 'forwarding'), s.nodeLine('all', 'forwarding'), `node ${s.hostConf?.entries.find((e) => e.path === '/proc/sys/net/ipv4/ip_forward')?.raw ?? 'ip_forward not read'}`].filter((e): e is string => Boolean(e)),
+    `on node ${pod.nodeName}: sysctl -w net.ipv4.conf.${receiving}.forwarding=1 (and net.ipv4.ip_forward=1 in /etc/sysctl.d)`,
+  );
+}
+
+/** Neighbour entries and arping answers that say ARP already failed, on either side. */
+function judgeNeighbourEntries(s: PodArpScene, podBlock: string | null): void {
+  const { pod, podIP, podLink, receiving, check } = s;
+  const { nodeToPod, podToGateway, probe } = check;
+  const gatewayAddress = check.gateway.address;
   const nodeProbeAnswered = probe.nodeToPod?.outcome === 'answered';
   if (UNRESOLVED.includes(nodeToPod.state)) {
-    add(
+    s.add(
       'arp.neighbor-failed',
       nodeProbeAnswered ? 'warn' : 'error',
       `node ${pod.nodeName}'s neighbour entry for the pod IP ${podIP} is ${nodeToPod.state}: the pod did not answer its node's ARP${nodeProbeAnswered ? ' (it answers arping now, so the entry is left over from an earlier failure)' : ''}`,
@@ -402,20 +469,20 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
   const gwProbe = probe.podToGateway;
   if (podToGateway && (UNRESOLVED.includes(podToGateway.state) || gwProbe?.outcome === 'no-reply')) {
     const answered = gwProbe?.outcome === 'answered';
-    add(
+    s.add(
       'arp.gateway-unresolved',
       answered ? 'warn' : 'error',
       gwProbe?.outcome === 'no-reply'
         ? `nobody answered the pod's ARP for its gateway ${gatewayAddress} on ${podLink.ifname}: the pod cannot send anything off its own address`
         : `the pod's neighbour entry for its gateway ${gatewayAddress} is ${podToGateway.state}${answered ? ' (the gateway answers arping now: the entry is left over)' : ''}`,
       [podToGateway.raw ? `pod: ${podToGateway.raw}` : `pod: no entry for ${gatewayAddress}`, ...(gwProbe && gwProbe.outcome !== 'not-run' ? gwProbe.evidence : [])],
-      style === 'proxy-arp'
-        ? `the node answers for ${gatewayAddress} by proxy ARP: check proxy_arp and forwarding on ${host?.ifname ?? 'the host veth'} and the node's default route (the other findings name which)`
+      check.gateway.style === 'proxy-arp'
+        ? `the node answers for ${gatewayAddress} by proxy ARP: check proxy_arp and forwarding on ${s.host?.ifname ?? 'the host veth'} and the node's default route (the other findings name which)`
         : `check that ${gatewayAddress} is up on node ${pod.nodeName}'s ${receiving ?? 'bridge'} and the node's arp_ignore on it`,
     );
   }
   if (probe.nodeToPod?.outcome === 'no-reply') {
-    add(
+    s.add(
       'arp.pod-no-reply',
       'error',
       `arping from node ${pod.nodeName} over ${probe.nodeToPod.iface} got no reply for ${podIP}${podBlock ? ' (its arp_ignore, above)' : ''}: the node cannot deliver anything to the pod`,
@@ -423,17 +490,22 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
       podBlock ? 'fix arp.ignore-blocks-host above' : `check that ${podIP} is on the pod's ${podLink.ifname} and the pod's arp_ignore; tcpdump -i ${probe.nodeToPod.iface} -nn arp on the node`,
     );
   }
+}
 
-  // Two MACs for one address, or a MAC that is not the one the address lives on.
+/** Two MACs for one address, or a MAC that is not the one the address lives on. */
+function judgeMacConflicts(s: PodArpScene): void {
+  const { pod, podIP, podLink, receiving, check } = s;
+  const { nodeToPod, probe } = check;
+  const style = check.gateway.style;
   const conflictChecks: Array<{ p: ArpProbe | null; expected: string | null; what: string }> = [
     { p: probe.nodeToPod, expected: podLink.macAddress, what: `the pod IP ${podIP}` },
-    { p: probe.podToGateway, expected: style === 'proxy-arp' ? host?.macAddress ?? null : style === 'node-address' ? receivingLink?.macAddress ?? null : null, what: `the gateway ${gatewayAddress}` },
+    { p: probe.podToGateway, expected: style === 'proxy-arp' ? s.host?.macAddress ?? null : style === 'node-address' ? s.receivingLink?.macAddress ?? null : null, what: `the gateway ${check.gateway.address}` },
   ];
   for (const { p, expected, what } of conflictChecks) {
     if (!p || p.macAddresses.length === 0) continue;
     const foreign = expected ? p.macAddresses.filter((m) => m !== expected.toLowerCase()) : [];
     if (p.macAddresses.length > 1 || foreign.length > 0) {
-      add(
+      s.add(
         'arp.mac-conflict',
         'error',
         p.macAddresses.length > 1
@@ -445,7 +517,7 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
     }
   }
   if (RESOLVED.includes(nodeToPod.state) && nodeToPod.macAddress && podLink.macAddress && nodeToPod.macAddress.toLowerCase() !== podLink.macAddress.toLowerCase()) {
-    add(
+    s.add(
       'arp.neighbor-mac-mismatch',
       'warn',
       `node ${pod.nodeName} maps ${podIP} to ${nodeToPod.macAddress}, but the pod's ${podLink.ifname} has ${podLink.macAddress}: packets for the pod go to another host until the entry is refreshed`,
@@ -453,7 +525,6 @@ function checkPod(pod: PodTarget, node: NodeFacts, podNs: PodNetnsFacts, finding
       `on node ${pod.nodeName}: ip neigh del ${podIP} dev ${nodeToPod.dev ?? receiving ?? 'IFACE'}; if it comes back wrong, another host answers for ${podIP} (run again with --probe)`,
     );
   }
-  return check;
 }
 
 function nodeRowOf(name: string, role: 'target' | 'peer', node: NodeFacts | undefined, api: ArpCheckApi): ArpNodeRow {
@@ -670,10 +741,10 @@ function lookupRoute(routes: readonly RouteEntry[], address: string, avoidDev: s
   let bestLen = -1;
   for (const r of routes) {
     if (r.table !== 'main' || r.family !== 'inet' || r.type !== 'unicast') continue;
-    const len = Number(r.dst.split('/')[1] ?? 32);
-    if (!cidrContainsIp(r.dst, address) || len <= bestLen) continue;
+    const dst = parseIpv4Cidr(r.dst);
+    if (dst === null || !cidrContainsIp(r.dst, address) || dst.prefix <= bestLen) continue;
     best = r;
-    bestLen = len;
+    bestLen = dst.prefix;
   }
   if (best && avoidDev !== null && best.dev === avoidDev) return null;
   return best;

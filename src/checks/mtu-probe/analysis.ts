@@ -9,6 +9,7 @@ import type { RawSection } from '../../probe/sections.js';
 import { nodeFailedFinding, readAllNodeFacts, type NodeFacts, type PodNetnsFacts } from '../common/node-facts.js';
 import type { NetLink } from '../../parse/ip-addr.js';
 import { parsePing, type MtuSignalKind } from '../../parse/ping.js';
+import { parseMssClamps, type MssClamp, type MssClampAction } from '../../kube-proxy/mss-clamps.js';
 
 /** IPv4 header (20) + ICMP echo header (8): `ping -s N` sends an N+28-byte IP packet. */
 export const ICMP_IPV4_OVERHEAD_BYTES = 28;
@@ -254,14 +255,10 @@ export interface PathMtuMeasurement {
   note: string | null;
 }
 
-export type MssClampAction = { kind: 'clamp-to-pmtu' } | { kind: 'set-mss'; mssBytes: number };
+export type { MssClampAction };
 
-export interface MssClampRule {
+export interface MssClampRule extends MssClamp {
   nodeName: string;
-  table: string;
-  chain: string;
-  action: MssClampAction;
-  raw: string;
 }
 
 export interface MtuVerdict {
@@ -566,26 +563,21 @@ function measureDirection(from: PodEnd, destination: string, toText: string, f: 
   };
 }
 
-/** TCPMSS rules from the node's iptables dumps (either backend), each once. */
+/** TCPMSS rules from the node's iptables dumps (either backend), each once; a dump not read adds none. */
 export function readMssClamps(f: NodeFacts): MssClampRule[] {
   const rules: MssClampRule[] = [];
   const seen = new Set<string>();
   for (const name of ['host/iptables', 'host/iptables-nft', 'host/iptables-legacy']) {
     const section = f.sections.get(name);
     if (!section || section.exitCode !== 0) continue;
-    let table = 'filter';
-    for (const rawLine of section.stdout.split('\n')) {
-      const line = rawLine.trim().replace(/^\[\d+:\d+\]\s+/, '');
-      if (line.startsWith('*')) table = line.slice(1);
-      if (!line.startsWith('-A ') || !/-j TCPMSS\b/.test(line)) continue;
-      const key = `${table} ${line}`;
+    const parsed = parseMssClamps(section.stdout);
+    if (!parsed.ok) continue;
+    for (const clamp of parsed.value) {
+      // Both backends can hold the same rule (a node that switched alternatives): once is enough.
+      const key = `${clamp.table} ${clamp.raw}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const chain = line.split(/\s+/)[1] ?? '?';
-      const set = /--set-mss (\d+)/.exec(line);
-      const action: MssClampAction = set ? { kind: 'set-mss', mssBytes: Number(set[1]) } : { kind: 'clamp-to-pmtu' };
-      if (!set && !/--clamp-mss-to-pmtu/.test(line)) continue;
-      rules.push({ nodeName: f.nodeName, table, chain, action, raw: line });
+      rules.push({ nodeName: f.nodeName, ...clamp });
     }
   }
   return rules;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, Severity } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts } from '../common/node-facts.js';
-import { effectiveInterfaceSysctls, type NodeSysctls } from '../../parse/sysctl.js';
+import { conntrackUsageOf, effectiveInterfaceSysctls, type ConntrackUsage, type NodeSysctls } from '../../parse/sysctl.js';
 import type { NetLink } from '../../parse/ip-addr.js';
 import type { RouteEntry } from '../../parse/ip-route.js';
 import { parseIptablesSave, type IptablesDump } from '../../kube-proxy/iptables-save.js';
@@ -15,8 +15,9 @@ import { findMasqueradeScopes, listProgrammedServicePorts } from '../../kube-pro
 import { findKubeProxyTable, parseNftRuleset } from '../../kube-proxy/nftables.js';
 import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
+import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
-import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, formatIpv4, ipv4Mask, networkOfAddress, parseIpv4, parseIpv4Cidr } from '../../net/ip.js';
+import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, coveringIpv4Cidr, networkOfAddress, parseIpv4Cidr } from '../../net/ip.js';
 
 // ---- What the command resolved through the API (kept in snapshots) ---------------------------
 
@@ -116,7 +117,7 @@ export interface NodeNetwork {
   nic: RoledInterface | null;
   cni: CniKind;
   sysctl: NodeSysctls | null;
-  conntrack: { count: number; max: number } | null;
+  conntrack: ConntrackUsage | null; // null: nf_conntrack_count/max not readable
   routes: RouteEntry[]; // main table, IPv4
   peerRoutes: PeerRoute[];
   sourceTowardsPeer: { peer: string; address: string; prefsrc: string | null } | null;
@@ -164,7 +165,7 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
     nic,
     cni: cniOf(interfaces, cniConfigs),
     sysctl,
-    conntrack: conntrackOf(sysctl),
+    conntrack: conntrackUsageOf(sysctl),
     routes,
     peerRoutes: peers.flatMap((p) => p.podCIDRs.filter((c) => parseIpv4Cidr(c) !== null).map((cidr) => peerRouteOf(p, cidr, routes, interfaces))),
     sourceTowardsPeer: other?.internalIP ? { peer: other.name, address: other.internalIP, prefsrc: towards?.prefsrc ?? null } : null,
@@ -213,17 +214,6 @@ function cniOf(interfaces: readonly RoledInterface[], configs: readonly CniConfi
   if (type === 'calico' || type === 'flannel' || type === 'cilium-cni') return type === 'cilium-cni' ? 'cilium' : type;
   if (interfaces.some((i) => i.role === 'bridge' && i.vethPorts > 0)) return 'bridge';
   return 'unknown';
-}
-
-function conntrackOf(sysctl: NodeSysctls | null): { count: number; max: number } | null {
-  const value = (key: string) => {
-    const e = sysctl?.entries.find((x) => x.path === `/proc/sys/net/netfilter/${key}`);
-    const n = e ? Number(e.value) : NaN;
-    return Number.isFinite(n) ? n : null;
-  };
-  const count = value('nf_conntrack_count');
-  const max = value('nf_conntrack_max');
-  return count !== null && max !== null && max > 0 ? { count, max } : null;
 }
 
 function longestMatch(routes: readonly RouteEntry[], cidr: string): RouteEntry | null {
@@ -341,47 +331,20 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   };
 }
 
-/** Where CNI config lives, in the order the node script lists them (docs/compatibility.md). */
-export const CNI_CONF_DIRS = ['/etc/cni/net.d', '/var/lib/rancher/k3s/agent/etc/cni/net.d', '/var/lib/rancher/rke2/agent/etc/cni/net.d'] as const;
-
-/** Every known CNI config directory that exists, with its config files; null: none exists. */
+/** Every known CNI config directory that exists, with its config files; null: none exists (or not read). */
 function readCniConfigs(facts: NodeFacts, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): Array<{ dir: string; files: CniConfigFile[] }> | null {
   const s = facts.sections.get('host/cni-conf');
   if (!s || s.exitCode !== 0) return null;
-  // Snapshots from before "#dir" framing hold /etc/cni/net.d only.
-  const blocks = /^#dir /m.test(s.stdout) ? s.stdout.split(/^#dir /m).slice(1) : [`${CNI_CONF_DIRS[0]}\n${s.stdout}`];
-  return blocks.map((block) => {
-    const nl = block.indexOf('\n');
-    const dir = (nl === -1 ? block : block.slice(0, nl)).trim();
-    return { dir, files: parseCniConfigFiles(nl === -1 ? '' : block.slice(nl + 1), nodeName, internalIP, podCIDRs) };
-  });
+  return parseCniConfigListing(s.stdout).map((d) => ({ dir: d.dir, files: d.configs.map((c) => comparableCniConfig(c, nodeName, internalIP, podCIDRs)) }));
 }
 
-function parseCniConfigFiles(listing: string, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): CniConfigFile[] {
-  const files: CniConfigFile[] = [];
-  for (const block of listing.split(/^### /m).slice(1)) {
-    const nl = block.indexOf('\n');
-    const name = (nl === -1 ? block : block.slice(0, nl)).trim();
-    // libcni loads only these extensions; other files (calico-kubeconfig) are not configs.
-    if (!/\.(conf|conflist|json)$/.test(name)) continue;
-    const text = nl === -1 ? '' : block.slice(nl + 1).trim();
-    let type: string | null = null;
-    let valid = true;
-    try {
-      const doc = JSON.parse(text) as { type?: unknown; plugins?: Array<{ type?: unknown }> };
-      const t = doc.plugins?.[0]?.type ?? doc.type;
-      type = typeof t === 'string' ? t : null;
-    } catch {
-      valid = false;
-    }
-    // Per-node values in an otherwise shared config (Calico writes "nodename") must not make two
-    // nodes' configs look different.
-    let normalised = text.split(nodeName).join('<node>');
-    if (internalIP) normalised = normalised.split(internalIP).join('<node IP>');
-    for (const c of podCIDRs) normalised = normalised.split(c).join('<pod CIDR>');
-    files.push({ name, type, valid, sha256: createHash('sha256').update(normalised).digest('hex').slice(0, 12) });
-  }
-  return files.sort((a, b) => a.name.localeCompare(b.name));
+function comparableCniConfig(config: CniNetworkConfig, nodeName: string, internalIP: string | null, podCIDRs: readonly string[]): CniConfigFile {
+  // Per-node values in an otherwise shared config (Calico writes "nodename") must not make two
+  // nodes' configs look different.
+  let normalised = config.text.split(nodeName).join('<node>');
+  if (internalIP) normalised = normalised.split(internalIP).join('<node IP>');
+  for (const c of podCIDRs) normalised = normalised.split(c).join('<pod CIDR>');
+  return { name: config.name, type: config.pluginType, valid: config.validJson, sha256: createHash('sha256').update(normalised).digest('hex').slice(0, 12) };
 }
 
 function readResolvConf(facts: NodeFacts): ResolvConf | null {
@@ -443,14 +406,32 @@ export function diagnoseNodeCheck(api: NodeFleetApi, collections: readonly NodeC
 function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplaneVerdict, rows: NodeCheckRow[], findings: Finding[]): void {
   const subject = `node ${net.nodeName}`;
   const add = (check: string, value: string, status: CheckStatus) => rows.push({ check, value, status });
-  const find = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => {
+  const find = (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => {
     findings.push({ code, severity, subject, message, evidence, remedy });
     return severity;
   };
-  const sys = net.sysctl;
-  const entry = (path: string) => sys?.entries.find((e) => e.path === path)?.raw ?? `${path}: not readable`;
-  const cniIfaces = net.interfaces.filter((i) => i.role === 'overlay' || i.role === 'bridge' || i.role === 'veth' || i.role === 'nic');
+  // Rows come out in this order: the table reads top-down from the kernel switches to the agents.
+  checkGlobalSysctls(net, add, find);
+  checkInterfaceSysctls(net, add, find);
+  checkInterfaces(net, add, find);
+  checkPeerRoutes(net, add, find);
+  checkPodCidrOverlaps(net, api, add, find);
+  checkKubeProxy(net, api, verdict, add, find);
+  checkCniAgent(net, api, add, find);
+  checkCniConfig(net, add, find);
+  checkConntrack(net, add, find);
+  checkNodeResolvConf(net, add, find);
+}
 
+/** The sysctl line as read, for evidence; says so when the file was not readable. */
+function sysctlEvidence(net: NodeNetwork, path: string): string {
+  return net.sysctl?.entries.find((e) => e.path === path)?.raw ?? `${path}: not readable`;
+}
+
+/** ip_forward and bridge-nf-call-iptables: the node-wide switches pod traffic needs. */
+function checkGlobalSysctls(net: NodeNetwork, add: AddRow, find: FindFn): void {
+  const sys = net.sysctl;
+  const entry = (path: string) => sysctlEvidence(net, path);
   // ip_forward (seed 004): without it the node drops every packet it should route to a pod.
   if (sys?.ipForward === false) {
     add('ip_forward', '0', find('node.ip-forward-off', 'error', 'net.ipv4.ip_forward is 0: the node does not route packets to or from its pods', [entry('/proc/sys/net/ipv4/ip_forward')], 'sysctl -w net.ipv4.ip_forward=1 and persist it in /etc/sysctl.d/ (kubelet and most CNIs expect it; something reset it)'));
@@ -464,37 +445,43 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
     const loaded = sys?.bridgeNfCallIptables === false;
     add('bridge-nf-call-iptables', loaded ? '0' : 'br_netfilter not loaded', find('node.bridge-nf-call-iptables-off', 'error', `${loaded ? 'net.bridge.bridge-nf-call-iptables is 0' : 'br_netfilter is not loaded'} while pods hang on bridge ${cniBridges.map((b) => b.ifname).join(',')}: bridged traffic skips kube-proxy's and the CNI's iptables rules`, [entry('/proc/sys/net/bridge/bridge-nf-call-iptables'), ...cniBridges.map((b) => `${b.ifname}: bridge with ${b.vethPorts} veth ports`)], 'modprobe br_netfilter; sysctl -w net.bridge.bridge-nf-call-iptables=1 and persist both (/etc/modules-load.d, /etc/sysctl.d)'));
   } else add('bridge-nf-call-iptables', `1 (bridge ${cniBridges.map((b) => b.ifname).join(',')})`, 'ok');
+}
 
-  // Per-interface forwarding, rp_filter, arp_ignore/arp_announce: effective values (max/all).
-  if (sys) {
-    const eff = cniIfaces.map((i) => ({ i, e: effectiveInterfaceSysctls(sys, i.ifname) }));
-    const fwdOff = sys.ipForward !== false ? eff.filter((x) => x.e.forwarding === false) : [];
-    if (fwdOff.length > 0) {
-      add('forwarding (CNI interfaces)', `off on ${fwdOff.map((x) => x.i.ifname).join(',')}`, find('node.iface-forwarding-off', 'error', `IPv4 forwarding is off on ${fwdOff.map((x) => x.i.ifname).join(', ')} though ip_forward is on: packets arriving there are not routed`, fwdOff.map((x) => entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/forwarding`)), 'sysctl -w net.ipv4.conf.IFACE.forwarding=1 for each, and find what turned it off'));
-    } else add('forwarding (CNI interfaces)', sys.ipForward === false ? 'off (ip_forward=0)' : `on (${eff.length} interfaces)`, sys.ipForward === false ? 'error' : 'ok');
+/** Per-interface forwarding, rp_filter, arp_ignore/arp_announce: effective values (max/all). */
+function checkInterfaceSysctls(net: NodeNetwork, add: AddRow, find: FindFn): void {
+  const sys = net.sysctl;
+  if (!sys) return;
+  const entry = (path: string) => sysctlEvidence(net, path);
+  const cniIfaces = net.interfaces.filter((i) => i.role === 'overlay' || i.role === 'bridge' || i.role === 'veth' || i.role === 'nic');
+  const eff = cniIfaces.map((i) => ({ i, e: effectiveInterfaceSysctls(sys, i.ifname) }));
+  const fwdOff = sys.ipForward !== false ? eff.filter((x) => x.e.forwarding === false) : [];
+  if (fwdOff.length > 0) {
+    add('forwarding (CNI interfaces)', `off on ${fwdOff.map((x) => x.i.ifname).join(',')}`, find('node.iface-forwarding-off', 'error', `IPv4 forwarding is off on ${fwdOff.map((x) => x.i.ifname).join(', ')} though ip_forward is on: packets arriving there are not routed`, fwdOff.map((x) => entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/forwarding`)), 'sysctl -w net.ipv4.conf.IFACE.forwarding=1 for each, and find what turned it off'));
+  } else add('forwarding (CNI interfaces)', sys.ipForward === false ? 'off (ip_forward=0)' : `on (${eff.length} interfaces)`, sys.ipForward === false ? 'error' : 'ok');
 
-    const rpAll = sys.ipv4Conf['all']?.rpFilter ?? null;
-    const strictOverlay = eff.filter((x) => x.i.role === 'overlay' && x.e.rpFilter === 1);
-    const rpText = `all=${rpAll ?? '?'} ${eff.filter((x) => x.i.role === 'nic' || x.i.role === 'overlay').map((x) => `${x.i.ifname}=${x.e.rpFilter ?? '?'}`).join(' ')}`.trim();
-    if (strictOverlay.length > 0) {
-      add('rp_filter (effective)', rpText, find('node.rp-filter-strict', 'warn', `strict reverse-path filtering (rp_filter=1) on overlay ${strictOverlay.map((x) => x.i.ifname).join(', ')}: packets from pods whose return route leaves by another interface are dropped`, strictOverlay.flatMap((x) => [entry('/proc/sys/net/ipv4/conf/all/rp_filter'), entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/rp_filter`)]), 'use loose mode (rp_filter=2) or 0 on overlay interfaces; the effective value is max(all, interface)'));
-    } else add('rp_filter (effective)', rpText, 'ok');
+  const rpAll = sys.ipv4Conf['all']?.rpFilter ?? null;
+  const strictOverlay = eff.filter((x) => x.i.role === 'overlay' && x.e.rpFilter === 1);
+  const rpText = `all=${rpAll ?? '?'} ${eff.filter((x) => x.i.role === 'nic' || x.i.role === 'overlay').map((x) => `${x.i.ifname}=${x.e.rpFilter ?? '?'}`).join(' ')}`.trim();
+  if (strictOverlay.length > 0) {
+    add('rp_filter (effective)', rpText, find('node.rp-filter-strict', 'warn', `strict reverse-path filtering (rp_filter=1) on overlay ${strictOverlay.map((x) => x.i.ifname).join(', ')}: packets from pods whose return route leaves by another interface are dropped`, strictOverlay.flatMap((x) => [entry('/proc/sys/net/ipv4/conf/all/rp_filter'), entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/rp_filter`)]), 'use loose mode (rp_filter=2) or 0 on overlay interfaces; the effective value is max(all, interface)'));
+  } else add('rp_filter (effective)', rpText, 'ok');
 
-    const podSide = eff.filter((x) => x.i.role === 'veth' || x.i.role === 'bridge');
-    const maxIgnore = Math.max(0, ...podSide.map((x) => x.e.arpIgnore ?? 0));
-    const maxAnnounce = Math.max(0, ...podSide.map((x) => x.e.arpAnnounce ?? 0));
-    const arpText = `all=${sys.ipv4Conf['all']?.arpIgnore ?? '?'}/${sys.ipv4Conf['all']?.arpAnnounce ?? '?'} pod interfaces max=${maxIgnore}/${maxAnnounce}`;
-    if (maxIgnore >= 2) {
-      const bad = podSide.filter((x) => (x.e.arpIgnore ?? 0) >= 2);
-      add('arp_ignore/arp_announce', arpText, find('node.arp-ignore-strict', 'warn', `effective arp_ignore=${maxIgnore} on pod-facing interfaces (${bad.map((x) => x.i.ifname).slice(0, 5).join(', ')}): the node may not answer its pods' ARP`, [entry('/proc/sys/net/ipv4/conf/all/arp_ignore'), ...bad.slice(0, 3).map((x) => entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/arp_ignore`))], 'set net.ipv4.conf.all.arp_ignore back to 0 (or 1); run kubectl netdiag arp-check on a pod of this node for the details'));
-    } else add('arp_ignore/arp_announce', arpText, 'ok');
-  }
+  const podSide = eff.filter((x) => x.i.role === 'veth' || x.i.role === 'bridge');
+  const maxIgnore = Math.max(0, ...podSide.map((x) => x.e.arpIgnore ?? 0));
+  const maxAnnounce = Math.max(0, ...podSide.map((x) => x.e.arpAnnounce ?? 0));
+  const arpText = `all=${sys.ipv4Conf['all']?.arpIgnore ?? '?'}/${sys.ipv4Conf['all']?.arpAnnounce ?? '?'} pod interfaces max=${maxIgnore}/${maxAnnounce}`;
+  if (maxIgnore >= 2) {
+    const bad = podSide.filter((x) => (x.e.arpIgnore ?? 0) >= 2);
+    add('arp_ignore/arp_announce', arpText, find('node.arp-ignore-strict', 'warn', `effective arp_ignore=${maxIgnore} on pod-facing interfaces (${bad.map((x) => x.i.ifname).slice(0, 5).join(', ')}): the node may not answer its pods' ARP`, [entry('/proc/sys/net/ipv4/conf/all/arp_ignore'), ...bad.slice(0, 3).map((x) => entry(`/proc/sys/net/ipv4/conf/${x.i.ifname}/arp_ignore`))], 'set net.ipv4.conf.all.arp_ignore back to 0 (or 1); run kubectl netdiag arp-check on a pod of this node for the details'));
+  } else add('arp_ignore/arp_announce', arpText, 'ok');
+}
 
-  // Interfaces by role.
+/** The interfaces by role, and a second IPv4 address on the NIC. */
+function checkInterfaces(net: NodeNetwork, add: AddRow, find: FindFn): void {
   if (net.nic) add('NIC', `${net.nic.ifname} ${net.nic.ipv4.join(',')} mtu ${net.nic.mtuBytes ?? '?'}`, 'ok');
   else add('NIC', `no interface holds InternalIP ${net.internalIP ?? '<none>'}`, 'warn');
   for (const o of net.interfaces.filter((i) => i.role === 'overlay')) add('overlay', `${o.ifname} ${o.kind} mtu ${o.mtuBytes ?? '?'}${o.adminUp ? '' : ' DOWN'}`, o.adminUp ? 'ok' : 'warn');
-  for (const b of cniBridges) add('bridge', `${b.ifname} mtu ${b.mtuBytes ?? '?'} (${b.vethPorts} veth ports)`, 'ok');
+  for (const b of net.interfaces.filter((i) => i.role === 'bridge' && i.vethPorts > 0)) add('bridge', `${b.ifname} mtu ${b.mtuBytes ?? '?'} (${b.vethPorts} veth ports)`, 'ok');
 
   // A second IPv4 on the NIC (seed 003): the kernel may pick it as source for encapsulated traffic,
   // and the peers' tunnel entries know only InternalIP: requests go out, replies never come back.
@@ -506,8 +493,10 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
     if (src) evidence.push(`ip route get ${src.address} (node ${src.peer}): src ${src.prefsrc ?? '<none>'}`);
     add('NIC IPv4 addresses', nicV4.join(','), find('node.nic-multiple-ipv4', wrongSource ? 'error' : 'warn', wrongSource ? `${net.nic.ifname} has ${nicV4.length} IPv4 addresses and traffic to other nodes leaves from ${src!.prefsrc}, not InternalIP ${net.internalIP}: peers drop or cannot answer it` : `${net.nic.ifname} has ${nicV4.length} IPv4 addresses; InternalIP ${net.internalIP ?? '?'} is still the source towards other nodes, but a DHCP renewal or reorder can change that`, evidence, 'remove the extra address (often static IP plus DHCP on the same NIC: set BOOTPROTO=none / one addressing method), then restart the CNI agent'));
   }
+}
 
-  // Routes to every other node's pod CIDR.
+/** Routes to every other node's pod CIDR. */
+function checkPeerRoutes(net: NodeNetwork, add: AddRow, find: FindFn): void {
   const specific = net.peerRoutes.filter((p) => p.kind === 'overlay' || p.kind === 'underlay');
   const missing = net.peerRoutes.filter((p) => p.kind === 'none' || p.kind === 'default-only');
   for (const p of net.peerRoutes) {
@@ -524,8 +513,10 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
   if (broken.length > 0) {
     find('node.pod-cidr-route-wrong', 'error', `the route to ${broken.map((p) => `${p.peerNode} (${p.podCIDR})`).join(', ')} cannot carry pod traffic (blackhole/unreachable, a device that is down, or not an overlay/underlay device)`, broken.map((p) => routeLine(p.route!)), 'delete the wrong route and restart the CNI agent so it reprograms it');
   }
+}
 
-  // Pod CIDR vs node network vs Service network (seed 004).
+/** Pod CIDR vs node network vs Service network (seed 004). */
+function checkPodCidrOverlaps(net: NodeNetwork, api: NodeFleetApi, add: AddRow, find: FindFn): void {
   const nodeNets = [...new Set((net.nic?.ipv4 ?? []).map(networkOfAddress).filter((n): n is string => n !== null))];
   const podNets = [...net.podCIDRs.filter((c) => parseIpv4Cidr(c) !== null)];
   const clusterCidr = net.kubeProxy?.clusterCidr ?? null;
@@ -541,46 +532,53 @@ function checkNode(net: NodeNetwork, api: NodeFleetApi, verdict: ServiceDataplan
     find('node.pod-cidr-overlaps-service-network', 'error', 'the pod network overlaps the Service network: ClusterIP DNAT and pod routes fight over the same addresses', overlapsSvc, 'the pod CIDR and the Service CIDR (--service-cluster-ip-range) must be disjoint; re-plan one of them');
   }
   add('pod CIDR', podCidrText, overlapsNode.length + overlapsSvc.length > 0 ? 'error' : 'ok');
+}
 
-  checkKubeProxy(net, api, verdict, add, find);
-
-  // The CNI agent pod on this node.
+/** The CNI agent pod on this node. */
+function checkCniAgent(net: NodeNetwork, api: NodeFleetApi, add: AddRow, find: FindFn): void {
   const role: AgentRole | null = net.cni === 'calico' ? 'calico-node' : net.cni === 'flannel' ? 'flannel' : net.cni === 'cilium' ? 'cilium' : singleAgentRole(api);
-  if (role) {
-    const agent = checkAgent(net, api, role);
-    if (agent.status === 'missing' || agent.status === 'not-running') {
-      add('CNI agent', agent.text, find('node.cni-agent-missing', 'error', agent.status === 'missing' ? `no ${role} pod runs on this node: its routes, tunnel entries and policies are not maintained` : `${role} pod ${agent.text}: routes and tunnel entries on this node are not maintained`, agent.evidence, `find why the ${role} pod is not running here (kubectl describe pod; tolerations, node selectors, resources) and restart it`));
-    } else {
-      // k3s embeds flannel in its agent (no kube-flannel pods); RKE2 ships canal as pods.
-      const embedded = agent.status === 'not-deployed' && role === 'flannel' && api.dataplane?.distribution === 'k3s';
-      add('CNI agent', embedded ? 'flannel runs inside the k3s agent (no flannel pods)' : agent.text, agent.status === 'running' ? 'ok' : 'n/a');
-    }
-  } else add('CNI agent', `unknown CNI (${net.cni})`, 'n/a');
-
-  checkCniConfig(net, add, find);
-
-  // conntrack usage: a full table drops new connections ("nf_conntrack: table full").
-  if (net.conntrack) {
-    const { count, max } = net.conntrack;
-    const pct = (count / max) * 100;
-    const text = `${count}/${max} (${pct.toFixed(pct < 1 ? 1 : 0)}%)`;
-    if (pct > 80) {
-      add('conntrack', text, find('node.conntrack-near-full', pct > 95 ? 'error' : 'warn', `the conntrack table is ${pct.toFixed(0)}% full: ${pct > 95 ? 'new connections are being dropped or soon will be' : 'new connections will be dropped when it fills'}`, [entry('/proc/sys/net/netfilter/nf_conntrack_count'), entry('/proc/sys/net/netfilter/nf_conntrack_max')], 'raise net.netfilter.nf_conntrack_max (kube-proxy --conntrack-max-per-core) or find the connection flood (conntrack -L | sort | uniq -c)'));
-    } else add('conntrack', text, 'ok');
-  } else add('conntrack', 'not readable (nf_conntrack not loaded?)', 'n/a');
-
-  // The node's resolv.conf: a loopback nameserver loops through CoreDNS (seed 004).
-  if (net.resolvConf) {
-    const loop = net.resolvConf.nameservers.filter((n) => LOOPBACK_NAMESERVER.test(n));
-    const text = `nameserver ${net.resolvConf.nameservers.join(',') || '<none>'}`;
-    if (loop.length > 0) {
-      add('resolv.conf', text, find('node.resolv-conf-loopback', 'info', `the node's resolv.conf names loopback nameserver ${loop.join(', ')}: CoreDNS pods that inherit it (dnsPolicy Default, forward . /etc/resolv.conf) forward to themselves and loop`, net.resolvConf.rawLines.filter((l) => /nameserver/.test(l)), 'point kubelet --resolv-conf at the real upstream list (systemd-resolved: /run/systemd/resolve/resolv.conf) or give CoreDNS an explicit upstream'));
-    } else add('resolv.conf', text, 'ok');
+  if (!role) {
+    add('CNI agent', `unknown CNI (${net.cni})`, 'n/a');
+    return;
+  }
+  const agent = checkAgent(net, api, role);
+  if (agent.status === 'missing' || agent.status === 'not-running') {
+    add('CNI agent', agent.text, find('node.cni-agent-missing', 'error', agent.status === 'missing' ? `no ${role} pod runs on this node: its routes, tunnel entries and policies are not maintained` : `${role} pod ${agent.text}: routes and tunnel entries on this node are not maintained`, agent.evidence, `find why the ${role} pod is not running here (kubectl describe pod; tolerations, node selectors, resources) and restart it`));
+  } else {
+    // k3s embeds flannel in its agent (no kube-flannel pods); RKE2 ships canal as pods.
+    const embedded = agent.status === 'not-deployed' && role === 'flannel' && api.dataplane?.distribution === 'k3s';
+    add('CNI agent', embedded ? 'flannel runs inside the k3s agent (no flannel pods)' : agent.text, agent.status === 'running' ? 'ok' : 'n/a');
   }
 }
 
+/** conntrack usage: a full table drops new connections ("nf_conntrack: table full"). */
+function checkConntrack(net: NodeNetwork, add: AddRow, find: FindFn): void {
+  if (!net.conntrack) {
+    add('conntrack', 'not readable (nf_conntrack not loaded?)', 'n/a');
+    return;
+  }
+  const { count, max } = net.conntrack;
+  const pct = (count / max) * 100;
+  const text = `${count}/${max} (${pct.toFixed(pct < 1 ? 1 : 0)}%)`;
+  if (pct > 80) {
+    add('conntrack', text, find('node.conntrack-near-full', pct > 95 ? 'error' : 'warn', `the conntrack table is ${pct.toFixed(0)}% full: ${pct > 95 ? 'new connections are being dropped or soon will be' : 'new connections will be dropped when it fills'}`, [sysctlEvidence(net, '/proc/sys/net/netfilter/nf_conntrack_count'), sysctlEvidence(net, '/proc/sys/net/netfilter/nf_conntrack_max')], 'raise net.netfilter.nf_conntrack_max (kube-proxy --conntrack-max-per-core) or find the connection flood (conntrack -L | sort | uniq -c)'));
+  } else add('conntrack', text, 'ok');
+}
+
+/** The node's resolv.conf: a loopback nameserver loops through CoreDNS (seed 004). */
+function checkNodeResolvConf(net: NodeNetwork, add: AddRow, find: FindFn): void {
+  if (!net.resolvConf) return;
+  const loop = net.resolvConf.nameservers.filter((n) => LOOPBACK_NAMESERVER.test(n));
+  const text = `nameserver ${net.resolvConf.nameservers.join(',') || '<none>'}`;
+  if (loop.length > 0) {
+    add('resolv.conf', text, find('node.resolv-conf-loopback', 'info', `the node's resolv.conf names loopback nameserver ${loop.join(', ')}: CoreDNS pods that inherit it (dnsPolicy Default, forward . /etc/resolv.conf) forward to themselves and loop`, net.resolvConf.rawLines.filter((l) => /nameserver/.test(l)), 'point kubelet --resolv-conf at the real upstream list (systemd-resolved: /run/systemd/resolve/resolv.conf) or give CoreDNS an explicit upstream'));
+  } else add('resolv.conf', text, 'ok');
+}
+
+// The catalogue's codes once Finding.code is their union (a plain string before).
+type FindingCode = Finding['code'];
 type AddRow = (check: string, value: string, status: CheckStatus) => void;
-type FindFn = (code: Finding['code'], severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
+type FindFn = (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
 
 /** Which dataplane should be steering Services on this node, from the API and the node's own facts. */
 export function dataplaneVerdictOf(net: NodeNetwork, api: NodeFleetApi): ServiceDataplaneVerdict {
@@ -699,15 +697,6 @@ export function routeLine(r: RouteEntry): string {
 
 /** The smallest IPv4 prefix holding every ClusterIP: a lower bound of the Service CIDR. */
 export function inferServiceCidr(clusterIPs: readonly string[]): string | null {
-  const ips = clusterIPs.map(parseIpv4).filter((n): n is number => n !== null);
-  if (ips.length === 0) return null;
-  let prefix = 32;
-  const first = ips[0]!;
-  for (const ip of ips) {
-    while (prefix > 0 && ((ip ^ first) >>> (32 - prefix)) !== 0) prefix--;
-  }
   // One or two ClusterIPs say little about the range: never claim less than a /24.
-  prefix = Math.min(prefix, 24);
-  const n = (first & ipv4Mask(prefix)) >>> 0;
-  return `${formatIpv4(n)}/${prefix}`;
+  return coveringIpv4Cidr(clusterIPs, 24);
 }

@@ -149,52 +149,63 @@ export function diagnoseNodeDiff(api: NodeFleetApi, collections: readonly NodeCo
   return report;
 }
 
+type PutFact = (kind: DiffKind, item: string, value: string, detail?: string[]) => void;
+
 /** The comparable facts of `net`, keyed so the same fact on the other node has the same key. */
 function collectFacts(net: NodeNetwork, other: NodeNetwork, api: NodeFleetApi): Map<string, Fact> {
   const facts = new Map<string, Fact>();
-  const put = (kind: DiffKind, item: string, value: string, detail?: string[]) => facts.set(`${kind}|${item}`, { kind, item, value, detail });
+  const put: PutFact = (kind, item, value, detail) => facts.set(`${kind}|${item}`, { kind, item, value, detail });
+  put('cni.kind', 'CNI', net.cni);
+  putSysctlFacts(net, put);
+  putInterfaceFacts(net, put);
+  putRouteFacts(net, other, api, put);
+  putKubeProxyFacts(net, other, put);
+  putAgentFacts(net, api, put);
+  putConfigFacts(net, put);
+  return facts;
+}
+
+/** Sysctls. Interfaces by role: the NIC under one name, every pod veth folded into one value set. */
+function putSysctlFacts(net: NodeNetwork, put: PutFact): void {
+  const sys = net.sysctl;
+  if (!sys) return;
   const roleName = (ifname: string): string => {
     const i = net.interfaces.find((x) => x.ifname === ifname);
     if (i?.role === 'nic') return '<nic>';
     if (i?.role === 'veth') return '<pod veths>';
     return ifname;
   };
-
-  put('cni.kind', 'CNI', net.cni);
-
-  // Sysctls. Interfaces by role: the NIC under one name, every pod veth folded into one value set.
-  const sys = net.sysctl;
-  if (sys) {
-    put('sysctl.ip-forward', 'net.ipv4.ip_forward', bool(sys.ipForward), sysEvidence(net, '/proc/sys/net/ipv4/ip_forward'));
-    put('sysctl.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-iptables', sys.bridgeNfCallIptables === null ? 'not loaded' : bool(sys.bridgeNfCallIptables));
-    put('sysctl.other', 'net.bridge.bridge-nf-call-ip6tables', sys.bridgeNfCallIp6tables === null ? 'not loaded' : bool(sys.bridgeNfCallIp6tables));
-    const grouped = new Map<string, { kind: DiffKind; values: Set<string>; raw: string[] }>();
-    for (const e of sys.entries) {
-      const conf = /^\/proc\/sys\/net\/ipv4\/conf\/([^/]+)\/([a-z_]+)$/.exec(e.path);
-      let kind: DiffKind;
-      let item: string;
-      if (conf) {
-        const [, iface, key] = conf as unknown as [string, string, string];
-        kind = key === 'forwarding' ? 'sysctl.forwarding' : key === 'rp_filter' ? 'sysctl.rp-filter' : key === 'arp_ignore' ? 'sysctl.arp-ignore' : key === 'proxy_arp' ? 'sysctl.proxy-arp' : key === 'arp_announce' ? 'sysctl.arp-announce' : 'sysctl.other';
-        item = `conf/${roleName(iface)}/${key}`;
-      } else if (e.path.endsWith('/nf_conntrack_max')) {
-        put('conntrack.max', 'nf_conntrack_max', e.value, [e.raw]);
-        continue;
-      } else if (/ip_forward$|bridge-nf-call-ip6?tables$|nf_conntrack_count$/.test(e.path)) {
-        continue; // typed above, or volatile
-      } else {
-        kind = 'sysctl.other';
-        item = e.path.replace('/proc/sys/', '').replace(/\//g, '.');
-      }
-      const g = grouped.get(item) ?? { kind, values: new Set<string>(), raw: [] };
-      g.values.add(e.value);
-      if (g.raw.length < 3) g.raw.push(e.raw);
-      grouped.set(item, g);
+  put('sysctl.ip-forward', 'net.ipv4.ip_forward', bool(sys.ipForward), sysEvidence(net, '/proc/sys/net/ipv4/ip_forward'));
+  put('sysctl.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-iptables', sys.bridgeNfCallIptables === null ? 'not loaded' : bool(sys.bridgeNfCallIptables));
+  put('sysctl.other', 'net.bridge.bridge-nf-call-ip6tables', sys.bridgeNfCallIp6tables === null ? 'not loaded' : bool(sys.bridgeNfCallIp6tables));
+  const grouped = new Map<string, { kind: DiffKind; values: Set<string>; raw: string[] }>();
+  for (const e of sys.entries) {
+    const conf = /^\/proc\/sys\/net\/ipv4\/conf\/([^/]+)\/([a-z_]+)$/.exec(e.path);
+    let kind: DiffKind;
+    let item: string;
+    if (conf) {
+      const [, iface, key] = conf as unknown as [string, string, string];
+      kind = key === 'forwarding' ? 'sysctl.forwarding' : key === 'rp_filter' ? 'sysctl.rp-filter' : key === 'arp_ignore' ? 'sysctl.arp-ignore' : key === 'proxy_arp' ? 'sysctl.proxy-arp' : key === 'arp_announce' ? 'sysctl.arp-announce' : 'sysctl.other';
+      item = `conf/${roleName(iface)}/${key}`;
+    } else if (e.path.endsWith('/nf_conntrack_max')) {
+      put('conntrack.max', 'nf_conntrack_max', e.value, [e.raw]);
+      continue;
+    } else if (/ip_forward$|bridge-nf-call-ip6?tables$|nf_conntrack_count$/.test(e.path)) {
+      continue; // typed above, or volatile
+    } else {
+      kind = 'sysctl.other';
+      item = e.path.replace('/proc/sys/', '').replace(/\//g, '.');
     }
-    for (const [item, g] of grouped) put(g.kind, item, [...g.values].sort().join(','), g.raw);
+    const g = grouped.get(item) ?? { kind, values: new Set<string>(), raw: [] };
+    g.values.add(e.value);
+    if (g.raw.length < 3) g.raw.push(e.raw);
+    grouped.set(item, g);
   }
+  for (const [item, g] of grouped) put(g.kind, item, [...g.values].sort().join(','), g.raw);
+}
 
-  // MTUs by role; the NIC's address count (not the addresses).
+/** MTUs by role; the NIC's address count (not the addresses); overlay devices and CNI bridges. */
+function putInterfaceFacts(net: NodeNetwork, put: PutFact): void {
   const v4 = (net.nic?.ipv4 ?? []).filter((a) => !a.startsWith('169.254.'));
   if (net.nic) {
     put('mtu.nic', 'NIC MTU', String(net.nic.mtuBytes ?? '?'), [`${net.nic.ifname} mtu ${net.nic.mtuBytes ?? '?'}`]);
@@ -208,8 +219,10 @@ function collectFacts(net: NodeNetwork, other: NodeNetwork, api: NodeFleetApi): 
   for (const b of cniBridges) put('mtu.bridge', `${b.ifname} MTU`, String(b.mtuBytes ?? '?'));
   const vethMtus = [...new Set(net.interfaces.filter((i) => i.role === 'veth').map((i) => String(i.mtuBytes ?? '?')))].sort();
   if (vethMtus.length > 0) put('mtu.veth', 'pod veth MTUs', vethMtus.join(','));
+}
 
-  // Routes by kind. Peer pod CIDRs: the two compared nodes see each other as "the other node".
+/** Routes by kind. Peer pod CIDRs: the two compared nodes see each other as "the other node". */
+function putRouteFacts(net: NodeNetwork, other: NodeNetwork, api: NodeFleetApi, put: PutFact): void {
   for (const p of net.peerRoutes) {
     const item = p.peerNode === other.nodeName ? 'route to the other node\'s pod CIDR' : `route to ${p.peerNode}'s pod CIDR`;
     put('route.peer-pod-cidr', item, p.kind === 'default-only' ? `only default (${p.normalised})` : p.normalised, [p.route ? routeLine(p.route) : `${p.podCIDR}: no route`]);
@@ -239,43 +252,46 @@ function collectFacts(net: NodeNetwork, other: NodeNetwork, api: NodeFleetApi): 
     put('route.other', `route ${r.dst}`, normaliseOtherRoute(r, net).replace(`${r.dst} `, ''), [routeLine(r)]);
   }
   put('route.own-pod-cidr', 'route for its own pod CIDR', own.sort().join('; ') || ABSENT, ownRaw);
+}
 
-  // kube-proxy: mode, backend, rule counts per chain family, the Service ports it programmed.
+/** kube-proxy: mode, backend, rule counts per chain family, the Service ports it programmed. */
+function putKubeProxyFacts(net: NodeNetwork, other: NodeNetwork, put: PutFact): void {
   const kp = net.kubeProxy;
   // Rules one node's tools could not read are not compared (the problems say why).
-  if (kp && other.kubeProxyUnreadable.length === 0) {
-    put('kube-proxy.mode', 'kube-proxy mode', kp.mode);
-    put('iptables.backend', 'iptables backend with KUBE-* chains', kp.backend);
-    if (kp.generator) put('iptables.version', 'iptables-save version', kp.generator);
-    const svcLabel = kp.mode === 'nftables' ? 'service-* chains' : kp.mode === 'ipvs' ? 'IPVS virtual servers' : 'KUBE-SVC-* chains';
-    const sepLabel = kp.mode === 'nftables' ? 'endpoint-* chains' : 'KUBE-SEP-* chains';
-    put('kube-proxy.chains', svcLabel, String(kp.svcChains));
-    if (kp.mode !== 'ipvs') put('kube-proxy.chains', sepLabel, String(kp.sepChains));
-    put('kube-proxy.chains', kp.mode === 'nftables' ? 'service-ips elements' : 'KUBE-SERVICES rules', String(kp.servicesRules));
-    put('kube-proxy.chains', kp.mode === 'nftables' ? 'service-nodeports elements' : 'KUBE-NODEPORTS rules', String(kp.nodePortRules));
-    const otherHas = new Set(other.kubeProxy?.programmed ?? []);
-    const missingHere = (other.kubeProxy?.programmed ?? []).filter((s) => !kp.programmed.includes(s));
-    put('kube-proxy.service-ports', 'Service ports programmed', `${kp.programmed.length}${missingHere.length > 0 ? ` (missing ${missingHere.slice(0, 3).join(', ')}${missingHere.length > 3 ? ', ...' : ''})` : ''}`, [
-      ...missingHere.map((s) => `no rule for ${s}`),
-      ...kp.programmed.filter((s) => !otherHas.has(s)).slice(0, 5).map((s) => `only here: ${s}`),
-    ]);
-  }
+  if (!kp || other.kubeProxyUnreadable.length > 0) return;
+  put('kube-proxy.mode', 'kube-proxy mode', kp.mode);
+  put('iptables.backend', 'iptables backend with KUBE-* chains', kp.backend);
+  if (kp.generator) put('iptables.version', 'iptables-save version', kp.generator);
+  const svcLabel = kp.mode === 'nftables' ? 'service-* chains' : kp.mode === 'ipvs' ? 'IPVS virtual servers' : 'KUBE-SVC-* chains';
+  const sepLabel = kp.mode === 'nftables' ? 'endpoint-* chains' : 'KUBE-SEP-* chains';
+  put('kube-proxy.chains', svcLabel, String(kp.svcChains));
+  if (kp.mode !== 'ipvs') put('kube-proxy.chains', sepLabel, String(kp.sepChains));
+  put('kube-proxy.chains', kp.mode === 'nftables' ? 'service-ips elements' : 'KUBE-SERVICES rules', String(kp.servicesRules));
+  put('kube-proxy.chains', kp.mode === 'nftables' ? 'service-nodeports elements' : 'KUBE-NODEPORTS rules', String(kp.nodePortRules));
+  const otherHas = new Set(other.kubeProxy?.programmed ?? []);
+  const missingHere = (other.kubeProxy?.programmed ?? []).filter((s) => !kp.programmed.includes(s));
+  put('kube-proxy.service-ports', 'Service ports programmed', `${kp.programmed.length}${missingHere.length > 0 ? ` (missing ${missingHere.slice(0, 3).join(', ')}${missingHere.length > 3 ? ', ...' : ''})` : ''}`, [
+    ...missingHere.map((s) => `no rule for ${s}`),
+    ...kp.programmed.filter((s) => !otherHas.has(s)).slice(0, 5).map((s) => `only here: ${s}`),
+  ]);
+}
 
-  // The agents' pods.
+/** The agents' pods: their state compares, their per-node names do not. */
+function putAgentFacts(net: NodeNetwork, api: NodeFleetApi, put: PutFact): void {
   put('pod.kube-proxy', 'kube-proxy pod', agentValue(api, net.nodeName, 'kube-proxy'));
   const role: AgentRole | null = net.cni === 'calico' ? 'calico-node' : net.cni === 'flannel' ? 'flannel' : net.cni === 'cilium' ? 'cilium' : singleAgentRole(api);
   if (role) put('pod.cni-agent', 'CNI agent pod', `${role} ${agentValue(api, net.nodeName, role)}`);
+}
 
-  // CNI config files: names, and content with per-node values taken out.
+/** CNI config files (names, and content with per-node values taken out), kernel, nameservers. */
+function putConfigFacts(net: NodeNetwork, put: PutFact): void {
   if (net.cniConfigs === null) put('cni.config', 'CNI config files', 'no CNI config directory');
   else {
     put('cni.config', 'CNI config files', net.cniConfigs.map((c) => c.name).join(' ') || ABSENT);
     for (const c of net.cniConfigs) put('cni.config', `${c.name} content`, `sha256:${c.sha256}${c.valid ? '' : ' (invalid JSON)'}`);
   }
-
   if (net.kernel) put('kernel', 'kernel', net.kernel);
   if (net.resolvConf) put('resolv.conf', 'node nameservers', net.resolvConf.nameservers.join(' ') || ABSENT);
-  return facts;
 }
 
 function agentValue(api: NodeFleetApi, nodeName: string, role: AgentRole): string {

@@ -5,6 +5,7 @@ import {
   cidrContainsIpv4,
   cidrCoversCidr,
   cidrsOverlap,
+  coveringIpv4Cidr,
   formatIpv4,
   networkOfAddress,
   parseIpv4,
@@ -47,5 +48,15 @@ describe('net/ip', () => {
     expect(cidrContainsAddress('fd00::/8', '10.0.0.1')).to.equal(false);
     expect(cidrContainsAddress('10.0.0.0/8', '10.1.2.3')).to.equal(true);
     expect(cidrContainsAddress('not-a-cidr', '10.1.2.3')).to.equal(false);
+  });
+  it('finds the smallest block holding every address, capped at maxPrefix', () => {
+    expect(coveringIpv4Cidr(['10.96.0.1', '10.96.0.10', '10.96.100.20'])).to.equal('10.96.0.0/17');
+    expect(coveringIpv4Cidr(['10.96.0.1'])).to.equal('10.96.0.1/32');
+    expect(coveringIpv4Cidr(['10.96.0.1'], 24)).to.equal('10.96.0.0/24');
+    expect(coveringIpv4Cidr(['10.0.0.1', '192.168.0.1'])).to.equal('0.0.0.0/0');
+    // IPv6 addresses are left out; with none left there is no block.
+    expect(coveringIpv4Cidr(['fd00::1', '10.96.0.1', '10.96.0.2'])).to.equal('10.96.0.0/30');
+    expect(coveringIpv4Cidr(['fd00::1'])).to.equal(null);
+    expect(coveringIpv4Cidr([])).to.equal(null);
   });
 });
