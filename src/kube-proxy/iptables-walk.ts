@@ -474,6 +474,21 @@ function viewOf(packet: ServicePacket, dst: string, dport: number, dnatted: bool
   };
 }
 
+// One nat branch followed through the filter table and nat POSTROUTING.
+interface Traced {
+  nat: Branch;
+  dnat: { ip: string; port: number | null } | null;
+  filterVerdict: FilterVerdict;
+  filterRule: IptablesRule | null;
+  filterSteps: ChainStep[];
+  post: Branch | null;
+}
+
+interface TraceOutcome {
+  outcome: ServiceChain['outcome'];
+  outcomeRule: string | null;
+}
+
 // Traces one packet through a parsed dump and returns the typed ServiceChain.
 export function buildServiceChainFromIptables(dump: IptablesDump, packet: ServicePacket, options: IptablesTraceOptions = {}): ServiceChain {
   const notes = new Set<string>();
@@ -494,44 +509,74 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
     natWalker !== null
       ? natWalker.run(startNat, original, 0, 1)
       : [{ weight: 1, mark: 0, steps: [], verdict: 'accept', verdictRule: null, chainsSeen: [], markMasqRule: null, undecided: [], markDropRule: null }];
+  const traced = natBranches.map((nb) => traceAfterNat(nb, packet, natWalker, filterWalker));
+  addWalkerNotes(notes, natWalker, filterWalker);
 
-  interface Traced {
-    nat: Branch;
-    dnat: { ip: string; port: number | null } | null;
-    filterVerdict: FilterVerdict;
-    filterRule: IptablesRule | null;
-    filterSteps: ChainStep[];
-    post: Branch | null;
+  const decided = traced.filter((t) => t.nat.undecided.length === 0);
+  const undecidedDnat = traced.filter((t) => t.nat.undecided.length > 0 && t.dnat !== null);
+  for (const t of undecidedDnat) {
+    notes.add(`if ${t.nat.undecided.join(' and ')} matched, the packet would go to ${t.dnat!.ip}${t.dnat!.port !== null ? `:${t.dnat!.port}` : ''}`);
   }
-  const traced: Traced[] = [];
-  for (const nb of natBranches) {
-    const dnat =
-      nb.verdict === 'dnat' && nb.verdictRule?.target?.toDestination
-        ? splitHostPort(nb.verdictRule.target.toDestination)
-        : null;
-    const dst = dnat?.ip ?? packet.destinationIp;
-    const dport = dnat?.port ?? packet.destinationPort;
-    const view = viewOf(packet, dst, dport, dnat !== null);
-    let filterVerdict: FilterVerdict = 'not-evaluated';
-    let filterRule: IptablesRule | null = null;
-    let filterSteps: ChainStep[] = [];
-    if (filterWalker !== null) {
-      const startFilter = packet.hook === 'output' ? 'OUTPUT' : view.dstLocal ? 'INPUT' : 'FORWARD';
-      // the filter table has no statistic rules in kube-proxy's layout; take the heaviest branch
-      const fbs = filterWalker.run(startFilter, view, nb.mark, 1);
-      const fb = fbs.reduce((a, c) => (c.weight > a.weight ? c : a));
-      filterVerdict = fb.verdict === 'drop' ? 'drop' : fb.verdict === 'reject' ? 'reject' : 'accept';
-      filterRule = fb.verdictRule;
-      filterSteps = fb.steps;
-    }
-    let post: Branch | null = null;
-    const leavesNode = packet.hook === 'output' || !view.dstLocal;
-    if (natWalker !== null && leavesNode && filterVerdict !== 'drop' && filterVerdict !== 'reject') {
-      const pbs = natWalker.run('POSTROUTING', view, nb.mark, 1);
-      post = pbs.reduce((a, c) => (c.weight > a.weight ? c : a));
-    }
-    traced.push({ nat: nb, dnat, filterVerdict, filterRule, filterSteps, post });
+  const { endpoints, unmatched } = mergeEndpointBranches(decided);
+  const { outcome, outcomeRule } = decideOutcome(endpoints, decided, undecidedDnat, notes);
+  const { serviceChain, servicePort } = serviceOfTrace(traced, outcome, outcomeRule);
+  const masqueradeScope = serviceChain !== null && nat !== undefined ? masqueradeScopeOf(nat.chains.get(serviceChain)) : null;
+  const share = endpoints.length > 0 ? roundShare(unmatched) : 0;
+  if (natWalker?.affinity) {
+    notes.add(`sessionAffinity ClientIP: a client seen in the last ${natWalker.affinity.timeoutSeconds ?? '?'}s goes back to its endpoint; the shares are a new client's`);
   }
+  if (share > 0) notes.add(`${formatShare(share)} of new connections reach no DNAT rule`);
+
+  return {
+    mode: 'iptables',
+    packet,
+    servicePort,
+    serviceChain,
+    steps: commonPrefix(decided.map((t) => t.nat.steps)),
+    endpoints,
+    outcome,
+    outcomeRule,
+    unmatchedShare: share,
+    masqueradeScope,
+    intendedDrop: intendedDropOfTrace(outcome, outcomeRule, decided),
+    sessionAffinity: natWalker?.affinity ?? null,
+    undecided: [...new Set(traced.flatMap((t) => t.nat.undecided))],
+    notes: [...notes],
+  };
+}
+
+// After the nat table's DNAT (or none): the filter table's verdict for the rewritten packet, then
+// nat POSTROUTING (masquerade) when the packet leaves the node.
+function traceAfterNat(nb: Branch, packet: ServicePacket, natWalker: Walker | null, filterWalker: Walker | null): Traced {
+  const dnat =
+    nb.verdict === 'dnat' && nb.verdictRule?.target?.toDestination
+      ? splitHostPort(nb.verdictRule.target.toDestination)
+      : null;
+  const dst = dnat?.ip ?? packet.destinationIp;
+  const dport = dnat?.port ?? packet.destinationPort;
+  const view = viewOf(packet, dst, dport, dnat !== null);
+  let filterVerdict: FilterVerdict = 'not-evaluated';
+  let filterRule: IptablesRule | null = null;
+  let filterSteps: ChainStep[] = [];
+  if (filterWalker !== null) {
+    const startFilter = packet.hook === 'output' ? 'OUTPUT' : view.dstLocal ? 'INPUT' : 'FORWARD';
+    // the filter table has no statistic rules in kube-proxy's layout; take the heaviest branch
+    const fbs = filterWalker.run(startFilter, view, nb.mark, 1);
+    const fb = fbs.reduce((a, c) => (c.weight > a.weight ? c : a));
+    filterVerdict = fb.verdict === 'drop' ? 'drop' : fb.verdict === 'reject' ? 'reject' : 'accept';
+    filterRule = fb.verdictRule;
+    filterSteps = fb.steps;
+  }
+  let post: Branch | null = null;
+  const leavesNode = packet.hook === 'output' || !view.dstLocal;
+  if (natWalker !== null && leavesNode && filterVerdict !== 'drop' && filterVerdict !== 'reject') {
+    const pbs = natWalker.run('POSTROUTING', view, nb.mark, 1);
+    post = pbs.reduce((a, c) => (c.weight > a.weight ? c : a));
+  }
+  return { nat: nb, dnat, filterVerdict, filterRule, filterSteps, post };
+}
+
+function addWalkerNotes(notes: Set<string>, natWalker: Walker | null, filterWalker: Walker | null): void {
   for (const w of [natWalker, filterWalker]) {
     if (w === null || w.missingChains.size === 0) continue;
     const names = [...w.missingChains];
@@ -541,16 +586,13 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   }
   for (const n of natWalker?.notes ?? []) notes.add(n);
   for (const n of filterWalker?.notes ?? []) notes.add(n);
+}
 
-  // Endpoint branches, merged by endpoint chain (a session-affinity path and the random path
-  // can reach the same KUBE-SEP chain).
+// Endpoint branches, merged by endpoint chain (a session-affinity path and the random path can
+// reach the same KUBE-SEP chain); `unmatched` is the share that reached no DNAT.
+function mergeEndpointBranches(decided: readonly Traced[]): { endpoints: EndpointBranch[]; unmatched: number } {
   const byChain = new Map<string, EndpointBranch>();
   let unmatched = 0;
-  const decided = traced.filter((t) => t.nat.undecided.length === 0);
-  const undecidedDnat = traced.filter((t) => t.nat.undecided.length > 0 && t.dnat !== null);
-  for (const t of undecidedDnat) {
-    notes.add(`if ${t.nat.undecided.join(' and ')} matched, the packet would go to ${t.dnat!.ip}${t.dnat!.port !== null ? `:${t.dnat!.port}` : ''}`);
-  }
   for (const t of decided) {
     if (t.dnat === null) {
       unmatched += t.nat.weight;
@@ -563,59 +605,65 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
       existing.probability += t.nat.weight;
       continue;
     }
-    const masqRule = t.post?.verdict === 'masquerade' || t.post?.verdict === 'snat' ? t.post.verdictRule : null;
-    // not masqueraded: cite the RETURN that skipped it (KUBE-POSTROUTING's mark check), else the end
-    const postSteps = t.post?.steps ?? [];
-    const returnStep =
-      t.post !== null && masqRule === null
-        ? (postSteps.find((st) => st.rule.includes('--mark') && st.rule.endsWith('-j RETURN')) ??
-          [...postSteps].reverse().find((st) => st.rule.endsWith('-j RETURN')) ??
-          postSteps[postSteps.length - 1])
-        : undefined;
-    byChain.set(sep, {
-      endpointChain: sep,
-      probability: t.nat.weight,
-      dnatTarget: t.dnat,
-      masquerade: {
-        masquerade: masqRule !== null,
-        markedBy: t.nat.markMasqRule?.raw ?? null,
-        decidedBy: masqRule?.raw ?? returnStep?.rule ?? null,
-      },
-      counters: rule.counters,
-      filterVerdict: t.filterVerdict,
-      filterRule: t.filterRule?.raw ?? null,
-      steps: [...t.nat.steps, ...t.filterSteps, ...(t.post?.steps ?? [])],
-    });
+    byChain.set(sep, endpointBranchOf(t, sep, rule));
   }
   const endpoints = [...byChain.values()];
   for (const e of endpoints) e.probability = roundShare(e.probability);
+  return { endpoints, unmatched };
+}
 
-  // Outcome: DNAT wins; otherwise the filter table's REJECT/DROP; otherwise no kube-proxy rule.
-  let outcome: ServiceChain['outcome'] = 'no-match';
-  let outcomeRule: string | null = null;
+function endpointBranchOf(t: Traced, sep: string, dnatRule: IptablesRule): EndpointBranch {
+  const masqRule = t.post?.verdict === 'masquerade' || t.post?.verdict === 'snat' ? t.post.verdictRule : null;
+  // not masqueraded: cite the RETURN that skipped it (KUBE-POSTROUTING's mark check), else the end
+  const postSteps = t.post?.steps ?? [];
+  const returnStep =
+    t.post !== null && masqRule === null
+      ? (postSteps.find((st) => st.rule.includes('--mark') && st.rule.endsWith('-j RETURN')) ??
+        [...postSteps].reverse().find((st) => st.rule.endsWith('-j RETURN')) ??
+        postSteps[postSteps.length - 1])
+      : undefined;
+  return {
+    endpointChain: sep,
+    probability: t.nat.weight,
+    dnatTarget: t.dnat!,
+    masquerade: {
+      masquerade: masqRule !== null,
+      markedBy: t.nat.markMasqRule?.raw ?? null,
+      decidedBy: masqRule?.raw ?? returnStep?.rule ?? null,
+    },
+    counters: dnatRule.counters,
+    filterVerdict: t.filterVerdict,
+    filterRule: t.filterRule?.raw ?? null,
+    steps: [...t.nat.steps, ...t.filterSteps, ...(t.post?.steps ?? [])],
+  };
+}
+
+// DNAT wins; otherwise the filter table's REJECT/DROP; otherwise no kube-proxy rule.
+function decideOutcome(endpoints: readonly EndpointBranch[], decided: readonly Traced[], undecidedDnat: readonly Traced[], notes: Set<string>): TraceOutcome {
   if (endpoints.length > 0) {
-    outcome = 'dnat';
-    outcomeRule = decided.find((t) => t.dnat !== null)?.nat.verdictRule?.raw ?? null;
-  } else if (undecidedDnat.length > 0) {
-    // no decided branch reaches an endpoint, one behind an unevaluated match does: not "no rule"
-    outcome = 'undecided';
-    outcomeRule = undecidedDnat[0]?.nat.verdictRule?.raw ?? null;
-  } else {
-    const natStop = decided.find((t) => t.nat.verdict === 'drop' || t.nat.verdict === 'reject');
-    const filterStop = decided.find((t) => t.filterVerdict === 'reject' || t.filterVerdict === 'drop');
-    if (natStop !== undefined) {
-      outcome = natStop.nat.verdict === 'drop' ? 'drop' : 'reject';
-      outcomeRule = natStop.nat.verdictRule?.raw ?? null;
-    } else if (filterStop !== undefined && filterStop.filterRule !== null && isKubeProxyRule(filterStop.filterRule)) {
-      outcome = filterStop.filterVerdict === 'drop' ? 'drop' : 'reject';
-      outcomeRule = filterStop.filterRule.raw;
-    } else if (filterStop !== undefined) {
-      // dropped, but not by kube-proxy (e.g. FORWARD policy DROP): no Service rule matched
-      notes.add(`no kube-proxy rule matched, and the filter table drops the packet: ${filterStop.filterRule?.raw ?? 'policy DROP'}`);
-    }
+    return { outcome: 'dnat', outcomeRule: decided.find((t) => t.dnat !== null)?.nat.verdictRule?.raw ?? null };
   }
+  if (undecidedDnat.length > 0) {
+    // no decided branch reaches an endpoint, one behind an unevaluated match does: not "no rule"
+    return { outcome: 'undecided', outcomeRule: undecidedDnat[0]?.nat.verdictRule?.raw ?? null };
+  }
+  const natStop = decided.find((t) => t.nat.verdict === 'drop' || t.nat.verdict === 'reject');
+  const filterStop = decided.find((t) => t.filterVerdict === 'reject' || t.filterVerdict === 'drop');
+  if (natStop !== undefined) {
+    return { outcome: natStop.nat.verdict === 'drop' ? 'drop' : 'reject', outcomeRule: natStop.nat.verdictRule?.raw ?? null };
+  }
+  if (filterStop !== undefined && filterStop.filterRule !== null && isKubeProxyRule(filterStop.filterRule)) {
+    return { outcome: filterStop.filterVerdict === 'drop' ? 'drop' : 'reject', outcomeRule: filterStop.filterRule.raw };
+  }
+  if (filterStop !== undefined) {
+    // dropped, but not by kube-proxy (e.g. FORWARD policy DROP): no Service rule matched
+    notes.add(`no kube-proxy rule matched, and the filter table drops the packet: ${filterStop.filterRule?.raw ?? 'policy DROP'}`);
+  }
+  return { outcome: 'no-match', outcomeRule: null };
+}
 
-  // The Service: the first KUBE-SVC/SVL chain entered, and the comment of the rule that led there.
+// The Service: the first KUBE-SVC/SVL chain entered, and the comment of the rule that led there.
+function serviceOfTrace(traced: readonly Traced[], outcome: ServiceChain['outcome'], outcomeRule: string | null): { serviceChain: string | null; servicePort: string | null } {
   const allSteps = traced.flatMap((t) => t.nat.steps);
   const svcStep = allSteps.find((s) => /-[jg] KUBE-(SVC|SVL|EXT|FW)-/.test(s.rule));
   const serviceChain =
@@ -624,36 +672,16 @@ export function buildServiceChainFromIptables(dump: IptablesDump, packet: Servic
   const commentSource =
     svcStep?.rule ?? (outcome === 'reject' || outcome === 'drop' ? outcomeRule : null) ?? null;
   if (commentSource !== null) servicePort = servicePortFromComment(commentOf(commentSource));
+  return { serviceChain, servicePort };
+}
 
-  const masqueradeScope = serviceChain !== null && nat !== undefined ? masqueradeScopeOf(nat.chains.get(serviceChain)) : null;
-  const steps = commonPrefix(decided.map((t) => t.nat.steps));
-  const share = endpoints.length > 0 ? roundShare(unmatched) : 0;
-  // Old layouts mark the packet (KUBE-MARK-DROP) where the policy is decided and drop it later in
-  // filter KUBE-FIREWALL: the marking rule carries the reason.
+// Old layouts mark the packet (KUBE-MARK-DROP) where the policy is decided and drop it later in
+// filter KUBE-FIREWALL: the marking rule carries the reason.
+function intendedDropOfTrace(outcome: ServiceChain['outcome'], outcomeRule: string | null, decided: readonly Traced[]): ServiceChain['intendedDrop'] {
   const markDrop = decided.find((t) => t.nat.markDropRule !== null)?.nat.markDropRule ?? null;
   const dropReason = outcome === 'drop' || outcome === 'reject' ? (intendedDropOf(outcomeRule ?? '') ?? (markDrop !== null ? intendedDropOf(markDrop.raw) : null)) : null;
   const dropRule = dropReason !== null && intendedDropOf(outcomeRule ?? '') === null ? (markDrop?.raw ?? outcomeRule) : outcomeRule;
-  if (natWalker?.affinity) {
-    notes.add(`sessionAffinity ClientIP: a client seen in the last ${natWalker.affinity.timeoutSeconds ?? '?'}s goes back to its endpoint; the shares are a new client's`);
-  }
-  if (share > 0) notes.add(`${formatShare(share)} of new connections reach no DNAT rule`);
-
-  return {
-    mode: 'iptables',
-    packet,
-    servicePort,
-    serviceChain,
-    steps,
-    endpoints,
-    outcome,
-    outcomeRule,
-    unmatchedShare: share,
-    masqueradeScope,
-    intendedDrop: dropReason !== null && dropRule !== null ? { reason: dropReason, rule: dropRule } : null,
-    sessionAffinity: natWalker?.affinity ?? null,
-    undecided: [...new Set(traced.flatMap((t) => t.nat.undecided))],
-    notes: [...notes],
-  };
+  return dropReason !== null && dropRule !== null ? { reason: dropReason, rule: dropRule } : null;
 }
 
 function isKubeProxyRule(rule: IptablesRule): boolean {

@@ -206,179 +206,98 @@ export class NftWalker {
     const t = listingTokens(rule);
     const why: string[] = [];
     let i = 0;
-    const n = t.length;
-    const l4 = ctx.packet.protocol;
-    while (i < n) {
-      const tok = t[i] as string;
-      const next = t[i + 1];
-      // concatenated lookups: ip daddr . meta l4proto . th dport vmap @map
-      if ((tok === 'ip' || tok === 'meta' || tok === 'th') && t.indexOf('.', i) === i + 2 && t.indexOf('vmap', i) > i) {
-        const vm = t.indexOf('vmap', i);
-        const fields: string[] = [];
-        for (let k = i; k < vm; k++) {
-          if (t[k] === '.') continue;
-          fields.push(`${t[k]} ${t[k + 1]}`);
-          k++;
-        }
-        const key = fields.map((f) => this.fieldValue(f, ctx));
-        const map = this.set(t[vm + 1] ?? '');
-        if (map === undefined || key.includes(null)) return { kind: 'unknown', text: rule.raw };
-        const el = map.elements.find((e) => e.key.length === key.length && e.key.every((k, idx) => keyMatches(k, key[idx] as string)));
-        if (el === undefined || el.verdict === null) return { kind: 'nomatch' };
-        why.push(`${key.join(' . ')} found in @${map.name}${el.comment !== null ? ` ("${el.comment}")` : ''}`);
-        return { kind: 'verdict', verdict: el.verdict, why: why.join(', ') };
-      }
-      if (tok === 'ip' && (next === 'daddr' || next === 'saddr')) {
-        const value = next === 'daddr' ? ctx.dst : ctx.src;
-        let k = i + 2;
-        let negated = false;
-        if (t[k] === '!=' || t[k] === '==') {
-          negated = t[k] === '!=';
-          k++;
-        }
-        const { set, end } = readValueSet(t, k);
-        let hit: boolean;
-        if (set.length === 1 && (set[0] as string).startsWith('@')) {
-          const s = this.set(set[0] as string);
-          // ClientIP affinity: a client in the set goes back to its endpoint; a new one does not
-          if ((set[0] as string).startsWith('@affinity-') && this.affinity === null) this.affinity = { timeoutSeconds: null, rule: rule.raw };
-          hit = s !== undefined && s.elements.some((e) => e.key.length === 1 && cidrContainsIp(e.key[0] as string, value));
-        } else {
-          hit = set.some((c) => cidrContainsIp(c, value));
-        }
-        if (hit === negated) return { kind: 'nomatch' };
-        why.push(`ip ${next} ${negated ? '!= ' : ''}${set.join(',')}`);
-        i = end;
-        continue;
-      }
-      if (tok === 'meta' && next === 'l4proto') {
-        const { set, end } = readValueSet(t, i + 2);
-        if (!set.includes(l4)) return { kind: 'nomatch' };
-        i = end;
-        continue;
-      }
-      if ((tok === 'tcp' || tok === 'udp' || tok === 'sctp' || tok === 'th') && next === 'dport') {
-        if (tok !== 'th' && tok !== l4) return { kind: 'nomatch' };
-        let k = i + 2;
-        let negated = false;
-        if (t[k] === '!=' || t[k] === '==') {
-          negated = t[k] === '!=';
-          k++;
-        }
-        const { set, end } = readValueSet(t, k);
-        const hit = set.some((p) => portMatches(p, ctx.dport));
-        if (hit === negated) return { kind: 'nomatch' };
-        why.push(`${tok} dport ${ctx.dport}`);
-        i = end;
-        continue;
-      }
-      if (tok === 'fib' && (next === 'saddr' || next === 'daddr') && t[i + 2] === 'type') {
-        let k = i + 3;
-        let negated = false;
-        if (t[k] === '!=') {
-          negated = true;
-          k++;
-        }
-        const local = next === 'saddr' ? ctx.srcLocal : ctx.dstLocal;
-        if ((t[k] === 'local') !== local !== negated) return { kind: 'nomatch' };
-        why.push(`fib ${next} type ${negated ? '!= ' : ''}${t[k]}`);
-        i = k + 1;
-        continue;
-      }
-      if (tok === 'ct' && next === 'state') {
-        const { set, end } = readValueSet(t, i + 2);
-        if (!set.includes('new')) return { kind: 'nomatch' };
-        why.push('ct state new');
-        i = end;
-        continue;
-      }
-      if (tok === 'meta' && next === 'mark' && t[i + 2] === 'set') {
-        // meta mark set meta mark | 0x00004000   /   ... ^ 0x00004000   /   meta mark set 0x4000
-        if (t[i + 3] === 'meta' && t[i + 4] === 'mark') {
-          const op = t[i + 5];
-          const v = Number(t[i + 6]) >>> 0;
-          if (op === '|') ctx.mark = (ctx.mark | v) >>> 0;
-          else if (op === '^') ctx.mark = (ctx.mark ^ v) >>> 0;
-          else if (op === '&') ctx.mark = (ctx.mark & v) >>> 0;
-          else return { kind: 'unknown', text: rule.raw };
-          why.push(`mark ${op} 0x${v.toString(16)}`);
-          i += 7;
-        } else {
-          ctx.mark = Number(t[i + 3]) >>> 0;
-          i += 4;
-        }
-        continue;
-      }
-      if (tok === 'meta' && next === 'mark' && t[i + 2] === '&') {
-        // meta mark & 0x00004000 == 0x00000000
-        const mask = Number(t[i + 3]) >>> 0;
-        const op = t[i + 4];
-        const v = Number(t[i + 5]) >>> 0;
-        const eq = ((ctx.mark & mask) >>> 0) === v;
-        if ((op === '!=' ? !eq : eq) === false) return { kind: 'nomatch' };
-        why.push(`mark 0x${ctx.mark.toString(16)} & 0x${mask.toString(16)} ${op} 0x${v.toString(16)}`);
-        i += 6;
-        continue;
-      }
-      if (tok === 'numgen' && next === 'random' && t[i + 2] === 'mod') {
-        const mod = Number(t[i + 3]);
-        const vm = t[i + 4] === 'vmap' ? i + 5 : -1;
-        if (vm === -1 || t[vm] !== '{' || !(mod > 0)) return { kind: 'unknown', text: rule.raw };
-        const close = t.indexOf('}', vm);
-        const entries: { share: number; verdict: NftVerdict }[] = [];
-        let cur: string[] = [];
-        const flush = (): void => {
-          const colon = cur.indexOf(':');
-          if (colon > 0) {
-            const range = (cur[0] as string).split('-').map(Number);
-            const count = range.length === 2 ? (range[1] as number) - (range[0] as number) + 1 : 1;
-            const v = parseVerdict(cur.slice(colon + 1));
-            if (v !== null) entries.push({ share: count / mod, verdict: v });
-          }
-          cur = [];
-        };
-        for (let k = vm + 1; k < close; k++) {
-          if (t[k] === ',') flush();
-          else cur.push(t[k] as string);
-        }
-        flush();
-        return { kind: 'fork', entries, why: `numgen random mod ${mod}: ${entries.length} branch(es) of ${formatShare(1 / mod)}` };
-      }
-      if (tok === 'counter') {
-        i += t[i + 1] === 'packets' ? 5 : 1;
-        continue;
-      }
-      if (tok === 'comment') {
-        i += 2;
-        continue;
-      }
-      if ((tok === 'update' || tok === 'add') && (next ?? '').startsWith('@')) {
-        // session-affinity bookkeeping: no effect on this packet's path
-        const close = t.indexOf('}', i);
-        i = close === -1 ? n : close + 1;
-        continue;
-      }
-      if (tok === 'notrack' || tok === 'log') {
-        i++;
-        continue;
-      }
-      if (tok === 'dnat') {
-        const to = t[i + 1] === 'to' ? t[i + 2] : t[i + 2] === 'to' ? t[i + 3] : undefined;
-        if (to === undefined) return { kind: 'unknown', text: rule.raw };
-        why.push(`dnat to ${to}`);
-        return { kind: 'dnat', to, why: why.join(', ') };
-      }
-      if (tok === 'masquerade' || tok === 'snat') {
-        why.push(tok);
-        return { kind: 'masquerade', why: why.join(', ') };
-      }
-      const v = parseVerdict(t.slice(i));
-      if (v !== null) {
-        return { kind: 'verdict', verdict: v, why: why.length === 0 ? 'matches every packet' : why.join(', ') };
-      }
-      return { kind: 'unknown', text: rule.raw };
+    while (i < t.length) {
+      const next = this.evalStatement(t, i, rule, ctx, why);
+      if (typeof next !== 'number') return next;
+      i = next;
     }
-    return { kind: 'continue', why: why.length === 0 ? 'matches every packet' : why.join(', ') };
+    return { kind: 'continue', why: whyText(why) };
+  }
+
+  // The statement at t[i]: where the next statement starts when the packet passes this one (a
+  // match that holds, a mark set, a counter), or the rule's result (no match, a verdict, a NAT).
+  // Matched statements add their text to `why`.
+  private evalStatement(t: string[], i: number, rule: NftRule, ctx: Ctx, why: string[]): number | RuleResult {
+    const tok = t[i] as string;
+    const next = t[i + 1];
+    // concatenated lookups: ip daddr . meta l4proto . th dport vmap @map
+    if ((tok === 'ip' || tok === 'meta' || tok === 'th') && t.indexOf('.', i) === i + 2 && t.indexOf('vmap', i) > i) {
+      return this.lookupVerdictMap(t, i, rule, ctx, why);
+    }
+    if (tok === 'ip' && (next === 'daddr' || next === 'saddr')) return this.matchAddress(t, i, next, rule, ctx, why);
+    if (tok === 'meta' && next === 'l4proto') {
+      const { set, end } = readValueSet(t, i + 2);
+      return set.includes(ctx.packet.protocol) ? end : NO_MATCH;
+    }
+    if ((tok === 'tcp' || tok === 'udp' || tok === 'sctp' || tok === 'th') && next === 'dport') return matchDestinationPort(t, i, ctx, why);
+    if (tok === 'fib' && (next === 'saddr' || next === 'daddr') && t[i + 2] === 'type') return matchFibType(t, i, next, ctx, why);
+    if (tok === 'ct' && next === 'state') {
+      const { set, end } = readValueSet(t, i + 2);
+      if (!set.includes('new')) return NO_MATCH;
+      why.push('ct state new');
+      return end;
+    }
+    if (tok === 'meta' && next === 'mark' && t[i + 2] === 'set') return setMark(t, i, rule, ctx, why);
+    if (tok === 'meta' && next === 'mark' && t[i + 2] === '&') return matchMark(t, i, ctx, why);
+    if (tok === 'numgen' && next === 'random' && t[i + 2] === 'mod') return numgenFork(t, i, rule);
+    const after = skipBookkeeping(t, i);
+    if (after !== -1) return after;
+    if (tok === 'dnat') {
+      const to = t[i + 1] === 'to' ? t[i + 2] : t[i + 2] === 'to' ? t[i + 3] : undefined;
+      if (to === undefined) return { kind: 'unknown', text: rule.raw };
+      why.push(`dnat to ${to}`);
+      return { kind: 'dnat', to, why: why.join(', ') };
+    }
+    if (tok === 'masquerade' || tok === 'snat') {
+      why.push(tok);
+      return { kind: 'masquerade', why: why.join(', ') };
+    }
+    const v = parseVerdict(t.slice(i));
+    if (v !== null) return { kind: 'verdict', verdict: v, why: whyText(why) };
+    return { kind: 'unknown', text: rule.raw };
+  }
+
+  // `ip daddr . meta l4proto . th dport vmap @service-ips`: the element for the packet's key
+  // decides, or the rule does not match.
+  private lookupVerdictMap(t: string[], i: number, rule: NftRule, ctx: Ctx, why: string[]): RuleResult {
+    const vm = t.indexOf('vmap', i);
+    const fields: string[] = [];
+    for (let k = i; k < vm; k++) {
+      if (t[k] === '.') continue;
+      fields.push(`${t[k]} ${t[k + 1]}`);
+      k++;
+    }
+    const key = fields.map((f) => this.fieldValue(f, ctx));
+    const map = this.set(t[vm + 1] ?? '');
+    if (map === undefined || key.includes(null)) return { kind: 'unknown', text: rule.raw };
+    const el = map.elements.find((e) => e.key.length === key.length && e.key.every((k, idx) => keyMatches(k, key[idx] as string)));
+    if (el === undefined || el.verdict === null) return NO_MATCH;
+    why.push(`${key.join(' . ')} found in @${map.name}${el.comment !== null ? ` ("${el.comment}")` : ''}`);
+    return { kind: 'verdict', verdict: el.verdict, why: why.join(', ') };
+  }
+
+  // `ip daddr|saddr [==|!=] VALUE|{ a, b }|@set`
+  private matchAddress(t: string[], i: number, field: 'daddr' | 'saddr', rule: NftRule, ctx: Ctx, why: string[]): number | RuleResult {
+    const value = field === 'daddr' ? ctx.dst : ctx.src;
+    let k = i + 2;
+    let negated = false;
+    if (t[k] === '!=' || t[k] === '==') {
+      negated = t[k] === '!=';
+      k++;
+    }
+    const { set, end } = readValueSet(t, k);
+    let hit: boolean;
+    if (set.length === 1 && (set[0] as string).startsWith('@')) {
+      const s = this.set(set[0] as string);
+      // ClientIP affinity: a client in the set goes back to its endpoint; a new one does not
+      if ((set[0] as string).startsWith('@affinity-') && this.affinity === null) this.affinity = { timeoutSeconds: null, rule: rule.raw };
+      hit = s !== undefined && s.elements.some((e) => e.key.length === 1 && cidrContainsIp(e.key[0] as string, value));
+    } else {
+      hit = set.some((c) => cidrContainsIp(c, value));
+    }
+    if (hit === negated) return NO_MATCH;
+    why.push(`ip ${field} ${negated ? '!= ' : ''}${set.join(',')}`);
+    return end;
   }
 
   private fieldValue(field: string, ctx: Ctx): string | null {
@@ -437,6 +356,111 @@ function readValueSet(t: string[], k: number): { set: string[]; end: number } {
   return { set: t[k] !== undefined ? [t[k] as string] : [], end: k + 1 };
 }
 
+const NO_MATCH: RuleResult = { kind: 'nomatch' };
+
+function whyText(why: readonly string[]): string {
+  return why.length === 0 ? 'matches every packet' : why.join(', ');
+}
+
+// `tcp|udp|sctp|th dport [==|!=] PORT|{ ... }`
+function matchDestinationPort(t: string[], i: number, ctx: Ctx, why: string[]): number | RuleResult {
+  const tok = t[i] as string;
+  if (tok !== 'th' && tok !== ctx.packet.protocol) return NO_MATCH;
+  let k = i + 2;
+  let negated = false;
+  if (t[k] === '!=' || t[k] === '==') {
+    negated = t[k] === '!=';
+    k++;
+  }
+  const { set, end } = readValueSet(t, k);
+  const hit = set.some((p) => portMatches(p, ctx.dport));
+  if (hit === negated) return NO_MATCH;
+  why.push(`${tok} dport ${ctx.dport}`);
+  return end;
+}
+
+// `fib saddr|daddr type [!=] local`
+function matchFibType(t: string[], i: number, field: 'saddr' | 'daddr', ctx: Ctx, why: string[]): number | RuleResult {
+  let k = i + 3;
+  let negated = false;
+  if (t[k] === '!=') {
+    negated = true;
+    k++;
+  }
+  const local = field === 'saddr' ? ctx.srcLocal : ctx.dstLocal;
+  if ((t[k] === 'local') !== local !== negated) return NO_MATCH;
+  why.push(`fib ${field} type ${negated ? '!= ' : ''}${t[k]}`);
+  return k + 1;
+}
+
+// meta mark set meta mark | 0x00004000   /   ... ^ 0x00004000   /   meta mark set 0x4000
+function setMark(t: string[], i: number, rule: NftRule, ctx: Ctx, why: string[]): number | RuleResult {
+  if (t[i + 3] !== 'meta' || t[i + 4] !== 'mark') {
+    ctx.mark = Number(t[i + 3]) >>> 0;
+    return i + 4;
+  }
+  const op = t[i + 5];
+  const v = Number(t[i + 6]) >>> 0;
+  if (op === '|') ctx.mark = (ctx.mark | v) >>> 0;
+  else if (op === '^') ctx.mark = (ctx.mark ^ v) >>> 0;
+  else if (op === '&') ctx.mark = (ctx.mark & v) >>> 0;
+  else return { kind: 'unknown', text: rule.raw };
+  why.push(`mark ${op} 0x${v.toString(16)}`);
+  return i + 7;
+}
+
+// meta mark & 0x00004000 == 0x00000000
+function matchMark(t: string[], i: number, ctx: Ctx, why: string[]): number | RuleResult {
+  const mask = Number(t[i + 3]) >>> 0;
+  const op = t[i + 4];
+  const v = Number(t[i + 5]) >>> 0;
+  const eq = ((ctx.mark & mask) >>> 0) === v;
+  if ((op === '!=' ? !eq : eq) === false) return NO_MATCH;
+  why.push(`mark 0x${ctx.mark.toString(16)} & 0x${mask.toString(16)} ${op} 0x${v.toString(16)}`);
+  return i + 6;
+}
+
+// `numgen random mod N vmap { 0 : goto a, 1-2 : goto b }`: one branch per entry, its share of N.
+function numgenFork(t: string[], i: number, rule: NftRule): RuleResult {
+  const mod = Number(t[i + 3]);
+  const vm = t[i + 4] === 'vmap' ? i + 5 : -1;
+  if (vm === -1 || t[vm] !== '{' || !(mod > 0)) return { kind: 'unknown', text: rule.raw };
+  const close = t.indexOf('}', vm);
+  const entries: { share: number; verdict: NftVerdict }[] = [];
+  let from = vm + 1;
+  for (let k = vm + 1; k <= close; k++) {
+    if (k < close && t[k] !== ',') continue;
+    const entry = numgenEntry(t.slice(from, k), mod);
+    if (entry !== null) entries.push(entry);
+    from = k + 1;
+  }
+  return { kind: 'fork', entries, why: `numgen random mod ${mod}: ${entries.length} branch(es) of ${formatShare(1 / mod)}` };
+}
+
+// One `0 : goto endpoint-...` or `1-2 : goto ...` entry of a numgen map.
+function numgenEntry(entry: string[], mod: number): { share: number; verdict: NftVerdict } | null {
+  const colon = entry.indexOf(':');
+  if (colon <= 0) return null;
+  const range = (entry[0] as string).split('-').map(Number);
+  const count = range.length === 2 ? (range[1] as number) - (range[0] as number) + 1 : 1;
+  const v = parseVerdict(entry.slice(colon + 1));
+  return v === null ? null : { share: count / mod, verdict: v };
+}
+
+// Statements with no effect on the packet's path: counters, comments, the affinity set's
+// bookkeeping, notrack, log. Returns where the next statement starts, -1 for anything else.
+function skipBookkeeping(t: string[], i: number): number {
+  const tok = t[i] as string;
+  if (tok === 'counter') return i + (t[i + 1] === 'packets' ? 5 : 1);
+  if (tok === 'comment') return i + 2;
+  if ((tok === 'update' || tok === 'add') && (t[i + 1] ?? '').startsWith('@')) {
+    const close = t.indexOf('}', i);
+    return close === -1 ? t.length : close + 1;
+  }
+  if (tok === 'notrack' || tok === 'log') return i + 1;
+  return -1;
+}
+
 function keyMatches(elementKey: string, value: string): boolean {
   if (elementKey === value) return true;
   if (elementKey.includes('/')) return cidrContainsIp(elementKey, value);
@@ -468,6 +492,47 @@ export function servicePortFromNftChain(chain: string): string | null {
 
 export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket): ServiceChain {
   const w = new NftWalker(table);
+  const all = walkHooks(w, packet);
+  const undecidedDnat = all.filter((b) => b.undecided.length > 0 && b.dnat !== null);
+  const decided = all.filter((b) => b.undecided.length === 0);
+  const { endpoints, unmatched } = mergeNftEndpoints(decided);
+  const stopped = decided.find((b) => b.final !== null && b.dnat === null);
+  const { outcome, outcomeRule, intendedDrop } = decideNftOutcome(endpoints, decided, undecidedDnat, stopped);
+  for (const b of undecidedDnat) w.notes.add(`if ${b.undecided.join(' and ')} matched, the packet would go to ${b.dnat!.ip}${b.dnat!.port !== null ? `:${b.dnat!.port}` : ''}`);
+  if (w.affinity !== null) w.notes.add('sessionAffinity ClientIP: a client in the affinity set goes back to its endpoint; the shares are a new client\'s');
+  const allChains = decided.flatMap((b) => b.chainsSeen);
+  const serviceChain = allChains.find((c) => /^(service|local)-[A-Z0-9]{8}-/.test(c)) ?? null;
+  let servicePort = serviceChain !== null ? servicePortFromNftChain(serviceChain) : null;
+  if (servicePort === null && stopped !== undefined) {
+    // a no-endpoint verdict: the map element's comment names the Service port
+    const m = stopped.steps.map((s) => s.why.match(/\("([^"]+)"\)/)).find((x) => x !== null);
+    servicePort = m?.[1] ?? null;
+  }
+  const share = endpoints.length > 0 ? Math.round(unmatched * 1e9) / 1e9 : 0;
+  const notes = [...w.notes];
+  if (share > 0) notes.push(`${formatShare(share)} of new connections reach no DNAT rule`);
+  return {
+    mode: 'nftables',
+    packet,
+    servicePort,
+    serviceChain,
+    steps: commonPrefix(decided.map((b) => b.steps)),
+    endpoints,
+    outcome,
+    outcomeRule,
+    unmatchedShare: share,
+    masqueradeScope: nftMasqueradeScope(table, serviceChain),
+    intendedDrop,
+    sessionAffinity: w.affinity,
+    undecided: [...new Set(all.flatMap((b) => b.undecided))],
+    notes,
+  };
+}
+
+// The packet through the base chains of each hook it meets: prerouting (or output), then input
+// for a local destination or forward, then postrouting for what leaves the node. Returns every
+// branch at its end.
+function walkHooks(w: NftWalker, packet: ServicePacket): NftBranch[] {
   const init: NftBranch = {
     weight: 1,
     mark: 0,
@@ -485,22 +550,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     filterRule: null,
     undecided: [],
   };
-  const runHook = (hook: string, branches: NftBranch[]): NftBranch[] => {
-    let live = branches;
-    for (const chain of w.baseChains(hook)) {
-      live = live.flatMap((b) => {
-        if (b.final !== null) return [b];
-        const before = b.steps.length;
-        const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name], undecided: [...b.undecided] }, packet);
-        if (chain.hook?.type === 'filter') {
-          for (const o of outs) if (o.final !== null && o.steps.length > before) o.filterRule = o.finalRule;
-        }
-        return outs;
-      });
-    }
-    return live;
-  };
-  let branches = runHook(packet.hook === 'output' ? 'output' : 'prerouting', [init]);
+  const branches = runHook(w, packet, packet.hook === 'output' ? 'output' : 'prerouting', [init]);
   const finished: NftBranch[] = [];
   const filterOnly: NftBranch[] = [];
   for (const b of branches) {
@@ -510,23 +560,40 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     }
     const local = isLocal(packet, b.dst);
     if (packet.hook === 'prerouting' && local) {
-      finished.push(...runHook('input', [b]));
+      finished.push(...runHook(w, packet, 'input', [b]));
     } else {
-      const afterFilter = packet.hook === 'prerouting' ? runHook('forward', [b]) : [b];
+      const afterFilter = packet.hook === 'prerouting' ? runHook(w, packet, 'forward', [b]) : [b];
       for (const a of afterFilter) {
         if (a.final !== null) finished.push(a);
         else filterOnly.push(a);
       }
     }
   }
-  branches = filterOnly.length > 0 ? runHook('postrouting', filterOnly) : [];
-  finished.push(...branches);
+  finished.push(...(filterOnly.length > 0 ? runHook(w, packet, 'postrouting', filterOnly) : []));
+  return finished;
+}
 
+// Every base chain of one hook, in priority order, for each branch not stopped yet.
+function runHook(w: NftWalker, packet: ServicePacket, hook: string, branches: NftBranch[]): NftBranch[] {
+  let live = branches;
+  for (const chain of w.baseChains(hook)) {
+    live = live.flatMap((b) => {
+      if (b.final !== null) return [b];
+      const before = b.steps.length;
+      const outs = w.runBase(chain, { ...b, steps: [...b.steps], chainsSeen: [...b.chainsSeen, chain.name], undecided: [...b.undecided] }, packet);
+      if (chain.hook?.type === 'filter') {
+        for (const o of outs) if (o.final !== null && o.steps.length > before) o.filterRule = o.finalRule;
+      }
+      return outs;
+    });
+  }
+  return live;
+}
+
+// Endpoint branches merged by endpoint chain; `unmatched` is the share that reached no DNAT.
+function mergeNftEndpoints(decided: readonly NftBranch[]): { endpoints: EndpointBranch[]; unmatched: number } {
   const byChain = new Map<string, EndpointBranch>();
   let unmatched = 0;
-  const all = finished;
-  const undecidedDnat = all.filter((b) => b.undecided.length > 0 && b.dnat !== null);
-  const decided = all.filter((b) => b.undecided.length === 0);
   for (const b of decided) {
     if (b.dnat === null || b.dnatRule === null) {
       unmatched += b.weight;
@@ -556,61 +623,40 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
   }
   const endpoints = [...byChain.values()];
   for (const e of endpoints) e.probability = Math.round(e.probability * 1e9) / 1e9;
+  return { endpoints, unmatched };
+}
 
-  let outcome: ServiceChain['outcome'] = 'no-match';
-  let outcomeRule: string | null = null;
-  const stopped = decided.find((b) => b.final !== null && b.dnat === null);
-  let intendedDrop: ServiceChain['intendedDrop'] = null;
+// DNAT wins; otherwise a branch behind an unevaluated rule that would DNAT; otherwise the first
+// drop or reject, with kube-proxy's reason when it is one of its policy drops.
+function decideNftOutcome(
+  endpoints: readonly EndpointBranch[],
+  decided: readonly NftBranch[],
+  undecidedDnat: readonly NftBranch[],
+  stopped: NftBranch | undefined,
+): Pick<ServiceChain, 'outcome' | 'outcomeRule' | 'intendedDrop'> {
   if (endpoints.length > 0) {
-    outcome = 'dnat';
-    outcomeRule = decided.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null;
-  } else if (undecidedDnat.length > 0) {
-    outcome = 'undecided';
-    outcomeRule = undecidedDnat[0]?.dnatRule?.raw ?? null;
-  } else if (stopped !== undefined) {
-    outcome = stopped.final === 'drop' ? 'drop' : 'reject';
-    outcomeRule = stopped.finalRule?.raw ?? null;
-    const reason = nftIntendedDrop(stopped);
-    if (reason !== null) intendedDrop = { reason, rule: stopped.steps.find((s) => s.why.includes('@no-endpoint-'))?.rule ?? outcomeRule ?? '' };
+    return { outcome: 'dnat', outcomeRule: decided.find((b) => b.dnatRule !== null)?.dnatRule?.raw ?? null, intendedDrop: null };
   }
-  for (const b of undecidedDnat) w.notes.add(`if ${b.undecided.join(' and ')} matched, the packet would go to ${b.dnat!.ip}${b.dnat!.port !== null ? `:${b.dnat!.port}` : ''}`);
-  if (w.affinity !== null) w.notes.add('sessionAffinity ClientIP: a client in the affinity set goes back to its endpoint; the shares are a new client\'s');
-  const allChains = decided.flatMap((b) => b.chainsSeen);
-  const serviceChain = allChains.find((c) => /^(service|local)-[A-Z0-9]{8}-/.test(c)) ?? null;
-  let servicePort = serviceChain !== null ? servicePortFromNftChain(serviceChain) : null;
-  if (servicePort === null && stopped !== undefined) {
-    // a no-endpoint verdict: the map element's comment names the Service port
-    const m = stopped.steps.map((s) => s.why.match(/\("([^"]+)"\)/)).find((x) => x !== null);
-    servicePort = m?.[1] ?? null;
+  if (undecidedDnat.length > 0) {
+    return { outcome: 'undecided', outcomeRule: undecidedDnat[0]?.dnatRule?.raw ?? null, intendedDrop: null };
   }
-  let masqueradeScope: ServiceChain['masqueradeScope'] = null;
+  if (stopped === undefined) return { outcome: 'no-match', outcomeRule: null, intendedDrop: null };
+  const outcomeRule = stopped.finalRule?.raw ?? null;
+  const reason = nftIntendedDrop(stopped);
+  const intendedDrop = reason !== null ? { reason, rule: stopped.steps.find((s) => s.why.includes('@no-endpoint-'))?.rule ?? outcomeRule ?? '' } : null;
+  return { outcome: stopped.final === 'drop' ? 'drop' : 'reject', outcomeRule, intendedDrop };
+}
+
+// The Service chain's `ip saddr != CIDR jump mark-for-masquerade` (kube-proxy's --cluster-cidr).
+function nftMasqueradeScope(table: NftTable, serviceChain: string | null): ServiceChain['masqueradeScope'] {
   const svc = serviceChain !== null ? table.chains.get(serviceChain) : undefined;
   for (const r of svc?.rules ?? []) {
     const k = r.tokens.indexOf('saddr');
     if (k > 0 && r.tokens[k + 1] === '!=' && r.raw.includes('jump mark-for-masquerade')) {
-      masqueradeScope = { cidr: r.tokens[k + 2] as string, rule: r.raw };
-      break;
+      return { cidr: r.tokens[k + 2] as string, rule: r.raw };
     }
   }
-  const share = endpoints.length > 0 ? Math.round(unmatched * 1e9) / 1e9 : 0;
-  const notes = [...w.notes];
-  if (share > 0) notes.push(`${formatShare(share)} of new connections reach no DNAT rule`);
-  return {
-    mode: 'nftables',
-    packet,
-    servicePort,
-    serviceChain,
-    steps: commonPrefix(decided.map((b) => b.steps)),
-    endpoints,
-    outcome,
-    outcomeRule,
-    unmatchedShare: share,
-    masqueradeScope,
-    intendedDrop,
-    sessionAffinity: w.affinity,
-    undecided: [...new Set(all.flatMap((b) => b.undecided))],
-    notes,
-  };
+  return null;
 }
 
 // kube-proxy's nftables policy drops: a firewall-* chain (loadBalancerSourceRanges); the

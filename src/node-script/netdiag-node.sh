@@ -22,11 +22,11 @@
 #   capture-start:ID:WHERE:IFACE:PROTO:SRC:DST:PORT:PACKETS:SECONDS:SNAP
 #                                    tcpdump of one flow (filter built here) in the background
 #   capture-stop:ID:PCAPBYTES        end capture ID; its decoded packets, and the pcap when PCAPBYTES > 0
-#   probe:WHERE:PROTO:IP:PORT:COUNT  COUNT probes (tcp connect, udp datagram, icmp echo), one result line each
+#   probe:WHERE:PROTO:IP:PORT:COUNT  COUNT (1-10) probes: tcp connects and udp datagrams (2 s each, one
+#                                    "attempt N rc=RC what nc said" line each), or icmp echoes (PORT 0, ping's output)
 #   counters:PHASE:WHERE             counters of WHERE (before|after): iptables-save -c (both backends, host
 #                                    only), nft list ruleset, ip -s -j link, /proc/net/snmp and netstat,
 #                                    conntrack -S (host only), neighbours, sysctls; sections ctr/PHASE/WHERE/*
-#   connect:WHERE:IP:PORT:COUNT      COUNT TCP connects (1-10), 2 s each, one "attempt N rc=RC nc's words" line each
 # env: NETDIAG_HOST_PID  the PID whose namespaces are the node's (1 on a real node)
 #
 # Output: for each section
@@ -336,12 +336,11 @@ run_action() {
       ;;
     arping) section "arping/$where/$1/$2" nsenter "--net=$ns" -- arping -c 2 -w 2 -I "$1" "$2" ;;
     tcp) section "tcp/$where/$1/$2" nsenter "--net=$ns" -- nc -z -w 2 "$1" "$2" ;;
+    # smoke --matrix and conn-check both probe through here: one request, one section format.
     probe)
       if [ "$1" = icmp ]; then section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'ping -n -c "$1" -i 0.2 -W 1 "$0" 2>&1' "$2" "$4"
       else section "probe/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c "$PROBE_SCRIPT" probe "$1" "$2" "$3" "$4"; fi
       ;;
-    # nc -v says why a connect failed (refused, timed out, no route); every attempt is reported.
-    connect) section "connect/$where/$1/$2/$3" nsenter "--net=$ns" -- sh -c 'i=0; while [ "$i" -lt "$2" ]; do i=$((i+1)); out=$(nc -v -n -z -w 2 "$0" "$1" 2>&1); rc=$?; printf "attempt %s rc=%s %s\n" "$i" "$rc" "$out" | head -n 1; done' "$1" "$2" "$3" ;;
   esac
 }
 
@@ -480,9 +479,10 @@ capture_request() { # the fields of capture-start, checked
   section "capture/$1/start" capture_start "$1" "$ns" "$3" "$4" "$5" "$6" "$7" "$8" "$9" "${10}"
 }
 
-# COUNT connects (tcp) or datagrams (udp), one line each: "attempt I rc=N <what nc said>". netshoot's
-# OpenBSD nc takes -z -v; busybox nc has neither, so it connects with stdin closed instead.
-PROBE_SCRIPT='proto=$1 ip=$2 port=$3 count=$4 i=0 flags="-z -v"
+# COUNT connects (tcp) or datagrams (udp), one line each: "attempt I rc=N <what nc said>"; nc -v
+# says why a connect failed (refused, timed out, no route). netshoot's OpenBSD nc takes -n -z -v;
+# busybox nc has neither -z nor -v, so it connects with stdin closed instead.
+PROBE_SCRIPT='proto=$1 ip=$2 port=$3 count=$4 i=0 flags="-n -z -v"
   nc -z 2>&1 </dev/null | grep -q -i -e "invalid option" -e "unrecognized option" && flags=""
   while [ "$i" -lt "$count" ]; do
     i=$((i + 1))
@@ -577,9 +577,9 @@ for request in "$@"; do
       ;;
     probe:*)
       split_fields "${request#probe:}"
-      case $F2 in tcp | udp | icmp) ;; *) bad_request "probe protocol" ;; esac
-      valid_ip "$F3" && valid_number "$F4" && valid_number "$F5" || bad_request "probe argument"
-      [ "$F5" -ge 1 ] && [ "$F5" -le 10 ] || bad_request "probe count"
+      case $F2 in tcp | udp) valid_range "$F4" 1 65535 || bad_request "probe port" ;; icmp) [ "$F4" = 0 ] || bad_request "probe port" ;; *) bad_request "probe protocol" ;; esac
+      valid_ip "$F3" || bad_request "probe address"
+      valid_range "$F5" 1 10 || bad_request "probe count"
       run_action probe "$F1" "$F2" "$F3" "$F4" "$F5"
       ;;
     counters:*)
@@ -587,11 +587,6 @@ for request in "$@"; do
       case $F1 in before | after) ;; *) bad_request "counters phase" ;; esac
       valid_where "$F2" || bad_request place
       gather_counters "$F1" "$F2"
-      ;;
-    connect:*)
-      split_fields "${request#connect:}"
-      valid_ip "$F2" && valid_number "$F3" && valid_number "$F4" && [ "$F4" -ge 1 ] && [ "$F4" -le 10 ] || bad_request "connect argument"
-      run_action connect "$F1" "$F2" "$F3" "$F4"
       ;;
     *) echo "netdiag-node: unknown request" >&2; exit 2 ;;
   esac

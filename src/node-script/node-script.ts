@@ -45,12 +45,20 @@ export type NodeRequest =
       snapBytes: number;
     }
   | { kind: 'capture-stop'; id: string; pcapBytes: number }
-  // conn-check: `count` probes of one protocol (port 0 for icmp), one result line each.
-  | { kind: 'probe'; where: string; protocol: 'tcp' | 'udp' | 'icmp'; address: string; port: number; count: number }
+  // smoke --matrix and conn-check: `count` (1-10) probes of one protocol (port 0 for icmp). tcp and udp
+  // give one "attempt N rc=RC what nc said" line each (src/parse/probe-attempts.ts), icmp ping's output.
+  | ProbeRequest
   // conn-check: every counter of one namespace, framed as ctr/PHASE/WHERE/NAME.
-  | { kind: 'counters'; phase: 'before' | 'after'; where: string }
-  // COUNT (1-10) connects with nc -v, one result line each: why a connect failed, not only that it did.
-  | { kind: 'connect'; where: string; address: string; port: number; count: number };
+  | { kind: 'counters'; phase: 'before' | 'after'; where: string };
+
+export interface ProbeRequest {
+  kind: 'probe';
+  where: string;
+  protocol: 'tcp' | 'udp' | 'icmp';
+  address: string;
+  port: number;
+  count: number;
+}
 
 export function encodeNodeRequest(request: NodeRequest): string {
   switch (request.kind) {
@@ -80,13 +88,11 @@ export function encodeNodeRequest(request: NodeRequest): string {
       return `probe:${request.where}:${request.protocol}:${request.address}:${request.port}:${request.count}`;
     case 'counters':
       return `counters:${request.phase}:${request.where}`;
-    case 'connect':
-      return `connect:${request.where}:${request.address}:${request.port}:${request.count}`;
   }
 }
 
 /** The section name the script gives an action's output (see netdiag-node.sh). */
-export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' | 'probe' | 'connect' }>): string {
+export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' | 'dig' | 'arping' | 'tcp' | 'probe' }>): string {
   switch (request.kind) {
     case 'ping':
       return `ping/${request.where}/${request.destination}/${request.payloadBytes}`;
@@ -98,8 +104,6 @@ export function actionSectionName(request: Extract<NodeRequest, { kind: 'ping' |
       return `tcp/${request.where}/${request.address}/${request.port}`;
     case 'probe':
       return `probe/${request.where}/${request.protocol}/${request.address}/${request.port}`;
-    case 'connect':
-      return `connect/${request.where}/${request.address}/${request.port}/${request.count}`;
   }
 }
 

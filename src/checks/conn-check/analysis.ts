@@ -8,6 +8,7 @@ import { diagnoseVethPeer, type VethPair } from '../veth-peer/analysis.js';
 import type { PodTarget } from '../common/pod-targets.js';
 import { chainPolicyDeltas, kernelCounterDeltas, linkDeltas, readCounterSnapshot, ruleDeltas, type CounterSnapshot, type LinkDelta, type RuleDelta } from './counter-deltas.js';
 import { readProbeOutcome, type ProbeOutcome } from './probe-outcome.js';
+import type { ProbeRequest } from '../../node-script/node-script.js';
 import { decideVerdict, flowView, ruleCanMatchFlow, type Verdict } from './verdict.js';
 
 export type ConnProtocol = 'tcp' | 'udp' | 'icmp';
@@ -142,6 +143,13 @@ export function targetOf(api: ConnCheckApi): { address: string; port: number | n
   return { address, port: api.protocol === 'icmp' ? null : api.port };
 }
 
+/** The probes sent from the source (the request smoke --matrix sends too); its section is read back by the same request. */
+export function probeRequestOf(api: ConnCheckApi): ProbeRequest {
+  const target = targetOf(api);
+  const where = api.source.kind === 'pod' ? api.source.key : 'host';
+  return { kind: 'probe', where, protocol: api.protocol, address: target.address, port: target.port ?? 0, count: api.count };
+}
+
 /** The pods of the path: the source (a pod) and the destination pod or the Service's endpoints. */
 export function pathPods(api: ConnCheckApi): ConnPodEnd[] {
   const out: ConnPodEnd[] = [];
@@ -173,7 +181,7 @@ export function diagnoseConnCheck(api: ConnCheckApi, nodes: readonly NodeCollect
     if (row && row.kind !== 'pod') problems.push(`pod ${p.namespace}/${p.name}: ${row.note}`);
   }
   const { snapshots, deltas } = readDeltas(api, facts, problems);
-  const probe = api.probe ? readProbeOutcome(api, facts) : null;
+  const probe = api.probe ? readProbeOutcome(probeRequestOf(api), facts.get(api.source.nodeName)) : null;
   const ctx: ConnContext = { api, facts, snapshots, deltas, pairs, probe, pathNodes: pathNodesOf(api), target: targetOf(api), hops: [] };
   const hops = buildHops(ctx);
   ctx.hops = hops;

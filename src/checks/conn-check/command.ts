@@ -6,7 +6,7 @@ import type { ClusterApi, Node, Pod } from '../../kube/cluster-api.js';
 import type { CommandSpec } from '../../cli/command-runner.js';
 import type { NodeRequest } from '../../node-script/node-script.js';
 import type { FollowUp, ProbeTarget } from '../../probe/probe-run.js';
-import { diagnoseConnCheck, pathNodesOf, pathPods, targetOf, type ConnCheckApi, type ConnCheckReport, type ConnDestination, type ConnPodEnd, type ConnProtocol, type ConnSource } from './analysis.js';
+import { diagnoseConnCheck, pathNodesOf, pathPods, probeRequestOf, targetOf, type ConnCheckApi, type ConnCheckReport, type ConnDestination, type ConnPodEnd, type ConnProtocol, type ConnSource } from './analysis.js';
 import { renderConnCheck } from './render.js';
 import { EXIT, UserError } from '../../errors.js';
 import { assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
@@ -242,15 +242,13 @@ function countersAroundProbes(api: ConnCheckApi, nodeName: string, here: readonl
     { kind: 'counters', phase, where: 'host' },
     ...here.map((p): NodeRequest => ({ kind: 'counters', phase, where: p.key })),
   ];
-  const target = targetOf(api);
   return async (ctx) => {
     await barrier.arrive('ready', nodeName);
     await ctx.run([...snapshot('before'), ...(hooks.beforeProbes?.(nodeName) ?? [])]);
     await barrier.arrive('before', nodeName);
     if (nodeName === api.source.nodeName) {
       const src = api.source;
-      const where = src.kind === 'pod' ? src.key : 'host';
-      await ctx.run([...(src.kind === 'pod' ? [find(src)] : []), { kind: 'probe', where, protocol: api.protocol, address: target.address, port: target.port ?? 0, count: api.count }]);
+      await ctx.run([...(src.kind === 'pod' ? [find(src)] : []), probeRequestOf(api)]);
     }
     await barrier.arrive('probed', nodeName);
     await ctx.run([...snapshot('after'), ...(hooks.afterProbes?.(nodeName) ?? [])]);

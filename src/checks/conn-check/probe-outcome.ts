@@ -1,10 +1,12 @@
 // What conn-check's probes themselves saw: per attempt connected / refused (RST or ICMP reject) /
 // timed out, per ping reply or not. The counters say where; this says whether.
 import type { NodeFacts } from '../common/node-facts.js';
-import type { ConnCheckApi, ConnProtocol } from './analysis.js';
+import type { ConnProtocol } from './analysis.js';
+import { actionSectionName, type ProbeRequest } from '../../node-script/node-script.js';
 import { parsePing } from '../../parse/ping.js';
+import { parseProbeAttempts, type AttemptResult } from '../../parse/probe-attempts.js';
 
-export type AttemptResult = 'connected' | 'refused' | 'timeout' | 'unreachable' | 'sent' | 'failed';
+export type { AttemptResult } from '../../parse/probe-attempts.js';
 
 export interface ProbeOutcome {
   protocol: ConnProtocol;
@@ -17,35 +19,17 @@ export interface ProbeOutcome {
   detail: string;
 }
 
-export function probeSectionName(api: ConnCheckApi, address: string): string {
-  const where = api.source.kind === 'pod' ? api.source.key : 'host';
-  return `probe/${where}/${api.protocol}/${address}/${api.port ?? 0}`;
-}
-
-export function readProbeOutcome(api: ConnCheckApi, facts: ReadonlyMap<string, NodeFacts>): ProbeOutcome {
-  const d = api.destination;
-  const address = d.kind === 'service' ? d.clusterIP : d.ip;
-  const section = facts.get(api.source.nodeName)?.sections.get(probeSectionName(api, address));
-  const base = { protocol: api.protocol, sent: 0, answered: 0, refused: 0, attempts: [] as ProbeOutcome['attempts'] };
+/** The outcome of `request`'s probes, from the source node's facts (the section the request names). */
+export function readProbeOutcome(request: ProbeRequest, sourceFacts: NodeFacts | undefined): ProbeOutcome {
+  const section = sourceFacts?.sections.get(actionSectionName(request));
+  const base = { protocol: request.protocol, sent: 0, answered: 0, refused: 0, attempts: [] as ProbeOutcome['attempts'] };
   if (!section) return { ...base, summary: 'not-run', detail: 'the probes did not run (no answer from the source node, or its namespace was not found)' };
-  if (api.protocol === 'icmp') return icmpOutcome(section.stdout, api.count);
-  return connectOutcome(section.stdout, api.protocol);
-}
-
-/** One attempt line of the node script: "attempt 2 rc=1 nc: connect to 10.0.0.1 port 80 (tcp) failed: Connection refused". */
-export function classifyAttempt(protocol: 'tcp' | 'udp', rc: number, text: string): AttemptResult {
-  if (/refused/i.test(text)) return 'refused';
-  if (/no route to host|unreachable|prohibited/i.test(text)) return 'unreachable';
-  if (/timed out|timeout/i.test(text)) return 'timeout';
-  if (rc === 0) return protocol === 'tcp' ? 'connected' : 'sent';
-  return 'failed';
+  if (request.protocol === 'icmp') return icmpOutcome(section.stdout, request.count);
+  return connectOutcome(section.stdout, request.protocol);
 }
 
 export function connectOutcome(text: string, protocol: 'tcp' | 'udp'): ProbeOutcome {
-  const attempts: ProbeOutcome['attempts'] = [];
-  for (const m of text.matchAll(/^attempt \d+ rc=(\d+) ?(.*)$/gm)) {
-    attempts.push({ result: classifyAttempt(protocol, Number(m[1]), m[2] ?? ''), detail: (m[2] ?? '').trim() });
-  }
+  const attempts: ProbeOutcome['attempts'] = parseProbeAttempts(text, protocol).map((a) => ({ result: a.result, detail: a.detail }));
   const count = (r: AttemptResult) => attempts.filter((a) => a.result === r).length;
   const sent = attempts.length;
   const answered = count('connected');

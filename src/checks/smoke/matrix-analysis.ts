@@ -6,6 +6,7 @@ import type { NodeRequest } from '../../node-script/node-script.js';
 import { actionSectionName } from '../../node-script/node-script.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { parseNodeScriptOutput, type RawSection } from '../../probe/sections.js';
+import { parseProbeAttempts } from '../../parse/probe-attempts.js';
 
 /** A pod as the matrix sees it (the command reads it from the API). */
 export interface MatrixPod {
@@ -181,12 +182,12 @@ export function matrixChecks(picks: readonly NodePick[], plan: PairPlan, service
 
 const PING_BYTES = 56;
 
-type ActionRequest = Extract<NodeRequest, { kind: 'connect' | 'ping' }>;
+type ActionRequest = Extract<NodeRequest, { kind: 'probe' | 'ping' }>;
 
 function actionOf(check: MatrixCheck, attempts: number): ActionRequest {
   return check.port === null
     ? { kind: 'ping', where: check.sourceKey, destination: check.address, payloadBytes: PING_BYTES, count: attempts }
-    : { kind: 'connect', where: check.sourceKey, address: check.address, port: check.port, count: attempts };
+    : { kind: 'probe', where: check.sourceKey, protocol: 'tcp', address: check.address, port: check.port, count: attempts };
 }
 
 /**
@@ -231,18 +232,18 @@ function reasonOf(text: string): FailureReason {
   return 'error';
 }
 
-/** Reads `connect` output: one "attempt N rc=RC words" line per attempt. */
+/** Reads a tcp probe's output: one "attempt N rc=RC words" line per attempt; rc 0 is a connect. */
 export function readConnect(section: RawSection | undefined, attempts: number): CheckOutcome {
   if (!section) return { status: 'not-run', attempts, succeeded: 0, reason: null, detail: 'the node script gave no answer for this check' };
-  const lines = section.stdout.split('\n').map((l) => l.match(/^attempt (\d+) rc=(\d+) ?(.*)$/)).filter((m): m is RegExpMatchArray => m !== null);
+  const lines = parseProbeAttempts(section.stdout, 'tcp');
   if (lines.length === 0) {
     const said = `${section.stdout}\n${section.stderr}`.trim().split('\n')[0] || `exit ${section.exitCode}`;
     return { status: 'not-run', attempts, succeeded: 0, reason: null, detail: said };
   }
-  const failed = lines.filter((m) => m[2] !== '0');
+  const failed = lines.filter((a) => a.rc !== 0);
   const succeeded = lines.length - failed.length;
   if (failed.length === 0 && lines.length >= attempts) return { status: 'ok', attempts, succeeded, reason: null, detail: `${succeeded}/${attempts} connected` };
-  const first = failed[0]?.[3] ?? 'fewer attempts ran than asked';
+  const first = failed[0]?.detail ?? 'fewer attempts ran than asked';
   return { status: 'failed', attempts, succeeded, reason: reasonOf(first), detail: `${succeeded}/${attempts} connected; ${first.replace(/^nc: /, '')}` };
 }
 
@@ -306,7 +307,7 @@ export function analyzeMatrix(input: MatrixInput, collections: readonly NodeColl
       ? { status: 'skipped', attempts: input.attempts, succeeded: 0, reason: null, detail: `skipped: ${check.sourceNode} has one usable pod, and a pod's connect to its own address stays on its loopback` }
       : sections === undefined || typeof sections === 'string'
       ? { status: 'not-run', attempts: input.attempts, succeeded: 0, reason: null, detail: typeof sections === 'string' ? sections : 'its source node was not probed' }
-      : action.kind === 'connect'
+      : action.kind === 'probe'
         ? readConnect(sections.get(actionSectionName(action)), input.attempts)
         : readPing(sections.get(actionSectionName(action)) ?? sections.get(`${actionSectionName(action)}/${action.count}`), input.attempts);
     return {

@@ -73,14 +73,31 @@ describe('node script', () => {
     expect(run('tok', 'pod:p0:abc:1.2.3.4;rm')).to.equal(2);
     expect(run('bad token!', 'host')).to.equal(2);
     expect(run('tok', 'whatever')).to.equal(2);
-    expect(run('tok', 'connect:host:1.2.3.4:80:11')).to.equal(2); // at most 10 attempts
-    expect(run('tok', 'connect:host:1.2.3.4:80:0')).to.equal(2);
-    expect(run('tok', 'connect:host:1.2.3.4:$(id):1')).to.equal(2);
+    expect(run('tok', 'probe:host:tcp:1.2.3.4:80:11')).to.equal(2); // at most 10 attempts
+    expect(run('tok', 'probe:host:tcp:1.2.3.4:80:0')).to.equal(2);
+    expect(run('tok', 'probe:host:tcp:1.2.3.4:$(id):1')).to.equal(2);
+    // smoke's connects were their own request once: the script no longer knows it
+    expect(run('tok', 'connect:host:1.2.3.4:80:1')).to.equal(2);
   });
 
   it("rejects conn-check's probe and counters requests outside their patterns", () => {
     const run = (...args: string[]) => spawnSync('sh', ['-c', loadNodeScript(), 'netdiag-node', ...args], { encoding: 'utf8' });
-    for (const request of ['probe:host:sctp:10.0.0.1:80:3', 'probe:host:tcp:10.0.0.1:80:11', 'probe:host:tcp:10.0.0.1:80:0', 'probe:host:tcp:$(touch /tmp/netdiag-pwned):80:3', 'probe:host:tcp:10.0.0.1:8o:3', 'probe:HOST:icmp:10.0.0.1:0:3', 'counters:during:host', 'counters:before:../x']) {
+    const requests = [
+      'probe:host:sctp:10.0.0.1:80:3',
+      'probe:host:tcp:10.0.0.1:80:11',
+      'probe:host:tcp:10.0.0.1:80:0',
+      'probe:host:tcp:$(touch /tmp/netdiag-pwned):80:3',
+      'probe:host:tcp:10.0.0.1:8o:3',
+      'probe:host:tcp:10.0.0.1:0:3', // tcp and udp need a port 1-65535
+      'probe:host:udp:10.0.0.1:65536:3',
+      'probe:host:icmp:10.0.0.1:80:3', // icmp has no port: 0
+      'probe:host:tcp:10.0.0.1:80:3:x',
+      'probe:HOST:icmp:10.0.0.1:0:3',
+      'counters:during:host',
+      'counters:before:../x',
+    ];
+    expect(requests).to.have.length(12);
+    for (const request of requests) {
       const r = run('tok', request);
       expect(r.status, request).to.equal(2);
       expect(r.stderr, request).to.match(/^netdiag-node: bad /);

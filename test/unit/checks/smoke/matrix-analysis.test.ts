@@ -149,7 +149,7 @@ describe('smoke --matrix: reading connects and pings', () => {
     const checks = matrixChecks(picks, planPodPairs(['a', 'b', 'c'], 400), null).filter((c) => c.sourceNode === 'a');
     const calls = matrixRequests(checks, 2, 2);
     expect(calls).to.have.length(1); // the same-node pair has no second pod: skipped, not sent
-    expect(calls[0]!.map((r) => r.kind)).to.deep.equal(['podpid', 'connect', 'connect']);
+    expect(calls[0]!.map((r) => r.kind)).to.deep.equal(['podpid', 'probe', 'probe']);
   });
 });
 
@@ -165,7 +165,7 @@ function labLikeReport(failInto: string | null, noNamespaceOn: string | null = n
     const token = 'tok';
     const mine = checks.filter((c) => c.sourceNode === p.nodeName);
     const body = mine.map((c) => {
-      const name = `connect/${c.sourceKey}/${c.address}/${c.port}/2`;
+      const name = `probe/${c.sourceKey}/tcp/${c.address}/${c.port}`;
       if (p.nodeName === noNamespaceOn) return `@@NETDIAG ${token} BEGIN ${name}\nno namespace for this pod\n@@NETDIAG ${token} END ${name} rc=1\n`;
       const bad = failInto !== null && c.address === failInto;
       const line = (i: number) => (bad ? `attempt ${i} rc=1 nc: connect to ${c.address} port ${c.port} (tcp) timed out: Operation now in progress` : `attempt ${i} rc=0 Connection to ${c.address} ${c.port} port [tcp/*] succeeded!`);

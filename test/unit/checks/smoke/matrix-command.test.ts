@@ -23,13 +23,13 @@ function appPod(node: string): Pod {
 const service: Service = { metadata: { namespace: 'default', name: 'web' }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.20', selector: { app: 'web' }, ports: [{ port: 80, protocol: 'TCP' }] } };
 const slice: EndpointSlice = { addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.10'], conditions: { ready: true } }] };
 
-/** The node script's answer to connect requests: every connect works but those to BROKEN. */
+/** The node script's answer to tcp probe requests: every connect works but those to BROKEN. */
 function answer(argv: string[]): string {
   const token = argv[4]!;
   const out: string[] = [];
-  for (const request of argv.slice(5).filter((r) => r.startsWith('connect:'))) {
-    const [, where, ip, port, count] = request.split(':');
-    const name = `connect/${where}/${ip}/${port}/${count}`;
+  for (const request of argv.slice(5).filter((r) => r.startsWith('probe:'))) {
+    const [, where, protocol, ip, port, count] = request.split(':');
+    const name = `probe/${where}/${protocol}/${ip}/${port}`;
     const lines = Array.from({ length: Number(count) }, (_, i) => (ip === BROKEN ? `attempt ${i + 1} rc=1 nc: connect to ${ip} port ${port} (tcp) timed out: Operation now in progress` : `attempt ${i + 1} rc=0 Connection to ${ip} ${port} port [tcp/*] succeeded!`));
     out.push(`@@NETDIAG ${token} BEGIN ${name}\n${lines.join('\n')}\n\n@@NETDIAG ${token} END ${name} rc=0\n`);
   }
