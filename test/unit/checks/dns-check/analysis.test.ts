@@ -1,7 +1,7 @@
 // dns-check analysis on snapshots captured from the lab (test/fixtures/snapshots/dns-check/*,
 // see each PROVENANCE.md), plus the small pure pieces: Corefile, conntrack, name classes, rounds.
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import {
@@ -22,6 +22,8 @@ import { readFixture } from '../../parse/fixture.js';
 import type { NodeCollection } from '../../../../src/probe/probe-run.js';
 import { readGlobalOptions, type GlobalOptions } from '../../../../src/cli/global-options.js';
 import { paint } from '../../../../src/render/colour.js';
+import { exitCodeFor } from '../../../../src/cli/exit-code.js';
+import { expectGolden } from '../../../support/golden.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const SNAPSHOTS = join(FIXTURES, 'snapshots', 'dns-check');
@@ -69,10 +71,7 @@ function withoutLatencies(report: DnsCheckReport): DnsCheckReport {
 }
 
 function compareGolden(file: string, actual: string): void {
-  const path = join(GOLDEN, file);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
-  expect(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and review it`).to.equal(true);
-  expect(actual).to.equal(readFileSync(path, 'utf8'));
+  expectGolden(join(GOLDEN, file), actual);
 }
 
 describe('dns-check analysis (lab snapshots)', () => {
@@ -241,6 +240,7 @@ describe('dns-check analysis (lab snapshots)', () => {
 
   it('golden: table and json of the healthy lab', () => {
     const r = withoutLatencies(diagnose('healthy'));
+    expect(exitCodeFor(r.findings, options('table').failOn), 'the exit code of this run').to.equal(0);
     compareGolden('healthy.table.txt', renderDnsCheck(r, options('table'), paint(false)));
     compareGolden('healthy.json', renderDnsCheck(r, options('json'), paint(false)));
   });

@@ -2,8 +2,7 @@
 // the encapsulation table, and the whole analysis on snapshots captured from the lab (see
 // test/fixtures/snapshots/mtu-probe/*/PROVENANCE.md), plus golden renderings of the healthy case.
 import { expect } from 'chai';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   diagnoseMtuProbe,
@@ -20,6 +19,8 @@ import { loadSnapshot, type Collected } from '../../../../src/cli/command-runner
 import type { Deps } from '../../../../src/cli/deps.js';
 import { renderMtuProbe } from '../../../../src/checks/mtu-probe/render.js';
 import { paint } from '../../../../src/render/colour.js';
+import { exitCodeFor } from '../../../../src/cli/exit-code.js';
+import { expectGolden } from '../../../support/golden.js';
 import type { GlobalOptions } from '../../../../src/cli/global-options.js';
 import { buildMtuProbeTargets, parseMtuProbeTo } from '../../../../src/checks/mtu-probe/command.js';
 
@@ -249,24 +250,20 @@ const OPTIONS = { output: 'table', noHeaders: false } as GlobalOptions;
 const normalise = (text: string) => text.replace(/time[=<][\d.]+ ?ms/g, 'time=<rtt> ms');
 
 async function compareGolden(file: string, actual: string): Promise<void> {
-  const path = `${GOLDEN}${file}`;
-  if (process.env.UPDATE_GOLDEN === '1') {
-    await mkdir(GOLDEN, { recursive: true });
-    await writeFile(path, actual);
-  }
-  expect(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and review it`).to.equal(true);
-  expect(actual).to.equal(await readFile(path, 'utf8'));
+  expectGolden(`${GOLDEN}${file}`, actual);
 }
 
 describe('mtu-probe: golden output (healthy lab)', () => {
   it('table', async () => {
     const r = await analyse('healthy');
+    expect(exitCodeFor(r.findings, 'error'), 'the exit code of this run (--fail-on error, the default)').to.equal(0);
     await compareGolden('healthy.table.txt', normalise(renderMtuProbe(r, OPTIONS, paint(false))));
   });
   it('json', async () => {
     const r = await analyse('healthy');
     const json = normalise(renderMtuProbe(r, { ...OPTIONS, output: 'json' }, paint(false)));
     expect(JSON.parse(json).kind).to.equal('MtuProbeReport');
+    expect(exitCodeFor(r.findings, 'error'), 'the exit code of this run (--fail-on error, the default)').to.equal(0);
     await compareGolden('healthy.json', json);
   });
 });
