@@ -133,7 +133,9 @@ describe('arp-check analysis on lab faults (real kernel output)', () => {
     it(`${name}: ${expected.join(', ')}`, () => {
       const report = diagnose(name);
       expect(codes(report)).to.deep.equal(expected);
-      for (const f of report.findings.filter((x) => x.severity === 'error')) expect(f.subject).to.equal(subject);
+      const errors = report.findings.filter((x) => x.severity === 'error');
+      expect(errors.length, 'error findings').to.be.greaterThan(0);
+      for (const f of errors) expect(f.subject).to.equal(subject);
     });
   }
 

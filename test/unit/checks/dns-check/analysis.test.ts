@@ -126,6 +126,7 @@ describe('dns-check analysis (lab snapshots)', () => {
     expect(f.evidence).to.include('CoreDNS pod coredns-6d4b75cb6d-lab01 /etc/resolv.conf: nameserver 127.0.0.53');
     expect(f.evidence).to.include('Corefile: forward . /etc/resolv.conf');
     expect(f.evidence).to.include('node lab-node-1 /etc/resolv.conf (context): nameserver 192.168.77.53');
+    expect(r.servers).to.have.length(2);
     expect(r.servers.some((s) => s.kind === 'upstream'), 'a loopback upstream is never queried').to.equal(false);
     // The loop is real: the outside name times out through the Service while cluster names answer.
     expect(r.matrix.find((m) => m.name === 'www.example.test' && m.protocol === 'udp')!.cells[0]!.status).to.equal('timeout');
@@ -260,7 +261,12 @@ describe('dns-check query rounds', () => {
     expect(digs.every((d) => d.kind === 'dig' && d.name.endsWith('.team-b.svc.cluster.local.'))).to.equal(true);
     // With everything answered, nothing is left to ask.
     expect(planDnsQueries(snap.api, 'lab-node-3', all)).to.deep.equal([]);
-    expect(chainsFor(snap.api, 'lab-node-1', new Map()).every((c) => c.server.kind === 'upstream' && c.candidates.length === 1)).to.equal(true);
+    // lab-node-1 runs CoreDNS, not the client pod: it asks only the upstreams CoreDNS forwards to.
+    const node1 = snap.nodes.find((n) => n.nodeName === 'lab-node-1' && n.ok);
+    if (!node1?.ok) throw new Error('lab-node-1 missing from the snapshot');
+    const upstreamChains = chainsFor(snap.api, 'lab-node-1', parseNodeScriptOutput(node1.raw, node1.token).sections);
+    expect(upstreamChains).to.have.length(2);
+    expect(upstreamChains.every((c) => c.server.kind === 'upstream' && c.candidates.length === 1)).to.equal(true);
   });
 });
 

@@ -141,6 +141,7 @@ describe('mtu-probe: --to and the probe plan', () => {
     expect(targets[0]!.requests.at(-1)).to.deep.equal({ kind: 'ping', where: 'src', destination: '10.244.2.1', payloadBytes: 56, count: 2 });
     expect(targets[1]!.requests.at(-1)).to.deep.equal({ kind: 'ping', where: 'dst', destination: '10.244.1.1', payloadBytes: 56, count: 2 });
     const noProbe = buildMtuProbeTargets({ ...api, probe: false });
+    expect(noProbe).to.have.length(2);
     expect(noProbe.flatMap((t) => t.requests).some((r) => r.kind === 'ping')).to.equal(false);
     expect(noProbe.some((t) => t.followUp)).to.equal(false);
   });
@@ -166,6 +167,7 @@ describe('mtu-probe: analysis of lab snapshots', () => {
 
   it('node-2 NIC at 1400: black hole both ways, limited by lab-node-2 eth0, about log2 probes', async () => {
     const r = await analyse('node2-nic-1400');
+    expect(r.directions).to.have.length(2);
     for (const d of r.directions) {
       expect(d.status).to.equal('measured');
       expect(d.blackHole).to.equal(true);
