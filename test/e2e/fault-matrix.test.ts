@@ -199,6 +199,7 @@ describe('e2e: fault matrix (private API server)', function () {
         items: Array<{ spec: Record<string, unknown> & { nodeName: string; containers: Array<Record<string, unknown>> } }>;
       };
       const byNode = new Map(list.items.map((p) => [p.spec.nodeName, p.spec]));
+      expect([...byNode.keys()].sort(), 'nodes of the kept probe pods').to.deep.equal(['lab-node-1', 'lab-node-2']);
       for (const spec of byNode.values()) {
         expect(spec).to.include({ hostNetwork: true, hostPID: true, automountServiceAccountToken: false, restartPolicy: 'Never', enableServiceLinks: false });
         const container = spec.containers[0]!;

@@ -125,6 +125,7 @@ describe('e2e: packaging', function () {
       expect(sha256).to.equal(actual);
       const manifest = parseKrewManifest(readFileSync(manifestFile, 'utf8')) as { spec: { version: string; platforms: Array<{ sha256: string; uri: string }> } };
       expect(manifest.spec.version).to.equal(`v${PKG.version}`);
+      expect(manifest.spec.platforms.length).to.be.greaterThan(0);
       for (const p of manifest.spec.platforms) {
         expect(p.sha256).to.equal(actual);
         expect(p.uri).to.equal(`https://example.test/kubectl-netdiag/releases/download/v${PKG.version}/kubectl-netdiag-v${PKG.version}.tar.gz`);

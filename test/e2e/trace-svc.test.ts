@@ -60,7 +60,9 @@ describe('e2e: kubectl netdiag trace-svc', function () {
       expect(report.findings.filter((f) => f.code === 'svc.probe-service-fails').map((f) => f.subject)).to.deep.equal(['default/web:80 from node lab-node-2']);
       const node2 = report.nodes.find((n) => n.nodeName === 'lab-node-2')!;
       expect(node2.ports[0]!.chain!.outcome).to.equal('no-match');
-      expect(node2.probes.filter((p) => p.what === 'endpoint').every((p) => p.ok === true)).to.equal(true);
+      const endpointProbes = node2.probes.filter((p) => p.what === 'endpoint');
+      expect(endpointProbes, 'one probe per web pod').to.have.length(3);
+      expect(endpointProbes.every((p) => p.ok === true)).to.equal(true);
       // The other nodes still have their rules.
       const others = await runPlugin(['trace-svc', 'web', '-o', 'json', '--from-node', 'lab-node-1']);
       expect(others.code, others.stderr).to.equal(0);
@@ -71,7 +73,9 @@ describe('e2e: kubectl netdiag trace-svc', function () {
     expect(healed.code, healed.stderr).to.equal(0);
     const report = JSON.parse(healed.stdout) as ReportJson;
     expect(report.findings.filter((f) => f.severity !== 'info')).to.deep.equal([]);
-    expect(report.nodes.find((n) => n.nodeName === 'lab-node-2')!.probes.every((p) => p.ok === true)).to.equal(true);
+    const healedProbes = report.nodes.find((n) => n.nodeName === 'lab-node-2')!.probes;
+    expect(healedProbes, 'the Service and its 3 web pods').to.have.length(4);
+    expect(healedProbes.every((p) => p.ok === true)).to.equal(true);
   });
 
   it('says plainly when a Service has no endpoints and shows the REJECT, as info: no pod is selected on purpose', async () => {
@@ -111,6 +115,7 @@ describe('e2e: kubectl netdiag trace-svc on a node in kube-proxy nftables mode',
       expect(node.ports[0]!.chain!.outcome).to.equal('dnat');
       expect(node.ports[0]!.chain!.serviceChain).to.match(/^service-[A-Z0-9]+-default\/web\/tcp\/http$/);
       expect(node.ports[0]!.endpoints.map((e) => e.target).sort()).to.deep.equal(labState().pods.filter((p) => p.labels.app === 'web').map((p) => `${p.ip}:8080`).sort());
+      expect(node.probes, 'the Service and its 3 web pods').to.have.length(4);
       expect(node.probes.every((p) => p.ok === true)).to.equal(true);
     } finally {
       await restore();

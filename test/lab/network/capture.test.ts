@@ -84,6 +84,7 @@ describe('lab network: packet capture of one flow (conn-check --capture)', funct
     await traffic(raw, plan);
     await Promise.all([...plan.stop].map(async ([n, requests]) => raw.set(n, raw.get(n)! + (await execNodeScript(n, token, requests)))));
     const outputs = new Map([...raw].map(([n, text]) => [n, parseNodeScriptOutput(text, token)] as const));
+    expect(outputs.size, 'nodes that ran the capture').to.be.greaterThan(0);
     for (const [n, out] of outputs) expect(out.problems, n).to.deep.equal([]);
     return summariseCaptures(plan, outputs);
   }

@@ -230,10 +230,12 @@ describe('finding catalogue', () => {
   });
 
   it('gives node-diff codes the severity of their ranking entry', () => {
+    expect(DIFF_RANKING.length).to.be.greaterThan(0);
     for (const r of DIFF_RANKING) expect(findCatalogEntry(r.code)?.severity, r.code).to.equal(r.severity);
   });
 
   it('has well-formed entries: unique kebab-case codes in their area, one-line titles, 3-8 sentences, known incidents', () => {
+    expect(FINDING_CATALOG.length).to.be.greaterThan(0);
     expect(catalogued.size).to.equal(FINDING_CATALOG.length);
     for (const e of FINDING_CATALOG) {
       expect(e.code, e.code).to.match(/^[a-z][a-z-]*\.[a-z0-9]+(-[a-z0-9]+)*$/);
@@ -257,6 +259,7 @@ describe('finding catalogue', () => {
     expect(groups.map((g) => g.area)).to.deep.equal([...FINDING_AREAS]);
     expect(groups.reduce((n, g) => n + g.entries.length, 0)).to.equal(FINDING_CATALOG.length);
     for (const g of groups) {
+      expect(g.entries.length, `entries of ${g.area}`).to.be.greaterThan(0);
       expect(g.entries.every((e) => e.area === g.area)).to.equal(true);
       expect(g.entries.map((e) => e.code)).to.deep.equal(g.entries.map((e) => e.code).sort((a, b) => a.localeCompare(b)));
     }

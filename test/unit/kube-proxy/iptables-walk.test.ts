@@ -85,6 +85,7 @@ describe('buildServiceChainFromIptables', () => {
           row.targets.map((s) => s.replace(/@(.*)$/, (_, p: string) => '@' + Number(p).toFixed(6))),
         );
         if (row.masquerade !== undefined) {
+          expect(sc.endpoints.length).to.be.greaterThan(0);
           for (const e of sc.endpoints) expect(e.masquerade.masquerade, e.endpointChain).to.equal(row.masquerade);
         }
         if (row.outcome === 'no-match') expect(sc.outcomeRule).to.equal(null);
@@ -117,6 +118,7 @@ describe('buildServiceChainFromIptables', () => {
         flannel,
         pkt({ protocol: 'udp', sourceIp: NODE, destinationIp: '10.96.0.10', destinationPort: 53, hook: 'output' }),
       );
+      expect(sc.endpoints).to.have.length(2);
       for (const ep of sc.endpoints) {
         expect(ep.masquerade.markedBy).to.match(/^-A KUBE-SVC-TCOU7JCQXEZGVUNU ! -s 10.244.0.0\/16 .* -j KUBE-MARK-MASQ$/);
         expect(ep.masquerade.decidedBy).to.equal(
@@ -194,6 +196,7 @@ describe('buildServiceChainFromIptables', () => {
       );
       expect(sc.masqueradeScope?.cidr).to.equal('10.28.0.0/16');
       expect(cidrContainsIp(sc.masqueradeScope?.cidr ?? '', '10.28.252.241')).to.equal(true);
+      expect(sc.endpoints).to.have.length(3);
       for (const e of sc.endpoints) expect(e.masquerade.masquerade).to.equal(false);
       // and the pod network actually in use (10.244.0.0/16) is not covered by it
       expect(cidrCoversCidr('10.28.0.0/16', '10.244.0.0/16')).to.equal(false);

@@ -57,7 +57,9 @@ describe('parseIpvsadm', () => {
   });
 
   it('reads every realdata ipvs fixture without throwing; non-ipvsadm files are flagged', () => {
-    for (const f of readdirSync(fixturePath('ipvs'))) {
+    const files = readdirSync(fixturePath('ipvs'));
+    expect(files.filter((f) => f.includes('ipvsadm')).length).to.be.greaterThan(0);
+    for (const f of files) {
       const t = parseIpvsadm(readFixture(`ipvs/${f}`));
       if (f.includes('ipvsadm')) {
         expect(t.services.length, f).to.be.greaterThan(0);

@@ -160,6 +160,7 @@ describe('the three nftables forms hold the same table', () => {
     expect(rules.every((r) => Number.isInteger(r.handle) && r.raw.indexOf('# handle') === -1)).to.equal(true);
     expect(new Set(rules.map((r) => r.handle)).size).to.equal(rules.length);
     const plain = [...(findKubeProxyTable(forms.transaction) as NftTable).chains.values()].flatMap((c) => c.rules);
+    expect(plain).to.have.length(rules.length);
     expect(plain.every((r) => r.handle === null)).to.equal(true);
   });
 });

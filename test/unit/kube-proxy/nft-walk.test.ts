@@ -56,6 +56,7 @@ describe('buildServiceChainFromNft', () => {
     const sc = buildServiceChainFromNft(table, p({ sourceIp: NODE, destinationIp: '172.30.0.44', destinationPort: 80, hook: 'output' }));
     expect(sc.serviceChain).to.equal('service-LAUZTJTB-ns4/svc4/tcp/p80');
     expect(sc.masqueradeScope).to.deep.equal({ cidr: '10.0.0.0/8', rule: 'ip daddr 172.30.0.44 ip saddr != 10.0.0.0/8 jump mark-for-masquerade' });
+    expect(sc.endpoints).to.have.length(2);
     for (const e of sc.endpoints) {
       expect(e.masquerade.markedBy).to.equal('ip daddr 172.30.0.44 ip saddr != 10.0.0.0/8 jump mark-for-masquerade');
       expect(e.masquerade.decidedBy).to.equal('masquerade fully-random');

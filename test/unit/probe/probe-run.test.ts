@@ -59,6 +59,7 @@ describe('runProbes', () => {
     expect(cluster.alivePeak).to.equal(2);
     expect(cluster.pods.size, 'probe pods left').to.equal(0);
     // Every node waited in the queue first.
+    expect(rec.states.size).to.equal(7);
     expect([...rec.states.values()].every((s) => s[0] === 'queued')).to.equal(true);
   });
 

@@ -2,7 +2,7 @@
 // fault named in its PROVENANCE.md (test/e2e/arp-check.test.ts with NETDIAG_CAPTURE_SNAPSHOTS=1),
 // plus cases built by editing a copy of that raw output.
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../../src/cli/cli.js';
@@ -10,6 +10,7 @@ import { arpIgnoreRejects, buildArpProbeRequests, diagnoseArpCheck, type ArpChec
 import type { NodeCollection } from '../../../../src/probe/probe-run.js';
 import { parseNodeScriptOutput } from '../../../../src/probe/sections.js';
 import { fakeDeps } from '../../../support/fake-deps.js';
+import { expectGolden } from '../../../support/golden.js';
 import { REPO } from '../../../support/lab-harness.js';
 
 const SNAPSHOTS = join(REPO, 'test/fixtures/snapshots/arp-check');
@@ -132,7 +133,9 @@ describe('arp-check analysis on lab faults (real kernel output)', () => {
     it(`${name}: ${expected.join(', ')}`, () => {
       const report = diagnose(name);
       expect(codes(report)).to.deep.equal(expected);
-      for (const f of report.findings.filter((x) => x.severity === 'error')) expect(f.subject).to.equal(subject);
+      const errors = report.findings.filter((x) => x.severity === 'error');
+      expect(errors.length, 'error findings').to.be.greaterThan(0);
+      for (const f of errors) expect(f.subject).to.equal(subject);
     });
   }
 
@@ -227,16 +230,12 @@ describe('arp_ignore and subnets as the kernel applies them', () => {
 });
 
 describe('arp-check golden output', () => {
-  for (const [snapshot, format] of [['healthy-lab-node-1', 'table'], ['healthy-lab-node-1', 'json'], ['healthy-lab-node-3', 'wide'], ['pod-arp-ignore-2', 'table']] as const) {
+  // The exit code of each run: 1 where arp_ignore leaves a pod unreachable (an error finding).
+  for (const [snapshot, format, exitCode] of [['healthy-lab-node-1', 'table', 0], ['healthy-lab-node-1', 'json', 0], ['healthy-lab-node-3', 'wide', 0], ['pod-arp-ignore-2', 'table', 1]] as const) {
     it(`renders ${snapshot} as ${format} exactly like the reviewed golden file`, async () => {
       const deps = fakeDeps();
-      await runCli(['arp-check', '--from-snapshot', join(SNAPSHOTS, snapshot), '-o', format], deps);
-      const golden = join(GOLDEN, `${snapshot}.${format}`);
-      if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
-        mkdirSync(GOLDEN, { recursive: true });
-        writeFileSync(golden, deps.out());
-      }
-      expect(deps.out()).to.equal(readFileSync(golden, 'utf8'));
+      expect(await runCli(['arp-check', '--from-snapshot', join(SNAPSHOTS, snapshot), '-o', format], deps)).to.equal(exitCode);
+      expectGolden(join(GOLDEN, `${snapshot}.${format}`), deps.out());
     });
   }
 });

@@ -1,7 +1,7 @@
 // dns-check analysis on snapshots captured from the lab (test/fixtures/snapshots/dns-check/*,
 // see each PROVENANCE.md), plus the small pure pieces: Corefile, conntrack, name classes, rounds.
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import {
@@ -22,6 +22,8 @@ import { readFixture } from '../../parse/fixture.js';
 import type { NodeCollection } from '../../../../src/probe/probe-run.js';
 import { readGlobalOptions, type GlobalOptions } from '../../../../src/cli/global-options.js';
 import { paint } from '../../../../src/render/colour.js';
+import { exitCodeFor } from '../../../../src/cli/exit-code.js';
+import { expectGolden } from '../../../support/golden.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const SNAPSHOTS = join(FIXTURES, 'snapshots', 'dns-check');
@@ -69,10 +71,7 @@ function withoutLatencies(report: DnsCheckReport): DnsCheckReport {
 }
 
 function compareGolden(file: string, actual: string): void {
-  const path = join(GOLDEN, file);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, actual);
-  expect(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and review it`).to.equal(true);
-  expect(actual).to.equal(readFileSync(path, 'utf8'));
+  expectGolden(join(GOLDEN, file), actual);
 }
 
 describe('dns-check analysis (lab snapshots)', () => {
@@ -127,6 +126,7 @@ describe('dns-check analysis (lab snapshots)', () => {
     expect(f.evidence).to.include('CoreDNS pod coredns-6d4b75cb6d-lab01 /etc/resolv.conf: nameserver 127.0.0.53');
     expect(f.evidence).to.include('Corefile: forward . /etc/resolv.conf');
     expect(f.evidence).to.include('node lab-node-1 /etc/resolv.conf (context): nameserver 192.168.77.53');
+    expect(r.servers).to.have.length(2);
     expect(r.servers.some((s) => s.kind === 'upstream'), 'a loopback upstream is never queried').to.equal(false);
     // The loop is real: the outside name times out through the Service while cluster names answer.
     expect(r.matrix.find((m) => m.name === 'www.example.test' && m.protocol === 'udp')!.cells[0]!.status).to.equal('timeout');
@@ -241,6 +241,7 @@ describe('dns-check analysis (lab snapshots)', () => {
 
   it('golden: table and json of the healthy lab', () => {
     const r = withoutLatencies(diagnose('healthy'));
+    expect(exitCodeFor(r.findings, options('table').failOn), 'the exit code of this run').to.equal(0);
     compareGolden('healthy.table.txt', renderDnsCheck(r, options('table'), paint(false)));
     compareGolden('healthy.json', renderDnsCheck(r, options('json'), paint(false)));
   });
@@ -260,7 +261,12 @@ describe('dns-check query rounds', () => {
     expect(digs.every((d) => d.kind === 'dig' && d.name.endsWith('.team-b.svc.cluster.local.'))).to.equal(true);
     // With everything answered, nothing is left to ask.
     expect(planDnsQueries(snap.api, 'lab-node-3', all)).to.deep.equal([]);
-    expect(chainsFor(snap.api, 'lab-node-1', new Map()).every((c) => c.server.kind === 'upstream' && c.candidates.length === 1)).to.equal(true);
+    // lab-node-1 runs CoreDNS, not the client pod: it asks only the upstreams CoreDNS forwards to.
+    const node1 = snap.nodes.find((n) => n.nodeName === 'lab-node-1' && n.ok);
+    if (!node1?.ok) throw new Error('lab-node-1 missing from the snapshot');
+    const upstreamChains = chainsFor(snap.api, 'lab-node-1', parseNodeScriptOutput(node1.raw, node1.token).sections);
+    expect(upstreamChains).to.have.length(2);
+    expect(upstreamChains.every((c) => c.server.kind === 'upstream' && c.candidates.length === 1)).to.equal(true);
   });
 });
 

@@ -2,8 +2,7 @@
 // the encapsulation table, and the whole analysis on snapshots captured from the lab (see
 // test/fixtures/snapshots/mtu-probe/*/PROVENANCE.md), plus golden renderings of the healthy case.
 import { expect } from 'chai';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   diagnoseMtuProbe,
@@ -20,6 +19,8 @@ import { loadSnapshot, type Collected } from '../../../../src/cli/command-runner
 import type { Deps } from '../../../../src/cli/deps.js';
 import { renderMtuProbe } from '../../../../src/checks/mtu-probe/render.js';
 import { paint } from '../../../../src/render/colour.js';
+import { exitCodeFor } from '../../../../src/cli/exit-code.js';
+import { expectGolden } from '../../../support/golden.js';
 import type { GlobalOptions } from '../../../../src/cli/global-options.js';
 import { buildMtuProbeTargets, parseMtuProbeTo } from '../../../../src/checks/mtu-probe/command.js';
 
@@ -140,6 +141,7 @@ describe('mtu-probe: --to and the probe plan', () => {
     expect(targets[0]!.requests.at(-1)).to.deep.equal({ kind: 'ping', where: 'src', destination: '10.244.2.1', payloadBytes: 56, count: 2 });
     expect(targets[1]!.requests.at(-1)).to.deep.equal({ kind: 'ping', where: 'dst', destination: '10.244.1.1', payloadBytes: 56, count: 2 });
     const noProbe = buildMtuProbeTargets({ ...api, probe: false });
+    expect(noProbe).to.have.length(2);
     expect(noProbe.flatMap((t) => t.requests).some((r) => r.kind === 'ping')).to.equal(false);
     expect(noProbe.some((t) => t.followUp)).to.equal(false);
   });
@@ -165,6 +167,7 @@ describe('mtu-probe: analysis of lab snapshots', () => {
 
   it('node-2 NIC at 1400: black hole both ways, limited by lab-node-2 eth0, about log2 probes', async () => {
     const r = await analyse('node2-nic-1400');
+    expect(r.directions).to.have.length(2);
     for (const d of r.directions) {
       expect(d.status).to.equal('measured');
       expect(d.blackHole).to.equal(true);
@@ -249,24 +252,20 @@ const OPTIONS = { output: 'table', noHeaders: false } as GlobalOptions;
 const normalise = (text: string) => text.replace(/time[=<][\d.]+ ?ms/g, 'time=<rtt> ms');
 
 async function compareGolden(file: string, actual: string): Promise<void> {
-  const path = `${GOLDEN}${file}`;
-  if (process.env.UPDATE_GOLDEN === '1') {
-    await mkdir(GOLDEN, { recursive: true });
-    await writeFile(path, actual);
-  }
-  expect(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and review it`).to.equal(true);
-  expect(actual).to.equal(await readFile(path, 'utf8'));
+  expectGolden(`${GOLDEN}${file}`, actual);
 }
 
 describe('mtu-probe: golden output (healthy lab)', () => {
   it('table', async () => {
     const r = await analyse('healthy');
+    expect(exitCodeFor(r.findings, 'error'), 'the exit code of this run (--fail-on error, the default)').to.equal(0);
     await compareGolden('healthy.table.txt', normalise(renderMtuProbe(r, OPTIONS, paint(false))));
   });
   it('json', async () => {
     const r = await analyse('healthy');
     const json = normalise(renderMtuProbe(r, { ...OPTIONS, output: 'json' }, paint(false)));
     expect(JSON.parse(json).kind).to.equal('MtuProbeReport');
+    expect(exitCodeFor(r.findings, 'error'), 'the exit code of this run (--fail-on error, the default)').to.equal(0);
     await compareGolden('healthy.json', json);
   });
 });

@@ -2,7 +2,6 @@
 // test/fixtures/snapshots/node-check/*/PROVENANCE.md), plus faults built by editing a copy of
 // that raw output or of the API objects the snapshot holds.
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../../../src/cli/cli.js';
 import { diagnoseNodeCheck, inferServiceCidr, type NodeFleetApi } from '../../../../src/checks/node-check/analysis.js';
@@ -10,6 +9,7 @@ import { expectedServicePorts, readNodeCheckTarget } from '../../../../src/check
 import { editSection, loadNodeSnapshot } from '../../../fixtures/snapshots/node-check/snapshot-helpers.js';
 import type { Finding } from '../../../../src/checks/finding.js';
 import { fakeDeps } from '../../../support/fake-deps.js';
+import { expectGolden } from '../../../support/golden.js';
 import { REPO } from '../../../support/lab-harness.js';
 
 const SNAPSHOTS = join(REPO, 'test/fixtures/snapshots/node-check');
@@ -174,10 +174,8 @@ describe('node-check through the CLI on snapshots', () => {
   for (const format of ['table', 'wide', 'json'] as const) {
     it(`renders healthy-all as ${format} exactly like the reviewed golden file`, async () => {
       const deps = fakeDeps();
-      await runCli(['node-check', '--from-snapshot', join(SNAPSHOTS, 'healthy-all'), '-o', format], deps);
-      const golden = join(GOLDEN, `healthy-all.${format}`);
-      if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, deps.out());
-      expect(deps.out()).to.equal(readFileSync(golden, 'utf8'));
+      expect(await runCli(['node-check', '--from-snapshot', join(SNAPSHOTS, 'healthy-all'), '-o', format], deps)).to.equal(0);
+      expectGolden(join(GOLDEN, `healthy-all.${format}`), deps.out());
     });
   }
 });

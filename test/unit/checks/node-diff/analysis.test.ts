@@ -1,13 +1,13 @@
 // node-diff on lab snapshots: two healthy nodes of the same CNI differ in nothing that matters,
 // a node broken by hand differs in exactly its faults, ranked first; per-node values never count.
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../../../src/cli/cli.js';
 import { DIFF_RANKING, diagnoseNodeDiff } from '../../../../src/checks/node-diff/analysis.js';
 import { readNodeDiffTarget } from '../../../../src/checks/node-diff/command.js';
 import { severityRank } from '../../../../src/checks/finding.js';
 import { fakeDeps } from '../../../support/fake-deps.js';
+import { expectGolden } from '../../../support/golden.js';
 import { REPO } from '../../../support/lab-harness.js';
 import { editSection, loadNodeSnapshot } from '../../../fixtures/snapshots/node-check/snapshot-helpers.js';
 
@@ -94,9 +94,7 @@ describe('node-diff through the CLI on snapshots', () => {
 
   it('renders the broken pair as a table exactly like the reviewed golden file', async () => {
     const deps = fakeDeps();
-    await runCli(['node-diff', '--from-snapshot', join(SNAPSHOTS, 'diff-node-2-broken')], deps);
-    const golden = join(GOLDEN, 'diff-node-2-broken.table');
-    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, deps.out());
-    expect(deps.out()).to.equal(readFileSync(golden, 'utf8'));
+    expect(await runCli(['node-diff', '--from-snapshot', join(SNAPSHOTS, 'diff-node-2-broken')], deps)).to.equal(1);
+    expectGolden(join(GOLDEN, 'diff-node-2-broken.table'), deps.out());
   });
 });

@@ -1,13 +1,14 @@
 // veth-peer analysis and rendering on snapshots captured from the lab's real kernel, plus the
 // faults that are easiest to build by editing a copy of that raw output.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, cpSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../../../src/cli/cli.js';
 import { diagnoseVethPeer, type VethPeerApi } from '../../../../src/checks/veth-peer/analysis.js';
 import type { NodeCollection } from '../../../../src/probe/probe-run.js';
 import { fakeDeps } from '../../../support/fake-deps.js';
+import { expectGolden } from '../../../support/golden.js';
 import { REPO } from '../../../support/lab-harness.js';
 
 const SNAPSHOTS = join(REPO, 'test/fixtures/snapshots/veth-peer');
@@ -109,13 +110,8 @@ describe('veth-peer golden output', () => {
   for (const [snapshot, format] of [['node-1', 'table'], ['node-1', 'wide'], ['node-3', 'table'], ['node-1', 'json'], ['node-3', 'dot']] as const) {
     it(`renders ${snapshot} as ${format} exactly like the reviewed golden file`, async () => {
       const deps = fakeDeps();
-      await runCli(['veth-peer', '--from-snapshot', join(SNAPSHOTS, snapshot), '-o', format], deps);
-      const golden = join(GOLDEN, `${snapshot}.${format}`);
-      if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) {
-        mkdirSync(GOLDEN, { recursive: true });
-        writeFileSync(golden, deps.out());
-      }
-      expect(deps.out()).to.equal(readFileSync(golden, 'utf8'));
+      expect(await runCli(['veth-peer', '--from-snapshot', join(SNAPSHOTS, snapshot), '-o', format], deps)).to.equal(0);
+      expectGolden(join(GOLDEN, `${snapshot}.${format}`), deps.out());
     });
   }
 });
