@@ -3,11 +3,12 @@
 // the CLI before the commands moved into their checks' own declarations (issue 18); a help text
 // changed on purpose is rewritten with UPDATE_GOLDEN=1 and reviewed in the diff. A missing file fails.
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../../src/cli/cli.js';
 import { fakeDeps } from '../../support/fake-deps.js';
 import { REPO } from '../../support/lab-harness.js';
+import { expectGolden } from '../../support/golden.js';
 
 const GOLDEN = join(REPO, 'test/fixtures/golden/help');
 const COMMANDS = ['veth-peer', 'trace-svc', 'arp-check', 'mtu-probe', 'conn-check', 'dns-check', 'cleanup', 'node-check', 'node-diff', 'smoke', 'explain', 'rbac', 'completion', 'version'];
@@ -16,12 +17,6 @@ async function helpOf(argv: string[]): Promise<{ code: number; out: string; err:
   const deps = fakeDeps();
   const code = await runCli(argv, deps);
   return { code, out: deps.out(), err: deps.err() };
-}
-
-function expectGolden(golden: string, out: string): void {
-  if (process.env.UPDATE_GOLDEN === '1' && existsSync(golden)) writeFileSync(golden, out);
-  expect(existsSync(golden), `${golden} is missing`).to.equal(true);
-  expect(out).to.equal(readFileSync(golden, 'utf8'));
 }
 
 describe('help texts', () => {
