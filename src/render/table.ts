@@ -1,29 +1,128 @@
-// kubectl-style tables: upper-case headers, no borders, columns three spaces apart, <none> for
-// empty cells. Plain string padding: kubectl's tabwriter output is that simple.
+// kubectl-style tables drawn by cli-table3: upper-case headers, no borders, columns three spaces
+// apart, <none> for empty cells, no trailing spaces. cli-table3 measures display width (CJK and
+// emoji take two cells), lays out multi-line cells and wraps the one free-text column a table
+// names to the terminal's width.
+import Table from 'cli-table3';
+import cliTableUtils from 'cli-table3/src/utils.js';
+import type { OutputStream } from './output-stream.js';
 
 export interface TableOptions {
   noHeaders?: boolean;
+  /** The terminal's width; undefined (a pipe, a file, -o wide): nothing wraps. */
+  columns?: number | undefined;
+  /** The header of the free-text column that wraps to `columns` (default: none wraps). */
+  wrap?: string;
+  /** Above this many rows, rows of plain one-line text are padded here, not by cli-table3 (see below). */
+  plainRowsAbove?: number;
 }
 
-export function renderTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null | undefined>>, options: TableOptions = {}): string {
+/** What a command's renderer gets besides its options: the width its tables may wrap to. */
+export interface TableLayout {
+  columns?: number | undefined;
+}
+
+/** Tables wrap on a terminal only, never in a pipe or a file, and never with -o wide (as kubectl's). */
+export function wrapColumns(stream: OutputStream, output: string): number | undefined {
+  return stream.isTTY && output !== 'wide' ? stream.columns : undefined;
+}
+
+export type Cell = string | number | null | undefined;
+
+// No borders at all; cli-table3 puts `middle` between two cells.
+const NO_BORDERS = Object.fromEntries(
+  (['top', 'top-mid', 'top-left', 'top-right', 'bottom', 'bottom-mid', 'bottom-left', 'bottom-right', 'left', 'left-mid', 'mid', 'mid-mid', 'right', 'right-mid'] as const).map((name) => [name, '']),
+);
+const GAP = '   ';
+// A wrapped column narrower than this is unreadable: then the line runs past the terminal, as kubectl's do.
+const MIN_WRAP_WIDTH = 20;
+// cli-table3 takes about 0.15 ms a row and grows worse than linearly in one table, so rows go to
+// it in chunks at fixed column widths (a row's layout then does not depend on the others).
+const CHUNK_ROWS = 100;
+// node-check -o wide on 1,000 nodes is 16,000 rows: 2.5 s through cli-table3 alone (BENCHMARKS.md).
+// In a table that long, a row whose cells are all one line of printable ASCII (colour codes
+// allowed) and need no wrapping is padded here with spaces, which is byte for byte what
+// cli-table3 prints for it (test/unit/render/table.test.ts renders both ways); every other row
+// still goes through cli-table3.
+export const PLAIN_ROWS_ABOVE = 500;
+
+/** A kubectl-style table; '' when there is nothing to print (no rows and --no-headers). */
+export function renderTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<Cell>>, options: TableOptions = {}): string {
   const cells = rows.map((row) => headers.map((_, i) => cellText(row[i])));
   const all = options.noHeaders ? cells : [headers.map((h) => h.toUpperCase()), ...cells];
   if (all.length === 0) return '';
   // A loop, not Math.max(...column): a spread of 100k+ rows overflows the call stack.
   const widths = headers.map(() => 0);
   for (const r of all) r.forEach((c, i) => (widths[i] = Math.max(widths[i]!, displayWidth(c))));
-  return all
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c) + 3))).join('').trimEnd())
-    .join('\n') + '\n';
+  const wrap = wrapColumn(headers, widths, options);
+  const plainAllowed = all.length > (options.plainRowsAbove ?? PLAIN_ROWS_ABOVE);
+  let out = '';
+  let pending: string[][] = [];
+  const flush = () => {
+    for (let i = 0; i < pending.length; i += CHUNK_ROWS) out += drawWithCliTable(pending.slice(i, i + CHUNK_ROWS), widths, wrap);
+    pending = [];
+  };
+  for (const row of all) {
+    if (plainAllowed && isPlainRow(row) && (wrap === null || displayWidth(row[wrap.index]!) <= wrap.width)) {
+      flush();
+      out += `${padRow(row, widths)}\n`;
+    } else pending.push(row);
+  }
+  flush();
+  return out;
 }
 
-function cellText(value: string | number | null | undefined): string {
+function cellText(value: Cell): string {
   if (value === null || value === undefined || value === '') return '<none>';
   return String(value);
 }
 
-// Colour escapes take no room on screen.
-function displayWidth(text: string): number {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;]*m/g, '').length;
+/** The column that wraps and its width there, or null when nothing wraps. */
+function wrapColumn(headers: readonly string[], widths: number[], options: TableOptions): { index: number; width: number } | null {
+  if (options.columns === undefined || options.wrap === undefined) return null;
+  const index = headers.indexOf(options.wrap);
+  if (index < 0) return null;
+  const others = widths.reduce((sum, w, i) => (i === index ? sum : sum + w), 0) + GAP.length * (widths.length - 1);
+  const width = options.columns - others;
+  if (widths[index]! <= width || width < Math.max(MIN_WRAP_WIDTH, headers[index]!.length)) return null;
+  widths[index] = width;
+  return { index, width };
+}
+
+function drawWithCliTable(rows: string[][], widths: number[], wrap: { index: number; width: number } | null): string {
+  const table = new Table({
+    chars: { ...NO_BORDERS, middle: GAP },
+    colWidths: widths,
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
+  });
+  for (const row of rows) {
+    table.push(row.map((content, i) => (wrap !== null && i === wrap.index && displayWidth(content) > wrap.width
+      // A word longer than the column (a path, a rule) is cut at the edge rather than shortened with '…'.
+      ? { content, wordWrap: true, wrapOnWordBoundary: !hasWordWiderThan(content, wrap.width) }
+      : content)));
+  }
+  return `${table.toString().split('\n').map((line) => line.trimEnd()).join('\n')}\n`;
+}
+
+function padRow(row: string[], widths: number[]): string {
+  return row.map((c, i) => (i === row.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c)) + GAP)).join('').trimEnd();
+}
+
+// cli-table3's colour escapes (SGR); cli-table3 counts them as taking no room.
+// eslint-disable-next-line no-control-regex
+const SGR = /\u001b\[(?:\d*;){0,5}\d*m/g;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+function isPlainRow(row: readonly string[]): boolean {
+  return row.every((c) => PRINTABLE_ASCII.test(c.replace(SGR, '')));
+}
+
+/** Columns a cell takes on screen, measured as cli-table3 measures it (string-width). */
+export function displayWidth(text: string): number {
+  const bare = text.replace(SGR, '');
+  // Printable ASCII is one column a character; string-width is slow, so only the rest goes to it.
+  return PRINTABLE_ASCII.test(bare) ? bare.length : cliTableUtils.strlen(text);
+}
+
+function hasWordWiderThan(text: string, width: number): boolean {
+  return text.split(/\s+/).some((word) => displayWidth(word) > width);
 }
