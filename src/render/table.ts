@@ -38,11 +38,11 @@ const MIN_WRAP_WIDTH = 20;
 // cli-table3 takes about 0.15 ms a row and grows worse than linearly in one table, so rows go to
 // it in chunks at fixed column widths (a row's layout then does not depend on the others).
 const CHUNK_ROWS = 100;
-// node-check -o wide on 1,000 nodes is 16,000 rows: 2.5 s through cli-table3 alone (BENCHMARKS.md).
+// node-check -o wide on 1,000 nodes is 14,000 rows: 3 s through cli-table3 alone (BENCHMARKS.md).
 // In a table that long, a row whose cells are all one line of printable ASCII (colour codes
-// allowed) and need no wrapping is padded here with spaces, which is byte for byte what
-// cli-table3 prints for it (test/unit/render/table.test.ts renders both ways); every other row
-// still goes through cli-table3.
+// allowed) is padded here with spaces, its wrap cell split by cli-table3's own wrapping function:
+// byte for byte what cli-table3 prints for it (test/unit/render/table.test.ts renders both ways).
+// Every other row (CJK, emoji, several lines, a wrapped cell with colour) goes through cli-table3.
 export const PLAIN_ROWS_ABOVE = 500;
 
 /** A kubectl-style table; '' when there is nothing to print (no rows and --no-headers). */
@@ -62,10 +62,12 @@ export function renderTable(headers: readonly string[], rows: ReadonlyArray<Read
     pending = [];
   };
   for (const row of all) {
-    if (plainAllowed && isPlainRow(row) && (wrap === null || displayWidth(row[wrap.index]!) <= wrap.width)) {
+    const padded = plainAllowed && isPlainRow(row) ? padPlainRow(row, widths, wrap) : null;
+    if (padded === null) pending.push(row);
+    else {
       flush();
-      out += `${padRow(row, widths)}\n`;
-    } else pending.push(row);
+      out += padded;
+    }
   }
   flush();
   return out;
@@ -101,6 +103,20 @@ function drawWithCliTable(rows: string[][], widths: number[], wrap: { index: num
       : content)));
   }
   return `${table.toString().split('\n').map((line) => line.trimEnd()).join('\n')}\n`;
+}
+
+/**
+ * A plain row's lines as cli-table3 draws them, or null to leave the row to cli-table3. The wrap
+ * cell is split by cli-table3's own wrapping function; a cell with colour codes is left to
+ * cli-table3, which carries the colour over the line breaks.
+ */
+function padPlainRow(row: string[], widths: number[], wrap: { index: number; width: number } | null): string | null {
+  if (wrap === null || displayWidth(row[wrap.index]!) <= wrap.width) return `${padRow(row, widths)}\n`;
+  const cell = row[wrap.index]!;
+  if (cell.includes('\u001b')) return null;
+  const lines = cliTableUtils.wordWrap(wrap.width, cell, !hasWordWiderThan(cell, wrap.width));
+  if (lines.length === 0 || lines.some((line) => line.length > wrap.width)) return null;
+  return lines.map((line, k) => `${padRow(row.map((c, i) => (i === wrap.index ? line : k === 0 ? c : '')), widths)}\n`).join('');
 }
 
 function padRow(row: string[], widths: number[]): string {
