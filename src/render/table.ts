@@ -120,7 +120,15 @@ function padPlainRow(row: string[], widths: number[], wrap: { index: number; wid
 }
 
 function padRow(row: string[], widths: number[]): string {
-  return row.map((c, i) => (i === row.length - 1 ? c : c + ' '.repeat(widths[i]! - displayWidth(c)) + GAP)).join('').trimEnd();
+  let line = '';
+  for (let i = 0; i < row.length - 1; i += 1) line += row[i]! + spaces(widths[i]! - displayWidth(row[i]!) + GAP.length);
+  return (line + row[row.length - 1]!).trimEnd();
+}
+
+// A million rows pad with the same few runs of spaces: make each once.
+const SPACES: string[] = [];
+function spaces(n: number): string {
+  return (SPACES[n] ??= ' '.repeat(n));
 }
 
 // cli-table3's colour escapes (SGR); cli-table3 counts them as taking no room.
@@ -129,12 +137,14 @@ const SGR = /\u001b\[(?:\d*;){0,5}\d*m/g;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 function isPlainRow(row: readonly string[]): boolean {
-  return row.every((c) => PRINTABLE_ASCII.test(c.replace(SGR, '')));
+  return row.every((c) => PRINTABLE_ASCII.test(withoutColour(c)));
 }
+
+const withoutColour = (text: string) => (text.includes('\u001b') ? text.replace(SGR, '') : text);
 
 /** Columns a cell takes on screen, measured as cli-table3 measures it (string-width). */
 export function displayWidth(text: string): number {
-  const bare = text.replace(SGR, '');
+  const bare = withoutColour(text);
   // Printable ASCII is one column a character; string-width is slow, so only the rest goes to it.
   return PRINTABLE_ASCII.test(bare) ? bare.length : cliTableUtils.strlen(text);
 }

@@ -1,6 +1,6 @@
 import type { RenderOptions } from '../../cli/command-runner.js';
 import type { ArpCheckReport, ArpPodCheck, ArpProbe, ArpSysctls, NeighborView, SysctlValues } from './analysis.js';
-import { renderTable } from '../../render/table.js';
+import { displayWidth, renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
@@ -64,7 +64,7 @@ function renderArpCheckText(report: ArpCheckReport, wide: boolean, noHeaders: bo
     out += '\nSysctls (all / interface -> effective):\n';
     for (const c of checks) {
       out += `  ${c.namespace}/${c.name}: node ${sysctlText(c.nodeSide)}\n`;
-      out += `  ${' '.repeat(c.namespace.length + c.name.length + 2)} pod  ${sysctlText(c.podSide)}\n`;
+      out += `  ${' '.repeat(displayWidth(`${c.namespace}/${c.name}:`))} pod  ${sysctlText(c.podSide)}\n`;
     }
   }
   const probes = checks.flatMap((c) => [c.probe.nodeToPod, c.probe.podToGateway]).filter((p): p is ArpProbe => p !== null && p.outcome !== 'not-run');
