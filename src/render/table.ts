@@ -35,10 +35,10 @@ const NO_BORDERS = Object.fromEntries(
 const GAP = '   ';
 // A wrapped column narrower than this is unreadable: then the line runs past the terminal, as kubectl's do.
 const MIN_WRAP_WIDTH = 20;
-// cli-table3 takes about 0.15 ms a row and grows worse than linearly in one table, so rows go to
+// cli-table3 takes 0.07-0.36 ms a row and grows worse than linearly in one table, so rows go to
 // it in chunks at fixed column widths (a row's layout then does not depend on the others).
 const CHUNK_ROWS = 100;
-// node-check -o wide on 1,000 nodes is 14,000 rows: 3 s through cli-table3 alone (BENCHMARKS.md).
+// node-check -o wide on 1,000 nodes is 14,000 rows: 1-3 s through cli-table3 alone (BENCHMARKS.md 7).
 // In a table that long, a row whose cells are all one line of printable ASCII (colour codes
 // allowed) is padded here with spaces, its wrap cell split by cli-table3's own wrapping function:
 // byte for byte what cli-table3 prints for it (test/unit/render/table.test.ts renders both ways).
