@@ -23,6 +23,9 @@ echo
 echo
 "${TS[@]}" scripts/bench/memory.ts --runs 3
 echo
+# Issue 18: the largest tables of a 1,000-node run through cli-table3, against the hand-padded renderer.
+"${TS[@]}" scripts/bench/tables.ts --reps 3
+echo
 # The lab is machine-global: what needs it holds the lab lock and takes its own lab down.
 if [ "$(id -u)" = 0 ]; then
   flock /tmp/ndlab.lock bash -c 'trap "npm run --silent lab:down >/dev/null 2>&1" EXIT; npm run --silent lab:up >/dev/null 2>&1 && "$@"' _ "${TS[@]}" scripts/bench/fanout-reuse.ts --reps 3

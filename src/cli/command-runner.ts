@@ -12,6 +12,7 @@ import type { Finding } from '../checks/finding.js';
 import { diagnoseProbeOutput } from '../checks/common/probe-output.js';
 import { EXIT, UserError, type ExitCode } from '../errors.js';
 import { colourEnabled, paint, type Painter } from '../render/colour.js';
+import { wrapColumns, type TableLayout } from '../render/table.js';
 
 export const SNAPSHOT_API_VERSION = 'kubectl-netdiag.io/v1alpha1';
 
@@ -27,12 +28,15 @@ export interface Plan<A> {
   targets: ProbeTarget[];
 }
 
+/** What a renderer reads: the run's options and the width its tables may wrap to. */
+export type RenderOptions = GlobalOptions & TableLayout;
+
 export interface CommandSpec<A, R extends { findings: Finding[] }> {
   name: string;
   /** Resolve the target objects through the API and say which nodes to probe for what. */
   plan(api: ClusterApi, options: GlobalOptions): Promise<Plan<A>>;
   analyze(collected: Collected<A>): R;
-  render(report: R, options: GlobalOptions, colour: Painter): string;
+  render(report: R, options: RenderOptions, colour: Painter): string;
 }
 
 export interface CommandContext {
@@ -56,7 +60,7 @@ export async function runCommand<A, R extends { findings: Finding[] }>(spec: Com
   const { options, deps } = ctx;
   const { collected, report } = await collectAndAnalyze(spec, ctx);
   const colour = options.color === 'auto' ? colourEnabled(deps.stdout.isTTY, deps.env) : options.color === 'always';
-  deps.stdout.write(spec.render(report, options, paint(colour)));
+  deps.stdout.write(spec.render(report, { ...options, columns: wrapColumns(deps.stdout, options.output) }, paint(colour)));
   assertSomeNodeAnswered(collected);
   return exitCodeFor(report.findings, options.failOn);
 }

@@ -37,7 +37,14 @@ process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
 
 const deps: Deps = {
-  stdout: { write: (t) => void process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
+  stdout: {
+    write: (t) => void process.stdout.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+    // Read at render time: the terminal may have been resized while the probes ran.
+    get columns() {
+      return process.stdout.columns;
+    },
+  },
   stderr: { write: (t) => void process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) },
   env: process.env,
   now: () => Date.now(),

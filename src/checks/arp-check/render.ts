@@ -1,22 +1,22 @@
-import type { GlobalOptions } from '../../cli/global-options.js';
+import type { RenderOptions } from '../../cli/command-runner.js';
 import type { ArpCheckReport, ArpPodCheck, ArpProbe, ArpSysctls, NeighborView, SysctlValues } from './analysis.js';
-import { renderTable } from '../../render/table.js';
+import { displayWidth, renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 
-export function renderArpCheck(report: ArpCheckReport, options: GlobalOptions, colour: Painter): string {
+export function renderArpCheck(report: ArpCheckReport, options: RenderOptions, colour: Painter): string {
   switch (options.output) {
     case 'json':
     case 'yaml':
       return renderStructured('ArpCheckReport', { pods: report.pods, nodes: report.nodes, findings: report.findings, problems: report.problems }, options.output);
     default:
       // -o dot has no picture for ARP: the table says it all.
-      return renderArpCheckText(report, options.output === 'wide', options.noHeaders, colour);
+      return renderArpCheckText(report, options.output === 'wide', options.noHeaders, colour, options.columns);
   }
 }
 
-function renderArpCheckText(report: ArpCheckReport, wide: boolean, noHeaders: boolean, colour: Painter): string {
+function renderArpCheckText(report: ArpCheckReport, wide: boolean, noHeaders: boolean, colour: Painter, columns: number | undefined): string {
   const headers = ['namespace', 'pod', 'node', 'pod-ip', 'host-iface', 'gateway', 'node->pod', 'pod->gw', 'proxy_arp', 'arp_ignore', 'arp_announce', 'verdict'];
   if (wide) headers.push('pod-mac', 'node-sees-mac', 'pod-sees-gw-mac', 'forwarding', 'rp_filter', 'node-route-to-pod', 'node-route-to-gw');
   const rows: Array<Array<string | number | null>> = [];
@@ -56,7 +56,7 @@ function renderArpCheckText(report: ArpCheckReport, wide: boolean, noHeaders: bo
     }
     rows.push(cells);
   }
-  let out = renderTable(headers, rows, { noHeaders });
+  let out = renderTable(headers, rows, { noHeaders, columns, wrap: 'verdict' });
   out += '  (arp_ignore, arp_announce: effective node/pod = max(conf.all, conf.IFACE); node side on the interface that receives the pod\'s ARP)\n';
 
   const checks = report.pods.filter((r): r is ArpPodCheck => r.kind === 'pod');
@@ -64,7 +64,7 @@ function renderArpCheckText(report: ArpCheckReport, wide: boolean, noHeaders: bo
     out += '\nSysctls (all / interface -> effective):\n';
     for (const c of checks) {
       out += `  ${c.namespace}/${c.name}: node ${sysctlText(c.nodeSide)}\n`;
-      out += `  ${' '.repeat(c.namespace.length + c.name.length + 2)} pod  ${sysctlText(c.podSide)}\n`;
+      out += `  ${' '.repeat(displayWidth(`${c.namespace}/${c.name}:`))} pod  ${sysctlText(c.podSide)}\n`;
     }
   }
   const probes = checks.flatMap((c) => [c.probe.nodeToPod, c.probe.podToGateway]).filter((p): p is ArpProbe => p !== null && p.outcome !== 'not-run');

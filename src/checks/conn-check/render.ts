@@ -1,17 +1,17 @@
-import type { GlobalOptions } from '../../cli/global-options.js';
+import type { RenderOptions } from '../../cli/command-runner.js';
 import type { ConnCheckReport, ConnDestination, ConnSource } from './analysis.js';
 import { renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 
-export function renderConnCheck(report: ConnCheckReport, options: GlobalOptions, colour: Painter): string {
+export function renderConnCheck(report: ConnCheckReport, options: RenderOptions, colour: Painter): string {
   switch (options.output) {
     case 'json':
     case 'yaml':
       return renderStructured('ConnCheckReport', structured(report), options.output);
     default:
-      return renderConnCheckText(report, options.output === 'wide', options.noHeaders, colour);
+      return renderConnCheckText(report, options.output === 'wide', options.noHeaders, colour, options.columns);
   }
 }
 
@@ -41,7 +41,7 @@ function count(n: number | null): string {
   return n === null ? '-' : String(n);
 }
 
-function renderConnCheckText(report: ConnCheckReport, wide: boolean, noHeaders: boolean, colour: Painter): string {
+function renderConnCheckText(report: ConnCheckReport, wide: boolean, noHeaders: boolean, colour: Painter, columns: number | undefined): string {
   const sent = report.probe === null ? 'no probes sent' : `${report.count} probe${report.count === 1 ? '' : 's'}`;
   let out = `From ${endText(report.source)}\n  to ${endText(report.destination)}\n  ${report.protocol}${report.port !== null ? ` port ${report.port}` : ''}, ${sent} to ${report.target}\n\n`;
   const headers = ['node', 'hop', 'interface/chain', 'out', 'back'];
@@ -54,7 +54,7 @@ function renderConnCheckText(report: ConnCheckReport, wide: boolean, noHeaders: 
       else if (h.note && h.hop !== 'drop rule' && h.hop !== 'service NAT') cells[1] = `${h.hop} (${h.note})`;
       return cells;
     }),
-    { noHeaders },
+    { noHeaders, columns, wrap: 'hop' },
   );
   const v = report.verdict;
   const tag = v.outcome === 'not-probed' ? colour.dim('PATH ONLY') : v.finding.severity === 'error' ? colour.red('FAIL') : v.finding.severity === 'warn' ? colour.yellow('WARN') : colour.green('OK');

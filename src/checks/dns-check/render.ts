@@ -1,17 +1,17 @@
-import type { GlobalOptions } from '../../cli/global-options.js';
+import type { RenderOptions } from '../../cli/command-runner.js';
 import type { DnsCheckReport, MatrixCell } from './analysis.js';
 import { renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 
-export function renderDnsCheck(report: DnsCheckReport, options: GlobalOptions, colour: Painter): string {
+export function renderDnsCheck(report: DnsCheckReport, options: RenderOptions, colour: Painter): string {
   switch (options.output) {
     case 'json':
     case 'yaml':
       return renderStructured('DnsCheckReport', { ...report }, options.output);
     default:
-      return renderDnsCheckText(report, options.output === 'wide', options.noHeaders, colour);
+      return renderDnsCheckText(report, options.output === 'wide', options.noHeaders, colour, options.columns);
   }
 }
 
@@ -38,7 +38,7 @@ export function cellText(cell: MatrixCell, wide: boolean): string {
   }
 }
 
-function renderDnsCheckText(report: DnsCheckReport, wide: boolean, noHeaders: boolean, colour: Painter): string {
+function renderDnsCheckText(report: DnsCheckReport, wide: boolean, noHeaders: boolean, colour: Painter, columns: number | undefined): string {
   const out: string[] = [];
   const r = report.resolver;
   out.push(`Pod ${report.pod.namespace}/${report.pod.name} on node ${report.pod.nodeName}, dnsPolicy ${report.pod.dnsPolicy}${report.pod.hostNetwork ? ', hostNetwork' : ''}`);
@@ -62,7 +62,7 @@ function renderDnsCheckText(report: DnsCheckReport, wide: boolean, noHeaders: bo
     renderTable(
       corednsHeaders,
       report.coredns.map((c) => [c.name, c.nodeName, c.podIP, c.phase, c.ready ? 'true' : 'false', c.restarts, c.state, nameservers(c.resolvConf) ?? '?', nameservers(c.nodeResolvConf), `${c.upstreams.join(',')}${c.upstreamSource === 'node' ? ' (assumed)' : ''}`]),
-      { noHeaders },
+      { noHeaders, columns, wrap: 'upstream' },
     ).trimEnd() || 'CoreDNS pods: none (label k8s-app=kube-dns in kube-system)',
   );
   const logs = report.coredns.flatMap((c) => c.logLines.map((l) => `  ${c.name}: ${l}`));

@@ -1,11 +1,11 @@
-import type { GlobalOptions } from '../../cli/global-options.js';
+import type { RenderOptions } from '../../cli/command-runner.js';
 import type { CheckStatus, NodeCheckReport } from './analysis.js';
 import { renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 
-export function renderNodeCheck(report: NodeCheckReport, options: GlobalOptions, colour: Painter): string {
+export function renderNodeCheck(report: NodeCheckReport, options: RenderOptions, colour: Painter): string {
   if (options.output === 'json' || options.output === 'yaml') {
     return renderStructured('NodeCheckReport', { nodes: report.nodes, serviceCidr: report.serviceCidr, findings: report.findings, problems: report.problems }, options.output);
   }
@@ -22,7 +22,7 @@ export function renderNodeCheck(report: NodeCheckReport, options: GlobalOptions,
     if (summarise) rows.push([node.nodeName, 'all checks', checkCounts(node.rows), statusText(worstStatus(node.rows), colour)]);
     for (const row of shown) rows.push([node.nodeName, row.check, row.value, statusText(row.status, colour)]);
   }
-  let out = renderTable(['node', 'check', 'value', 'status'], rows, { noHeaders: options.noHeaders });
+  let out = renderTable(['node', 'check', 'value', 'status'], rows, { noHeaders: options.noHeaders, columns: options.columns, wrap: 'value' });
   if (summarise && !options.noHeaders) out += '(checks that are ok or not applicable are counted, not listed; -o wide lists every check)\n';
   if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
   out += `\n${renderFindings(report.findings, colour)}`;

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from '../../cli/global-options.js';
+import type { RenderOptions } from '../../cli/command-runner.js';
 import type { NodeDiffReport } from './analysis.js';
 import { renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
@@ -6,7 +6,7 @@ import { renderStructured } from '../../render/structured.js';
 import { statusText } from '../node-check/render.js';
 import type { Painter } from '../../render/colour.js';
 
-export function renderNodeDiff(report: NodeDiffReport, options: GlobalOptions, colour: Painter): string {
+export function renderNodeDiff(report: NodeDiffReport, options: RenderOptions, colour: Painter): string {
   if (options.output === 'json' || options.output === 'yaml') {
     return renderStructured('NodeDiffReport', { good: report.good, bad: report.bad, comparedFacts: report.comparedFacts, differences: report.differences, findings: report.findings, problems: report.problems }, options.output);
   }
@@ -22,7 +22,7 @@ export function renderNodeDiff(report: NodeDiffReport, options: GlobalOptions, c
       if (wide) cells.push(d.detail.join(' | '));
       return cells;
     });
-    out += renderTable(headers, rows, { noHeaders: options.noHeaders });
+    out += renderTable(headers, rows, { noHeaders: options.noHeaders, columns: options.columns, wrap: 'bad' });
   }
   if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
   out += `\n${renderFindings(report.findings, colour)}`;

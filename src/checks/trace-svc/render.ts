@@ -1,15 +1,17 @@
-import type { GlobalOptions } from '../../cli/global-options.js';
+import type { RenderOptions } from '../../cli/command-runner.js';
 import type { TraceSvcReport } from './analysis.js';
 import { renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 
-export function renderTraceSvc(report: TraceSvcReport, options: GlobalOptions, colour: Painter): string {
+export function renderTraceSvc(report: TraceSvcReport, options: RenderOptions, colour: Painter): string {
   if (options.output === 'json' || options.output === 'yaml') {
     return renderStructured('TraceSvcReport', { service: report.service, ports: report.ports, endpoints: report.endpoints, nodes: report.nodes, findings: report.findings, problems: report.problems }, options.output);
   }
   const wide = options.output === 'wide';
+  // The tables sit two spaces in: they wrap two columns short of the terminal.
+  const columns = options.columns === undefined ? undefined : options.columns - 2;
   const s = report.service;
   const ready = report.endpoints.filter((e) => e.ready).length;
   let out = `Service ${s.namespace}/${s.name}  type ${s.type}  clusterIP ${s.clusterIPs.join(',')}  ports ${report.ports.map((p) => `${p.name ? `${p.name}:` : ''}${p.port}/${p.protocol.toUpperCase()}->${p.targetPort}${p.nodePort ? ` nodePort ${p.nodePort}` : ''}`).join(', ')}\n`;
@@ -22,7 +24,7 @@ export function renderTraceSvc(report: TraceSvcReport, options: GlobalOptions, c
       out += `\n  ${port.destination}/${port.port.protocol.toUpperCase()}${VIA_TEXT[port.via](port.source)} -> ${chain ? chain.outcome.toUpperCase() : 'not traced'}${chain?.serviceChain ? ` via ${chain.serviceChain}` : ''}\n`;
       if (chain && chain.steps.length > 0) {
         const steps = chain.steps.map((st, i) => [String(i + 1), `${st.table}/${st.chain}`, wide ? st.rule : truncate(st.rule, 90), wide ? st.why : '']);
-        out += indent(renderTable(wide ? ['#', 'chain', 'rule', 'why'] : ['#', 'chain', 'rule'], steps.map((r) => (wide ? r : r.slice(0, 3))), { noHeaders: options.noHeaders }));
+        out += indent(renderTable(wide ? ['#', 'chain', 'rule', 'why'] : ['#', 'chain', 'rule'], steps.map((r) => (wide ? r : r.slice(0, 3))), { noHeaders: options.noHeaders, columns, wrap: 'rule' }));
       }
       if (port.endpoints.length > 0) {
         out += '\n' + indent(renderTable(
@@ -34,10 +36,10 @@ export function renderTraceSvc(report: TraceSvcReport, options: GlobalOptions, c
       for (const note of chain?.notes ?? []) out += `  note: ${note}\n`;
     }
     if (node.routes.length > 0) {
-      out += '\n' + indent(renderTable(['to endpoint', 'route on this node', 'endpoint veth'], node.routes.map((r) => [r.endpoint, r.route, r.veth]), { noHeaders: options.noHeaders }));
+      out += '\n' + indent(renderTable(['to endpoint', 'route on this node', 'endpoint veth'], node.routes.map((r) => [r.endpoint, r.route, r.veth]), { noHeaders: options.noHeaders, columns, wrap: 'route on this node' }));
     }
     if (node.probes.length > 0) {
-      out += '\n' + indent(renderTable(['probe from', 'to', 'kind', 'result'], node.probes.map((p) => [p.from, p.to, p.what, p.ok === null ? p.detail : p.ok ? colour.green('ok') : colour.red(p.detail)]), { noHeaders: options.noHeaders }));
+      out += '\n' + indent(renderTable(['probe from', 'to', 'kind', 'result'], node.probes.map((p) => [p.from, p.to, p.what, p.ok === null ? p.detail : p.ok ? colour.green('ok') : colour.red(p.detail)]), { noHeaders: options.noHeaders, columns, wrap: 'result' }));
     }
   }
   if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;

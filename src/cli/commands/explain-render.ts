@@ -23,10 +23,10 @@ export function renderExplainEntry(entry: FindingCatalogEntry): string {
 }
 
 /** The catalogue as one table, rows grouped by area; -o wide adds the area column. */
-export function renderExplainTable(entries: readonly FindingCatalogEntry[], options: { wide: boolean; noHeaders: boolean }): string {
+export function renderExplainTable(entries: readonly FindingCatalogEntry[], options: { wide: boolean; noHeaders: boolean; columns?: number | undefined }): string {
   const headers = options.wide ? ['code', 'area', 'severity', 'title'] : ['code', 'severity', 'title'];
   const rows = entries.map((e) => (options.wide ? [e.code, e.area, e.severity, e.title] : [e.code, e.severity, e.title]));
-  return renderTable(headers, rows, { noHeaders: options.noHeaders });
+  return renderTable(headers, rows, { noHeaders: options.noHeaders, columns: options.wide ? undefined : options.columns, wrap: 'title' });
 }
 
 export function renderExplainStructured(entries: readonly FindingCatalogEntry[], format: 'json' | 'yaml'): string {
