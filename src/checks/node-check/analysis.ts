@@ -496,22 +496,42 @@ function checkInterfaces(net: NodeNetwork, add: AddRow, find: FindFn): void {
 }
 
 /** Routes to every other node's pod CIDR. */
+/** "lab-node-1 (10.244.1.0/24), ..." naming at most five peers, then how many more. */
+function namedPeers(peers: readonly PeerRoute[]): string {
+  const named = peers.slice(0, 5).map((p) => `${p.peerNode} (${p.podCIDR})`).join(', ');
+  return peers.length > 5 ? `${named} and ${peers.length - 5} more` : named;
+}
+
+/** Up to this many peers, every peer route is a row of its own. */
+export const PEER_ROUTE_ROWS = 16;
+
 function checkPeerRoutes(net: NodeNetwork, add: AddRow, find: FindFn): void {
   const specific = net.peerRoutes.filter((p) => p.kind === 'overlay' || p.kind === 'underlay');
   const missing = net.peerRoutes.filter((p) => p.kind === 'none' || p.kind === 'default-only');
-  for (const p of net.peerRoutes) {
+  const statusOf = (p: PeerRoute): CheckStatus =>
+    p.kind === 'overlay' || p.kind === 'underlay' ? 'ok' : p.kind === 'unreachable' || p.kind === 'wrong-device' ? 'error' : specific.length > 0 ? 'error' : 'info';
+  // A row per peer reads well on a small cluster; on a large one (1,000 nodes: a million rows for
+  // --all) the good routes become one count and only the others keep their own row.
+  const summarise = net.peerRoutes.length > PEER_ROUTE_ROWS;
+  const shown = summarise ? net.peerRoutes.filter((p) => statusOf(p) !== 'ok').slice(0, PEER_ROUTE_ROWS) : net.peerRoutes;
+  for (const p of shown) {
     const routeText = p.route ? routeLine(p.route) : 'no route';
-    const status: CheckStatus = p.kind === 'overlay' || p.kind === 'underlay' ? 'ok' : p.kind === 'unreachable' || p.kind === 'wrong-device' ? 'error' : specific.length > 0 ? 'error' : 'info';
-    add(`route to ${p.peerNode} ${p.podCIDR}`, p.kind === 'default-only' ? `only the default route (${routeText})` : routeText, status);
+    add(`route to ${p.peerNode} ${p.podCIDR}`, p.kind === 'default-only' ? `only the default route (${routeText})` : routeText, statusOf(p));
+  }
+  if (summarise) {
+    const devices = [...new Set(specific.map((p) => p.route?.dev).filter((d): d is string => !!d))].sort();
+    const notShown = net.peerRoutes.length - specific.length - shown.length;
+    const more = notShown > 0 ? `; ${notShown} more without one not listed` : '';
+    add('routes to peer pod CIDRs', `${specific.length} of ${net.peerRoutes.length} through ${devices.join(',') || 'no device'}${more}`, specific.length === net.peerRoutes.length ? 'ok' : 'n/a');
   }
   if (missing.length > 0 && specific.length > 0) {
-    find('node.missing-pod-cidr-route', 'error', `no route to the pod CIDR of ${missing.map((p) => `${p.peerNode} (${p.podCIDR})`).join(', ')} though the node routes other nodes' pod CIDRs: pods there are unreachable from this node`, [...missing.map((p) => `${p.podCIDR}: ${p.route ? `only ${routeLine(p.route)}` : 'no route'}`), ...specific.slice(0, 2).map((p) => `for comparison: ${routeLine(p.route!)}`)], 'restart the CNI agent on this node so it reprograms its routes (and check its log for why it did not); by hand: ip route add CIDR via PEER dev IFACE as the other routes show');
+    find('node.missing-pod-cidr-route', 'error', `no route to the pod CIDR of ${namedPeers(missing)} though the node routes other nodes' pod CIDRs: pods there are unreachable from this node`, [...missing.slice(0, PEER_ROUTE_ROWS).map((p) => `${p.podCIDR}: ${p.route ? `only ${routeLine(p.route)}` : 'no route'}`), ...specific.slice(0, 2).map((p) => `for comparison: ${routeLine(p.route!)}`)], 'restart the CNI agent on this node so it reprograms its routes (and check its log for why it did not); by hand: ip route add CIDR via PEER dev IFACE as the other routes show');
   } else if (missing.length > 0) {
     find('node.pod-cidr-routes-via-default', 'info', `other nodes' pod CIDRs are reached only through the default route: fine when the cloud or the gateway routes pod CIDRs, broken otherwise`, missing.slice(0, 3).map((p) => `${p.podCIDR}: ${p.route ? routeLine(p.route) : 'no route'}`), 'if the CNI should program these routes (overlay or host-gw), restart its agent on this node; with Calico IPAM, node.spec.podCIDR may not be what Calico uses');
   }
   const broken = net.peerRoutes.filter((p) => p.kind === 'unreachable' || p.kind === 'wrong-device');
   if (broken.length > 0) {
-    find('node.pod-cidr-route-wrong', 'error', `the route to ${broken.map((p) => `${p.peerNode} (${p.podCIDR})`).join(', ')} cannot carry pod traffic (blackhole/unreachable, a device that is down, or not an overlay/underlay device)`, broken.map((p) => routeLine(p.route!)), 'delete the wrong route and restart the CNI agent so it reprograms it');
+    find('node.pod-cidr-route-wrong', 'error', `the route to ${namedPeers(broken)} cannot carry pod traffic (blackhole/unreachable, a device that is down, or not an overlay/underlay device)`, broken.slice(0, PEER_ROUTE_ROWS).map((p) => routeLine(p.route!)), 'delete the wrong route and restart the CNI agent so it reprograms it');
   }
 }
 

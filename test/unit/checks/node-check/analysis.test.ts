@@ -33,6 +33,33 @@ describe('node-check analysis on lab snapshots', () => {
     expect(report.nodes[2]!.rows.find((r) => r.check === 'bridge-nf-call-iptables')).to.deep.include({ value: '1 (bridge cni0)', status: 'ok' });
   });
 
+  it('on a large cluster, counts the good peer routes in one row and keeps a row for each bad one', () => {
+    const { api, nodes } = loadNodeSnapshot('healthy-all');
+    // 20 more peers (simulated nodes): lab-node-1 routes 19 of them over vxlan.calico, one not at all.
+    const extra = Array.from({ length: 20 }, (_, i) => ({ name: `sim-node-${i}`, internalIP: `192.168.78.${i + 1}`, podCIDRs: [`10.244.${100 + i}.0/24`] }));
+    const routes = extra.slice(0, 19).map((n, i) => `{"type":"unicast","dst":"${n.podCIDRs[0]}","gateway":"10.244.${100 + i}.0","dev":"vxlan.calico","table":"main","protocol":"80","scope":"global","flags":["onlink"]}`);
+    const node1 = editSection(nodes[0]!, 'host/route', (body) => body.replace(/^\[/, `[${routes.join(',')},`));
+    const report = diagnoseNodeCheck({ ...api, nodes: [...api.nodes, ...extra], checked: ['lab-node-1'] }, [node1]);
+    const rows = report.nodes[0]!.rows;
+    const peerRows = rows.filter((r) => r.check.startsWith('route to '));
+    expect(peerRows.map((r) => [r.check, r.status])).to.deep.equal([['route to sim-node-19 10.244.119.0/24', 'error']]);
+    expect(rows.find((r) => r.check === 'routes to peer pod CIDRs')).to.deep.equal({ check: 'routes to peer pod CIDRs', value: '21 of 22 through eth0,vxlan.calico', status: 'n/a' });
+    expect(codes(report.findings)).to.deep.equal(['node.missing-pod-cidr-route']);
+    expect(report.findings[0]!.message).to.contain('sim-node-19 (10.244.119.0/24)');
+  });
+
+  it('on a large cluster with most routes gone, lists the first bad ones and counts the rest', () => {
+    const { api, nodes } = loadNodeSnapshot('healthy-all');
+    const extra = Array.from({ length: 40 }, (_, i) => ({ name: `sim-node-${i}`, internalIP: `192.168.78.${i + 1}`, podCIDRs: [`10.244.${100 + i}.0/24`] }));
+    const report = diagnoseNodeCheck({ ...api, nodes: [...api.nodes, ...extra], checked: ['lab-node-1'] }, [nodes[0]!]);
+    const rows = report.nodes[0]!.rows;
+    expect(rows.filter((r) => r.check.startsWith('route to ')).length).to.equal(16);
+    expect(rows.find((r) => r.check === 'routes to peer pod CIDRs')!.value).to.equal('2 of 42 through eth0,vxlan.calico; 24 more without one not listed');
+    const missing = report.findings.find((f) => f.code === 'node.missing-pod-cidr-route')!;
+    expect(missing.message).to.contain('sim-node-4 (10.244.104.0/24) and 35 more though');
+    expect(missing.evidence.length).to.equal(18);
+  });
+
   it('catches a node broken four ways by hand: ip_forward, a pod CIDR route, a second NIC address, kube-proxy rules', () => {
     const { api, nodes } = loadNodeSnapshot('node-2-broken');
     const report = diagnoseNodeCheck(api, nodes);
