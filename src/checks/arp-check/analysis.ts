@@ -5,7 +5,7 @@
 // With --probe, arping from the node to the pod and from the pod to its gateway says who answered
 // with which MAC. Node-level checks: two IPv4 addresses on the NIC holding the InternalIP, another
 // node's InternalIP on this node (or ours on another), and IPVS without strict ARP.
-import type { Finding, Severity } from '../finding.js';
+import type { Finding, Severity, FindingCode } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import type { RawSection } from '../../probe/sections.js';
 import type { NodeRequest } from '../../node-script/node-script.js';
@@ -224,7 +224,6 @@ function verdictOf(findings: readonly Finding[]): string {
 }
 
 // The catalogue's codes once Finding.code is their union (a plain string before).
-type FindingCode = Finding['code'];
 
 /** One pod's ARP facts, with what the judging functions below need to cite them. */
 interface PodArpScene {

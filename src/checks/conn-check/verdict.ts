@@ -3,7 +3,7 @@
 // decide rather than blame a rule it is unsure about. Other traffic moves counters too (DNS,
 // kube-proxy's health checks), so a counter counts only when it moved by at least the number of
 // probes and only rules that can match the probe's flow are considered.
-import type { Finding, Severity } from '../finding.js';
+import type { Finding, Severity, FindingCode } from '../finding.js';
 import type { IptablesRule } from '../../kube-proxy/iptables-save.js';
 import { effectiveArpIgnore } from '../../parse/sysctl.js';
 import { deltaOf, isDropTarget, pathPods, routeDev, type ConnContext, type ConnPodEnd } from './analysis.js';
@@ -21,7 +21,7 @@ export interface Verdict {
 }
 
 interface Blame {
-  code: Finding['code'];
+  code: FindingCode;
   severity: Severity | null; // null: the caller's (error when every probe failed, warn when some did)
   node: string | null;
   hop: string | null;

@@ -4,7 +4,7 @@
 // and rules), CNI config files, conntrack usage, the node's resolv.conf.
 // buildNodeNetwork() is shared with node-diff: the same typed facts, compared instead of judged.
 import { createHash } from 'node:crypto';
-import type { Finding, Severity } from '../finding.js';
+import type { Finding, Severity, FindingCode } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts } from '../common/node-facts.js';
 import { conntrackUsageOf, effectiveInterfaceSysctls, type ConntrackUsage, type NodeSysctls } from '../../parse/sysctl.js';
@@ -596,7 +596,6 @@ function checkNodeResolvConf(net: NodeNetwork, add: AddRow, find: FindFn): void 
 }
 
 // The catalogue's codes once Finding.code is their union (a plain string before).
-type FindingCode = Finding['code'];
 type AddRow = (check: string, value: string, status: CheckStatus) => void;
 type FindFn = (code: FindingCode, severity: Severity, message: string, evidence: string[], remedy: string) => Severity;
 

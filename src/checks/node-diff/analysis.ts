@@ -1,7 +1,7 @@
 // node-diff GOOD BAD: the same facts from two nodes, compared after taking out what is naturally
 // per-node (addresses, own pod CIDR, veth names and counts, ifindexes, MACs, counters), shown
 // only where they differ and ranked by how likely the difference breaks pod networking.
-import type { Finding, Severity } from '../finding.js';
+import type { Finding, Severity, FindingCode } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { nodeFailedFinding } from '../common/node-facts.js';
 import {
@@ -61,7 +61,7 @@ export const DIFF_RANKING = [
   { kind: 'kernel', code: 'node-diff.kernel', severity: 'info', why: 'cosmetic unless a feature is missing' },
   { kind: 'iptables.version', code: 'node-diff.iptables-version', severity: 'info', why: 'cosmetic' },
   { kind: 'resolv.conf', code: 'node-diff.resolv-conf', severity: 'info', why: "the node's resolvers; matters for CoreDNS on that node" },
-] as const satisfies ReadonlyArray<{ kind: string; code: Finding['code']; severity: Severity; why: string }>;
+] as const satisfies ReadonlyArray<{ kind: string; code: FindingCode; severity: Severity; why: string }>;
 
 export interface NodeDiffRow {
   rank: number; // 1 = most likely to break pod networking
@@ -129,7 +129,7 @@ export function diagnoseNodeDiff(api: NodeFleetApi, collections: readonly NodeCo
   }
   report.differences.sort((x, y) => x.rank - y.rank || x.item.localeCompare(y.item));
   // One finding per ranking entry that has differences, in rank order.
-  const byCode = new Map<Finding['code'], NodeDiffRow[]>();
+  const byCode = new Map<FindingCode, NodeDiffRow[]>();
   for (const d of report.differences) {
     const code = DIFF_RANKING[d.rank - 1]!.code;
     byCode.set(code, [...(byCode.get(code) ?? []), d]);

@@ -1,6 +1,6 @@
 // trace-svc: how a Service's packets are steered on each node, cross-checked against the
 // EndpointSlices, and the node conditions that break Services (seed 002, 003, 004).
-import type { Finding } from '../finding.js';
+import type { Finding, FindingCode } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts, type RuleDumps } from '../common/node-facts.js';
 import { parseIptablesSave, type IptablesDump } from '../../kube-proxy/iptables-save.js';
@@ -194,7 +194,7 @@ export function diagnoseTraceSvc(api: TraceSvcApi, collections: readonly NodeCol
 }
 
 /** One finding for every node that has it (same message), not one per node. */
-function sayOnce(findings: Finding[], code: Finding['code']): Finding[] {
+function sayOnce(findings: Finding[], code: FindingCode): Finding[] {
   const same = findings.filter((f) => f.code === code);
   if (same.length < 2) return findings;
   const merged = { ...same[0]!, subject: `node ${same.map((f) => f.subject.replace(/^node /, '')).join(', ')}` };
