@@ -35,9 +35,10 @@ export async function runFastPath(argv: readonly string[], deps: Deps): Promise<
   }
   if (argv.length === 2 && argv[0] === 'explain' && /^[a-z0-9][a-z0-9.*-]*$/.test(argv[1]!)) {
     const { readExplainTarget, runExplain } = await import('./commands/explain.js');
+    const { wrapColumns } = await import('../render/table.js');
     let text = '';
     try {
-      const code = runExplain((t) => void (text += t), readExplainTarget(argv[1]), { output: 'table', noHeaders: false });
+      const code = runExplain((t) => void (text += t), readExplainTarget(argv[1]), { output: 'table', noHeaders: false, columns: wrapColumns(deps.stdout, 'table') });
       deps.stdout.write(text);
       return code;
     } catch {

@@ -8,11 +8,12 @@ export interface CapturedDeps extends Deps {
   err(): string;
 }
 
-export function fakeDeps(options: { api?: ClusterApi; env?: Record<string, string> } = {}): CapturedDeps {
+/** `terminalColumns`: stdout is a terminal that wide (tables may wrap to it); otherwise a pipe. */
+export function fakeDeps(options: { api?: ClusterApi; env?: Record<string, string>; terminalColumns?: number } = {}): CapturedDeps {
   let stdout = '';
   let stderr = '';
   return {
-    stdout: { write: (t) => void (stdout += t), isTTY: false },
+    stdout: options.terminalColumns ? { write: (t) => void (stdout += t), isTTY: true, columns: options.terminalColumns } : { write: (t) => void (stdout += t), isTTY: false },
     stderr: { write: (t) => void (stderr += t), isTTY: false },
     env: options.env ?? { NO_COLOR: '1' },
     now: () => 1_700_000_000_000,

@@ -25,13 +25,14 @@ export function readExplainTarget(query: string | undefined): ExplainTarget {
   });
 }
 
-export function runExplain(write: (text: string) => void, target: ExplainTarget, options: { output: OutputFormat; noHeaders: boolean }): ExitCode {
+/** `columns`: the terminal's width when the table may wrap its TITLE column (wrapColumns). */
+export function runExplain(write: (text: string) => void, target: ExplainTarget, options: { output: OutputFormat; noHeaders: boolean; columns?: number | undefined }): ExitCode {
   if (options.output === 'dot') throw new UserError('explain has no dot output', { hint: 'use -o table, wide, json or yaml', exitCode: EXIT.usage });
   const entries: FindingCatalogEntry[] =
     target.kind === 'code' ? [target.entry] : target.kind === 'area' ? FINDING_CATALOG.filter((e) => e.area === target.area).sort((a, b) => a.code.localeCompare(b.code)) : catalogByArea().flatMap((g) => g.entries);
   if (options.output === 'json' || options.output === 'yaml') write(renderExplainStructured(entries, options.output));
   else if (target.kind === 'code') write(renderExplainEntry(target.entry));
-  else write(renderExplainTable(entries, { wide: options.output === 'wide', noHeaders: options.noHeaders }));
+  else write(renderExplainTable(entries, { wide: options.output === 'wide', noHeaders: options.noHeaders, columns: options.columns }));
   return EXIT.ok;
 }
 

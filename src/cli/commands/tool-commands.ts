@@ -39,7 +39,9 @@ export const explainCommandLine: CommandDeclaration = {
   async run(args, cli) {
     const { options } = cli.context();
     const { runExplain, readExplainTarget } = await import('./explain.js');
-    return runExplain((t) => cli.deps.stdout.write(t), readExplainTarget(args.code === undefined ? undefined : String(args.code)), options);
+    const { wrapColumns } = await import('../../render/table.js');
+    const target = readExplainTarget(args.code === undefined ? undefined : String(args.code));
+    return runExplain((t) => cli.deps.stdout.write(t), target, { ...options, columns: wrapColumns(cli.deps.stdout, options.output) });
   },
 };
 

@@ -5,6 +5,7 @@ import { load } from 'js-yaml';
 import { runCli } from '../../../src/cli/cli.js';
 import { rewriteExplainFlag } from '../../../src/cli/commands/explain.js';
 import { FINDING_AREAS, FINDING_CATALOG, findCatalogEntry } from '../../../src/checks/catalog.js';
+import { runFastPath } from '../../../src/cli/fast-path.js';
 import { fakeDeps } from '../../support/fake-deps.js';
 
 async function cli(...argv: string[]) {
@@ -65,6 +66,24 @@ describe('kubectl netdiag explain', () => {
     const areaRuns = codes.map((c) => c.slice(0, c.indexOf('.'))).filter((a, i, all) => i === 0 || all[i - 1] !== a);
     expect(areaRuns).to.deep.equal([...FINDING_AREAS]);
     expect(lines.find((l) => l.startsWith('dns.coredns-loop '))).to.match(/^dns\.coredns-loop\s+error\s+CoreDNS detected a forwarding loop and exits$/);
+  });
+
+  it('wraps the TITLE column to a terminal, in the fast path too; -o wide and a pipe never wrap', async () => {
+    const longest = Math.max(...FINDING_CATALOG.map((e) => e.code.length + e.title.length));
+    expect(longest).to.be.greaterThan(80); // the catalogue has titles that need the wrap
+    for (const run of [(d: ReturnType<typeof fakeDeps>) => runCli(['explain'], d), (d: ReturnType<typeof fakeDeps>) => runFastPath(['explain', 'dns'], d)]) {
+      const tty = fakeDeps({ terminalColumns: 80 });
+      expect(await run(tty)).to.equal(0);
+      const lines = tty.out().trimEnd().split('\n');
+      expect(lines.length).to.be.greaterThan(10);
+      expect(lines.filter((l) => l.length > 80)).to.deep.equal([]);
+    }
+    const wide = fakeDeps({ terminalColumns: 80 });
+    expect(await runCli(['explain', '-o', 'wide'], wide)).to.equal(0);
+    expect(wide.out().split('\n').filter((l) => l.length > 80).length).to.be.greaterThan(0);
+    const piped = fakeDeps();
+    expect(await runCli(['explain'], piped)).to.equal(0);
+    expect(piped.out().split('\n').filter((l) => l.length > 80).length).to.be.greaterThan(0);
   });
 
   it('adds the area column with -o wide, drops headers with --no-headers, and filters by area', async () => {
