@@ -32,18 +32,7 @@ export const COMMAND_LINES: readonly CommandDeclaration[] = [
 
 /** As --help lists them: cleanup after the checks of one pod, where the help has always had it. */
 export const HELP_ORDER: readonly CommandDeclaration[] = [
-  vethPeerCommandLine,
-  traceSvcCommandLine,
-  arpCheckCommandLine,
-  mtuProbeCommandLine,
-  connCheckCommandLine,
-  dnsCheckCommandLine,
+  ...COMMAND_LINES.slice(0, COMMAND_LINES.indexOf(dnsCheckCommandLine) + 1),
   cleanupCommandLine,
-  nodeCheckCommandLine,
-  nodeDiffCommandLine,
-  smokeCommandLine,
-  explainCommandLine,
-  rbacCommandLine,
-  completionCommandLine,
-  versionCommandLine,
+  ...COMMAND_LINES.slice(COMMAND_LINES.indexOf(dnsCheckCommandLine) + 1).filter((c) => c !== cleanupCommandLine),
 ];

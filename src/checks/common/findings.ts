@@ -2,6 +2,16 @@
 // ../catalog.ts assembles the full catalogue (explain, the drift test) from every check's list.
 import { p, type FindingCatalogEntry } from '../catalog-entry.js';
 
+/** How node-check and trace-svc explain kube-proxy rules they could not read (each has its own code). */
+export function rulesUnreadableExplanation(command: string): string {
+  return p(
+    "No backend that was read holds kube-proxy rules, and at least one could not be read: the probe image lacks the tool (exit 127), the kernel refused it (the probe pod is not privileged), or its kernel interface is missing.",
+    'This says nothing about the rules themselves, so it is not reported as missing kube-proxy rules. The evidence names each source (iptables nf_tables or legacy backend, the nftables kube-proxy table, IPVS) and why it could not be read.',
+    `${command} reads the rules with the probe image's own iptables-nft-save, iptables-legacy-save, nft and ipvsadm inside the node's network namespace, as kube-proxy does from its container; the node's own binaries are never used (Talos, Bottlerocket and Flatcar have none).`,
+    'Run again with an --image that has these tools (netshoot has them) and a privileged probe pod.',
+  );
+}
+
 export const COMMON_FINDINGS = [
   {
     code: 'node.ip-forward-off',

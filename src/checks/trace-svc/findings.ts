@@ -1,6 +1,7 @@
 // trace-svc's finding codes, with what each means and what to do about it.
 // ../catalog.ts assembles the full catalogue (explain, the drift test) from every check's list.
 import { p, type FindingCatalogEntry } from '../catalog-entry.js';
+import { rulesUnreadableExplanation } from '../common/findings.js';
 
 export const TRACE_SVC_FINDINGS = [
   {
@@ -51,12 +52,7 @@ export const TRACE_SVC_FINDINGS = [
     severity: 'info',
     title: "could not read kube-proxy's rules on this node",
     seeds: [],
-    explanation: p(
-      "No backend that was read holds kube-proxy rules, and at least one could not be read: the probe image lacks the tool (exit 127), the kernel refused it (the probe pod is not privileged), or its kernel interface is missing.",
-      'This says nothing about the rules themselves, so it is not reported as missing kube-proxy rules. The evidence names each source (iptables nf_tables or legacy backend, the nftables kube-proxy table, IPVS) and why it could not be read.',
-      "trace-svc reads the rules with the probe image's own iptables-nft-save, iptables-legacy-save, nft and ipvsadm inside the node's network namespace, as kube-proxy does from its container; the node's own binaries are never used (Talos, Bottlerocket and Flatcar have none).",
-      'Run again with an --image that has these tools (netshoot has them) and a privileged probe pod.',
-    ),
+    explanation: rulesUnreadableExplanation('trace-svc'),
   },
   {
     code: 'svc.kube-proxy-free',
