@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point: the only module that touches process.*. Builds Deps, wires signals, exits.
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Deps } from './deps.js';
@@ -15,6 +16,10 @@ function randomSuffix(): string {
 }
 
 const controller = new AbortController();
+// Every concurrent probe step (watch waits, execs, each check's fan-out in smoke) listens for
+// Ctrl-C on this one signal and lets go when it ends: many listeners is the design, not a leak,
+// and Node's warning at 11 would land in the operator's output.
+setMaxListeners(0, controller.signal);
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {
   signals += 1;

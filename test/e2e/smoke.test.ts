@@ -53,6 +53,7 @@ describe('e2e: kubectl netdiag smoke', function () {
     const junit = join(mkdtempSync(join(tmpdir(), 'netdiag-junit-')), 'smoke.xml');
     const run = await runPlugin(['smoke', '--junit', junit, '-o', 'json'], 170_000);
     expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.not.match(/Warning/); // e.g. Node's MaxListenersExceededWarning for the shared Ctrl-C signal
     const report = JSON.parse(run.stdout) as { kind: string; checks: Array<{ check: string; error: string | null }> };
     expect(report.kind).to.equal('SmokeReport');
     expect(report.checks.map((c) => c.check).sort()).to.deep.equal(['dns-check', 'mtu-probe', 'trace-svc', 'veth-peer', 'veth-peer', 'veth-peer']);
