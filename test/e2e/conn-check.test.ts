@@ -81,6 +81,13 @@ describe('e2e: kubectl netdiag conn-check', function () {
         expect(code, `${args.join(' ')}: ${report.verdict.sentence}`).to.equal(0);
         expect(report.verdict.outcome, args.join(' ')).to.equal('reached');
         expect(codesAbove(report, 'info'), args.join(' ')).to.deep.equal([]);
+        if (args[1] === 'svc/web') {
+          // The NAT rules that counted the probes, in the order the packet meets them.
+          const nat = report.hops.filter((h) => h.hop === 'service NAT').map((h) => h.iface!.replace(/-[A-Z0-9]{16} /, '-* '));
+          expect(nat.length, JSON.stringify(report.hops)).to.be.greaterThan(2);
+          expect(nat[0]).to.match(/^nat\/KUBE-SERVICES #/);
+          expect(nat[nat.length - 1]).to.match(/^nat\/KUBE-SEP-\* #/);
+        }
       }
     });
   });

@@ -322,5 +322,8 @@ function serviceRuleRows(ctx: ConnContext): HopRow[] {
   if (d.kind !== 'service') return [];
   const node = ctx.api.source.nodeName;
   const moved = deltaOf(ctx, node, 'host')?.rules.filter((r) => r.table === 'nat' && /^KUBE-(SVC|SVL|SEP)-/.test(r.chain === 'KUBE-SERVICES' ? r.target : r.chain)) ?? [];
-  return moved.map((r) => ({ node, hop: 'service NAT', iface: `nat/${r.chain} #${r.index}`, out: r.packets, back: null, note: r.target }));
+  // In the order the packet meets them: KUBE-SERVICES, then the Service's chain, then the endpoint's.
+  const stage = (chain: string) => (chain === 'KUBE-SERVICES' ? 0 : chain.startsWith('KUBE-SEP-') ? 2 : 1);
+  const ordered = [...moved].sort((a, b) => stage(a.chain) - stage(b.chain) || a.index - b.index);
+  return ordered.map((r) => ({ node, hop: 'service NAT', iface: `nat/${r.chain} #${r.index}`, out: r.packets, back: null, note: r.target }));
 }
