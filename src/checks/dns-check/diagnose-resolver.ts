@@ -45,7 +45,7 @@ export function ndotsAmplificationFindings(ctx: DiagnosisContext): Finding[] {
       subject: podRef,
       message: `with ndots:${conf.ndots} and ${conf.search.length} search domains, names cost several queries before they resolve (each record type; A and AAAA double it)`,
       evidence: costly.map((q) => `${q.name}: ${q.queriesPerRecordType} queries until ${q.answeredBy} answered (${q.queriesPerRecordType! * 2} with A+AAAA)`),
-      remedy: 'write names in full with a trailing dot (www.example.test.) or lower ndots for this pod (spec.dnsConfig.options: [{name: ndots, value: "2"}])',
+      remedy: `write names in full with a trailing dot (${costly[0]!.answeredBy ?? 'NAME.NAMESPACE.svc.cluster.local.'}) or lower ndots for this pod (spec.dnsConfig.options: [{name: ndots, value: "2"}])`,
     });
   }
   return findings;

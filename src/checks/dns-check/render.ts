@@ -41,8 +41,9 @@ export function cellText(cell: MatrixCell, wide: boolean): string {
 function renderDnsCheckText(report: DnsCheckReport, wide: boolean, noHeaders: boolean, colour: Painter, columns: number | undefined): string {
   const out: string[] = [];
   const r = report.resolver;
+  const otherOptions = r.options.filter((o) => !o.startsWith('ndots:')); // ndots is shown on its own
   out.push(`Pod ${report.pod.namespace}/${report.pod.name} on node ${report.pod.nodeName}, dnsPolicy ${report.pod.dnsPolicy}${report.pod.hostNetwork ? ', hostNetwork' : ''}`);
-  out.push(`  resolv.conf${r.source === 'assumed' ? ' (not readable; assumed)' : ''}: nameserver ${r.nameservers.join(' ') || '<none>'}; search ${r.search.join(' ') || '<none>'}; ndots:${r.ndots}${r.options.length ? `; options ${r.options.join(' ')}` : ''}`);
+  out.push(`  resolv.conf${r.source === 'assumed' ? ' (not readable; assumed)' : ''}: nameserver ${r.nameservers.join(' ') || '<none>'}; search ${r.search.join(' ') || '<none>'}; ndots:${r.ndots}${otherOptions.length ? `; options ${otherOptions.join(' ')}` : ''}`);
   if (report.service) {
     const eps = report.service.endpoints.map((e) => `${e.address}${e.ready ? '' : '(not ready)'}${e.podName ? ` ${e.podName}` : ''}`).join(', ') || '<none>';
     out.push(`DNS Service ${report.service.namespace}/${report.service.name} ${report.service.clusterIP ?? '<no ClusterIP>'} (${report.service.ports.join(', ')}), endpoints: ${eps}`);
