@@ -199,7 +199,7 @@ async function renderTiming(reportJson: string | null): Promise<string> {
   if (reportJson === null) return 'render: no report from the largest size (timed out or failed)\n';
   try {
     const dist = resolve(BIN, '..', 'dist');
-    const { renderNodeCheck } = (await import(pathToFileURL(join(dist, 'render', 'node-check.js')).href)) as { renderNodeCheck: (r: unknown, o: unknown, c: unknown) => string };
+    const { renderNodeCheck } = (await import(pathToFileURL(join(dist, 'checks', 'node-check', 'render.js')).href)) as { renderNodeCheck: (r: unknown, o: unknown, c: unknown) => string };
     const { paint } = (await import(pathToFileURL(join(dist, 'render', 'colour.js')).href)) as { paint: (on: boolean) => unknown };
     const report = JSON.parse(reportJson) as { nodes: unknown[] };
     const times: number[] = [];

@@ -18,3 +18,19 @@ export function renderFindings(findings: readonly Finding[], colour: Painter): s
 }
 
 export { paint };
+
+/** A check row's status as the tables show it (node-check, node-diff, veth-peer). */
+export function statusText(status: 'ok' | Severity | 'n/a', colour: Painter): string {
+  switch (status) {
+    case 'ok':
+      return colour.green('ok');
+    case 'error':
+      return colour.red('ERROR');
+    case 'warn':
+      return colour.yellow('WARN');
+    case 'info':
+      return colour.dim('info');
+    default:
+      return '-';
+  }
+}

@@ -217,7 +217,7 @@ export const NODE_CHECK_FINDINGS = [
     explanation: p(
       'No kube-proxy rules, kube-proxy not expected (no kube-proxy pods, no half-flushed kube-proxy chains), and a replacement agent runs on the node (Cilium kube-proxy replacement, OVN-Kubernetes, Calico eBPF, AntreaProxy proxyAll, kube-router).',
       'Service rules live in that dataplane (eBPF maps, OVN load balancers, OVS flows, IPVS), not in KUBE-* chains.',
-      'It is said once per report, with the command that shows the translation; docs/compatibility.md lists the evidence read for each dataplane.',
+      "It is said once per report, with the command that shows the translation; the evidence is the agent's pods, the setting that says it handles Services, and the interfaces it creates on the node.",
     ),
   },
   {

@@ -1,7 +1,7 @@
 import type { RenderOptions } from '../../cli/command-runner.js';
 import type { CheckStatus, NodeCheckReport } from './analysis.js';
 import { renderTable } from '../../render/table.js';
-import { renderFindings } from '../common/render-findings.js';
+import { renderFindings, statusText } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 
@@ -27,21 +27,6 @@ export function renderNodeCheck(report: NodeCheckReport, options: RenderOptions,
   if (report.problems.length > 0) out += `\nCould not read:\n${report.problems.map((p) => `  ${p}`).join('\n')}\n`;
   out += `\n${renderFindings(report.findings, colour)}`;
   return out;
-}
-
-export function statusText(status: CheckStatus, colour: Painter): string {
-  switch (status) {
-    case 'ok':
-      return colour.green('ok');
-    case 'error':
-      return colour.red('ERROR');
-    case 'warn':
-      return colour.yellow('WARN');
-    case 'info':
-      return colour.dim('info');
-    default:
-      return '-';
-  }
 }
 
 const NOT_OK = new Set<CheckStatus>(['info', 'warn', 'error']);

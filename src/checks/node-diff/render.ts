@@ -3,7 +3,7 @@ import type { NodeDiffReport } from './analysis.js';
 import { renderTable } from '../../render/table.js';
 import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
-import { statusText } from '../node-check/render.js';
+import { statusText } from '../common/render-findings.js';
 import type { Painter } from '../../render/colour.js';
 
 export function renderNodeDiff(report: NodeDiffReport, options: RenderOptions, colour: Painter): string {

@@ -64,7 +64,7 @@ export const TRACE_SVC_FINDINGS = [
       'The node has no KUBE-SERVICES chain, no nftables kube-proxy table and no IPVS virtual servers, kube-proxy is not expected (no kube-proxy pods, no half-flushed kube-proxy chains), and a replacement runs on the node: Cilium with kube-proxy-replacement, OVN-Kubernetes, Calico eBPF (FELIX_BPFENABLED), AntreaProxy with proxyAll, or kube-router\'s service proxy.',
       'Those dataplanes translate Services in eBPF maps, OVN load balancers or OVS flows that iptables-save cannot show, so this is expected and not a fault.',
       'trace-svc cannot walk them; it says so once, with the command that shows the translation (cilium-dbg service list, ovn-nbctl lb-list, calico-node -bpf nat dump, antctl/ovs-ofctl, ipvsadm -Ln).',
-      'docs/compatibility.md lists the evidence read for each dataplane.',
+      "The evidence read for each dataplane: its agent's pods (by their projects' labels), the setting that says it handles Services (cilium-config kube-proxy-replacement, FELIX_BPFENABLED, AntreaProxy proxyAll, kube-router --run-service-proxy) and the interfaces it creates on the node.",
     ),
   },
   {

@@ -5,7 +5,7 @@ import { renderFindings } from '../common/render-findings.js';
 import { renderStructured } from '../../render/structured.js';
 import type { Painter } from '../../render/colour.js';
 import type { Finding } from '../finding.js';
-import { statusText } from '../node-check/render.js';
+import { statusText } from '../common/render-findings.js';
 
 export function renderVethPeer(report: VethPeerReport, options: GlobalOptions, colour: Painter): string {
   switch (options.output) {

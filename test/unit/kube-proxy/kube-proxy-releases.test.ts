@@ -1,5 +1,5 @@
 // Packet-flow tables on kube-proxy's own expected rules from several releases (fixture README:
-// test/fixtures/iptables/README.md). Each row: a packet -> where kube-proxy's rules send it (DNAT
+// test/fixtures/README.md). Each row: a packet -> where kube-proxy's rules send it (DNAT
 // targets with their shares, masquerade), or the drop/reject and the Service policy behind it.
 // Expectations are read off the rules by hand and, where kube-proxy's test states one, match its
 // own packet-flow expectation.

@@ -12,7 +12,7 @@ import { REPO } from '../../../support/lab-harness.js';
 import { editSection, loadNodeSnapshot } from '../../../fixtures/snapshots/node-check/snapshot-helpers.js';
 
 const SNAPSHOTS = join(REPO, 'test/fixtures/snapshots/node-check');
-const GOLDEN = join(REPO, 'test/fixtures/golden/node-check');
+const GOLDEN = join(REPO, 'test/fixtures/golden/node-diff');
 
 describe('node-diff analysis on lab snapshots', () => {
   it('finds no difference between two healthy Calico-style nodes though their addresses, pods and veths differ', () => {
