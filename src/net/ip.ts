@@ -22,6 +22,15 @@ export function parseIpv4(s: string): number | null {
   return parts === 4 ? value >>> 0 : null;
 }
 
+// Four decimal numbers 0-255 without leading zeros: ping and inet_aton read "010" as octal 8, so
+// "010.0.0.1" would name another address than the one the user or the API meant.
+const CANONICAL_IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** A canonical dotted quad ("10.0.3.7"): parseIpv4 reads it and formatIpv4 gives it back unchanged. */
+export function isIpv4(s: string): boolean {
+  return CANONICAL_IPV4.test(s);
+}
+
 export interface Ipv4Cidr {
   network: number;
   prefix: number;

@@ -7,6 +7,7 @@ import {
   cidrsOverlap,
   coveringIpv4Cidr,
   formatIpv4,
+  isIpv4,
   networkOfAddress,
   parseIpv4,
   parseIpv4Cidr,
@@ -17,6 +18,16 @@ describe('net/ip', () => {
     expect(parseIpv4('10.244.3.9')).to.equal(0x0af40309);
     expect(parseIpv4('255.255.255.255')).to.equal(0xffffffff);
     for (const bad of ['', '10.0.0', '10.0.0.256', '10..0.1', 'fe80::1', '10.0.0.1/8']) expect(parseIpv4(bad), bad).to.equal(null);
+  });
+  it('calls canonical dotted quads IPv4: exactly those parseIpv4 reads and formatIpv4 writes back', () => {
+    const good = ['0.0.0.0', '10.244.3.9', '192.168.0.1', '255.255.255.255', '1.22.199.249'];
+    const bad = ['', '10.0.0', '10.0.0.1.2', '10.0.0.256', '999.1.1.1', '10..0.1', '010.0.0.1', '10.0.0.00', ' 10.0.0.1', '10.0.0.1/32', 'fe80::1', '1e1.0.0.1', '+1.0.0.1'];
+    expect(good.filter(isIpv4)).to.deep.equal(good);
+    expect(bad.filter(isIpv4)).to.deep.equal([]);
+    for (const s of [...good, ...bad]) {
+      const n = parseIpv4(s);
+      expect(isIpv4(s), s).to.equal(n !== null && formatIpv4(n) === s);
+    }
   });
   it('normalises a CIDR to its network, accepts a bare address and a dotted netmask', () => {
     expect(parseIpv4Cidr('10.0.2.15/24')).to.deep.equal({ network: 0x0a000200, prefix: 24 });
