@@ -90,6 +90,26 @@ export function cidrCoversCidr(outer: string, inner: string): boolean {
   return o.prefix <= i.prefix && ((i.network & ipv4Mask(o.prefix)) >>> 0) === o.network;
 }
 
+/**
+ * Longest-prefix match: the item whose destination CIDR covers `target` (an address, or a CIDR that
+ * must lie wholly inside) with the longest prefix; the first of equals wins. Destinations that are
+ * not IPv4 CIDRs are passed over (routes are normalised, so "default" arrives as 0.0.0.0/0).
+ */
+export function longestPrefixMatch<T>(items: readonly T[], destinationOf: (item: T) => string, target: string): T | null {
+  const t = parseIpv4Cidr(target);
+  if (t === null) return null;
+  let best: T | null = null;
+  let bestPrefix = -1;
+  for (const item of items) {
+    const d = parseIpv4Cidr(destinationOf(item));
+    if (d === null || d.prefix <= bestPrefix || d.prefix > t.prefix) continue;
+    if (((t.network & ipv4Mask(d.prefix)) >>> 0) !== d.network) continue;
+    best = item;
+    bestPrefix = d.prefix;
+  }
+  return best;
+}
+
 export function formatIpv4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }

@@ -8,6 +8,7 @@ import {
   coveringIpv4Cidr,
   formatIpv4,
   isIpv4,
+  longestPrefixMatch,
   networkOfAddress,
   parseIpv4,
   parseIpv4Cidr,
@@ -53,6 +54,30 @@ describe('net/ip', () => {
     expect(networkOfAddress('192.168.56.11/24')).to.equal('192.168.56.0/24');
     expect(networkOfAddress('10.244.1.1/32')).to.equal(null);
     expect(formatIpv4(0xc0a8380b)).to.equal('192.168.56.11');
+  });
+  it('picks the most specific covering destination, the first of equals, for an address or a whole CIDR', () => {
+    const routes = [
+      { dst: '0.0.0.0/0', dev: 'eth0' },
+      { dst: '10.244.0.0/16', dev: 'flannel.1' },
+      { dst: '10.244.2.0/24', dev: 'cni0' },
+      { dst: '10.244.2.0/24', dev: 'second' },
+      { dst: 'fd00::/8', dev: 'v6' },
+      { dst: 'garbage', dev: 'bad' },
+      { dst: '10.244.2.7/32', dev: 'host' },
+    ];
+    const dev = (target: string) => longestPrefixMatch(routes, (r) => r.dst, target)?.dev ?? null;
+    expect(dev('10.244.2.9')).to.equal('cni0');
+    expect(dev('10.244.2.7')).to.equal('host');
+    expect(dev('10.244.9.1')).to.equal('flannel.1');
+    expect(dev('192.168.1.1')).to.equal('eth0');
+    // a CIDR target needs a destination holding all of it: a /24 does not cover a /16
+    expect(dev('10.244.2.0/24')).to.equal('cni0');
+    expect(dev('10.244.0.0/16')).to.equal('flannel.1');
+    expect(dev('10.0.0.0/8')).to.equal('eth0');
+    expect(dev('fd00::1')).to.equal(null);
+    expect(dev('not-an-address')).to.equal(null);
+    expect(longestPrefixMatch(routes.slice(1, 3), (r) => r.dst, '192.168.1.1')).to.equal(null);
+    expect(longestPrefixMatch([], (r: { dst: string }) => r.dst, '10.0.0.1')).to.equal(null);
   });
   it('handles both families where IPv6 matters', () => {
     expect(cidrContainsAddress('fd00::/8', 'fd00::1')).to.equal(true);
