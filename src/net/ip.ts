@@ -82,6 +82,12 @@ export function cidrContainsIp(cidr: string, ip: string): boolean {
   return ((a & ipv4Mask(c.prefix)) >>> 0) === c.network;
 }
 
+/** An address in 169.254.0.0/16, bare or with its prefix as ip addr prints it ("169.254.3.1/16"). */
+export function isLinkLocalIpv4(address: string): boolean {
+  const slash = address.indexOf('/');
+  return cidrContainsIp('169.254.0.0/16', slash === -1 ? address : address.slice(0, slash));
+}
+
 // True when every address of `inner` lies in `outer` (10.244.0.0/16 covers 10.244.3.0/24).
 export function cidrCoversCidr(outer: string, inner: string): boolean {
   const o = parseIpv4Cidr(outer);

@@ -8,6 +8,7 @@ import {
   coveringIpv4Cidr,
   formatIpv4,
   isIpv4,
+  isLinkLocalIpv4,
   longestPrefixMatch,
   networkOfAddress,
   parseIpv4,
@@ -78,6 +79,12 @@ describe('net/ip', () => {
     expect(dev('not-an-address')).to.equal(null);
     expect(longestPrefixMatch(routes.slice(1, 3), (r) => r.dst, '192.168.1.1')).to.equal(null);
     expect(longestPrefixMatch([], (r: { dst: string }) => r.dst, '10.0.0.1')).to.equal(null);
+  });
+  it('knows link-local addresses bare or with the prefix ip addr prints, whatever that prefix', () => {
+    const link = ['169.254.1.1', '169.254.0.0', '169.254.255.255/16', '169.254.20.10/32', '169.254.3.1/8'];
+    const not = ['169.253.255.255', '169.255.0.1/16', '10.0.2.15/24', '1.169.254.1', 'fe80::1/64', '169.254.1', ''];
+    expect(link.filter(isLinkLocalIpv4)).to.deep.equal(link);
+    expect(not.filter(isLinkLocalIpv4)).to.deep.equal([]);
   });
   it('handles both families where IPv6 matters', () => {
     expect(cidrContainsAddress('fd00::/8', 'fd00::1')).to.equal(true);
