@@ -13,6 +13,7 @@ import {
   networkOfAddress,
   parseIpv4,
   parseIpv4Cidr,
+  parseIpv4HostCidr,
 } from '../../../src/net/ip.js';
 
 describe('net/ip', () => {
@@ -30,6 +31,12 @@ describe('net/ip', () => {
       const n = parseIpv4(s);
       expect(isIpv4(s), s).to.equal(n !== null && formatIpv4(n) === s);
     }
+  });
+  it('reads a host CIDR (/32) as its address and nothing else', () => {
+    expect(parseIpv4HostCidr('10.96.0.10/32')).to.equal(0x0a60000a);
+    expect(parseIpv4HostCidr('0.0.0.0/32')).to.equal(0);
+    const others = ['10.96.0.10', '10.96.0.0/24', '10.96.0.10/255.255.255.255', '10.96.0.256/32', 'fd00::1/32', '/32', '10.96.0.10/320'];
+    expect(others.map(parseIpv4HostCidr)).to.deep.equal(others.map(() => null));
   });
   it('normalises a CIDR to its network, accepts a bare address and a dotted netmask', () => {
     expect(parseIpv4Cidr('10.0.2.15/24')).to.deep.equal({ network: 0x0a000200, prefix: 24 });
