@@ -8,7 +8,7 @@ import type { IptablesChain, IptablesDump, IptablesRule, IptablesTable, Iptables
 import { parseIptablesSave, splitHostPort } from './iptables-save.js';
 import type { ChainStep, EndpointBranch, FilterVerdict, MasqueradeScope, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
 import { intendedDropOf, servicePortFromComment } from './service-chain.js';
-import { cidrContainsIpv4, parseIpv4, parseIpv4Cidr } from '../net/ip.js';
+import { cidrContainsIpv4, parseIpv4, parseIpv4Cidr, parseIpv4HostCidr } from '../net/ip.js';
 
 export interface IptablesTraceOptions {
   /** false walks every rule in order, as the kernel does (the benchmark's baseline); default true. */
@@ -85,8 +85,7 @@ function plainDestinationOf(raw: string): number | null {
   if ((m !== -1 && m < at) || (q !== -1 && q < at) || raw.charCodeAt(at - 1) === 33 /* ! */) return null;
   const end = raw.indexOf(' ', at + 4);
   const value = raw.slice(at + 4, end === -1 ? undefined : end);
-  if (!value.endsWith('/32')) return null;
-  return parseIpv4(value.slice(0, -3));
+  return parseIpv4HostCidr(value);
 }
 
 function destinationIndexOf(chain: IptablesChain): DestinationIndex {

@@ -34,9 +34,7 @@ export function proxyForServer(server: string, env: ProxyEnv): string | undefine
 }
 
 function isLoopback(host: string): boolean {
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1';
-  return false;
+  return cidrContainsAddress('127.0.0.0/8', host) || cidrContainsAddress('::1/128', host);
 }
 
 /**

@@ -16,7 +16,7 @@ import { parseIpRouteJson, type RouteEntry } from '../../parse/ip-route.js';
 import { parseIpNeighJson, type NeighborEntry, type NeighborState } from '../../parse/ip-neigh.js';
 import type { NodeSysctls } from '../../parse/sysctl.js';
 import { parseArping } from '../../parse/arping.js';
-import { cidrContainsIp, parseIpv4Cidr } from '../../net/ip.js';
+import { cidrContainsIp, longestPrefixMatch } from '../../net/ip.js';
 
 /** What the command resolved through the API (kept in snapshots). */
 export interface ArpCheckApi {
@@ -736,15 +736,8 @@ export function arpIgnoreRejects(effective: number | null, sender: string | null
 
 /** Longest-prefix match in table main, skipping routes through `avoidDev` (proxy ARP must route elsewhere). */
 function lookupRoute(routes: readonly RouteEntry[], address: string, avoidDev: string | null): RouteEntry | null {
-  let best: RouteEntry | null = null;
-  let bestLen = -1;
-  for (const r of routes) {
-    if (r.table !== 'main' || r.family !== 'inet' || r.type !== 'unicast') continue;
-    const dst = parseIpv4Cidr(r.dst);
-    if (dst === null || !cidrContainsIp(r.dst, address) || dst.prefix <= bestLen) continue;
-    best = r;
-    bestLen = dst.prefix;
-  }
+  const unicast = routes.filter((r) => r.table === 'main' && r.family === 'inet' && r.type === 'unicast');
+  const best = longestPrefixMatch(unicast, (r) => r.dst, address);
   if (best && avoidDev !== null && best.dev === avoidDev) return null;
   return best;
 }

@@ -24,6 +24,7 @@ import type { NodeScriptOutput, RawSection } from '../../probe/sections.js';
 import { EXIT, UserError } from '../../errors.js';
 import { parseTcpdump, type TcpdumpPacket } from '../../parse/tcpdump.js';
 import { readPcapInfo, trimPcapToWholeRecords } from '../../parse/pcap.js';
+import { isIpv4 } from '../../net/ip.js';
 import { summariseHopCapture, type CaptureFlow, type HopCaptureSummary } from './capture-summary.js';
 
 export type { CaptureFlow } from './capture-summary.js';
@@ -67,7 +68,6 @@ export interface CapturePlan {
   stop: Map<string, NodeRequest[]>;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IFACE = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,14}$/;
 
 /** The node requests of every hop's capture. runTag ([a-z0-9], 1-16) keeps handles of runs apart. */
@@ -86,7 +86,7 @@ export function captureRequests(hops: readonly CaptureHop[], flow: CaptureFlow, 
     const start = plan.start.get(hop.node) ?? [];
     let where = 'host';
     if (hop.namespace.kind === 'pod') {
-      if (!IPV4.test(hop.namespace.podIP)) throw new UserError(`cannot capture in pod ${hop.namespace.name}: its IP "${hop.namespace.podIP}" is not IPv4`);
+      if (!isIpv4(hop.namespace.podIP)) throw new UserError(`cannot capture in pod ${hop.namespace.name}: its IP "${hop.namespace.podIP}" is not IPv4`);
       where = `cap${index}`;
       start.push({ kind: 'podpid', key: where, containerId: hop.namespace.containerId, podIP: hop.namespace.podIP });
     }
@@ -129,7 +129,7 @@ function checkCaps(caps: CaptureCaps): void {
 
 function checkFlow(flow: CaptureFlow): void {
   for (const address of [flow.source, flow.destination]) {
-    if (!IPV4.test(address)) throw new UserError(`cannot capture the flow to or from ${address}: capture takes IPv4 addresses only`);
+    if (!isIpv4(address)) throw new UserError(`cannot capture the flow to or from ${address}: capture takes IPv4 addresses only`);
   }
   if (flow.protocol === 'icmp') {
     if (flow.port !== null) throw new UserError('an icmp flow has no port');

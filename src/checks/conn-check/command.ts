@@ -11,6 +11,7 @@ import { renderConnCheck } from './render.js';
 import { EXIT, UserError } from '../../errors.js';
 import { assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
 import { assertDnsSubdomain } from '../../cli/global-options.js';
+import { isIpv4 } from '../../net/ip.js';
 import { endpointsFrom, resolveService, selectPorts } from '../trace-svc/command.js';
 import { nodeIPsOf } from '../common/pod-targets.js';
 import { connPolicyAnswer } from './policy-command.js';
@@ -35,7 +36,6 @@ export interface ConnCheckTarget {
   pcapDir?: string | null; // --pcap DIR: one pcap per hop written there
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 export const DEFAULT_COUNT = 3;
 // Each failing TCP probe takes its 2 s connect timeout, and the node script bounds a section at 30 s.
 const MAX_COUNT = 10;
@@ -55,10 +55,11 @@ function checkName(value: string, what: string, arg: string): void {
 /** SRC or DST as typed, classified without I/O. */
 export function parseConnRef(value: string, arg: 'SRC' | 'DST'): ConnRef {
   if (value === '') throw usage(`${arg} is empty`);
-  const ipPort = /^([\d.]+)(?::(\d+))?$/.exec(value);
-  if (ipPort && /^\d+\.\d+\.\d+\.\d+$/.test(ipPort[1]!)) {
+  // Four dotted numbers were meant as an address: a bad one (999.1.1.1) is an error, not a pod name.
+  const ipPort = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(value);
+  if (ipPort) {
     if (arg === 'SRC') throw usage('SRC must be a pod or node/NAME: probes are sent from a namespace the tool can enter', 'name the pod or node/NAME that owns the address');
-    if (!IPV4.test(ipPort[1]!)) throw usage(`DST ${value}: not an IPv4 address`);
+    if (!isIpv4(ipPort[1]!)) throw usage(`DST ${value}: not an IPv4 address`);
     const port = ipPort[2] === undefined ? null : Number(ipPort[2]);
     if (port !== null && (port < 1 || port > 65535)) throw usage(`DST ${value}: port must be 1-65535`);
     return { kind: 'ip', address: ipPort[1]!, port };
@@ -132,7 +133,7 @@ export function connCheckCommand(target: ConnCheckTarget): CommandSpec<ConnCheck
 function podEnd(pod: Pod, key: string): ConnPodEnd {
   const namespace = pod.metadata?.namespace ?? '';
   const name = pod.metadata?.name ?? '';
-  const ip = podIPsOf(pod).find((a) => IPV4.test(a));
+  const ip = podIPsOf(pod).find((a) => isIpv4(a));
   if (!ip) throw usage(`pod ${namespace}/${name} has no IPv4 address: conn-check probes IPv4 only`);
   return { kind: 'pod', key, namespace, name, nodeName: pod.spec?.nodeName ?? '', ip, containerId: containerIdOf(pod) };
 }
@@ -141,7 +142,7 @@ function nodeEnd(nodes: readonly Node[], name: string): { kind: 'node'; nodeName
   const node = nodes.find((n) => n.metadata?.name === name);
   if (!node) throw usage(`node "${name}" not found`, 'kubectl get nodes lists them');
   const ip = nodeInternalIP(node);
-  if (!ip || !IPV4.test(ip)) throw usage(`node ${name} has no IPv4 InternalIP`);
+  if (!ip || !isIpv4(ip)) throw usage(`node ${name} has no IPv4 InternalIP`);
   return { kind: 'node', nodeName: name, ip };
 }
 
@@ -186,7 +187,7 @@ function firstContainerPort(pod: Pod): number | null {
 async function serviceDestination(api: ClusterApi, target: ConnCheckTarget, namespace: string, name: string): Promise<{ destination: ConnDestination; protocol: ConnProtocol; port: number | null }> {
   const service = await resolveService(api, namespace, name);
   const clusterIP = service.spec?.clusterIP;
-  if (!clusterIP || clusterIP === 'None' || !IPV4.test(clusterIP)) throw usage(`svc ${namespace}/${name} has no IPv4 ClusterIP (headless or ExternalName): probe a pod behind it instead`);
+  if (!clusterIP || clusterIP === 'None' || !isIpv4(clusterIP)) throw usage(`svc ${namespace}/${name} has no IPv4 ClusterIP (headless or ExternalName): probe a pod behind it instead`);
   const port = selectPorts(service, target.port === null ? undefined : String(target.port))[0];
   if (!port) throw usage(`svc ${namespace}/${name} has no ports`);
   const protocol = target.protocol ?? (port.protocol === 'udp' ? 'udp' : 'tcp');

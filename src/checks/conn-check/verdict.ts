@@ -8,7 +8,7 @@ import type { IptablesRule } from '../../kube-proxy/iptables-save.js';
 import { effectiveArpIgnore } from '../../parse/sysctl.js';
 import { deltaOf, isDropTarget, pathPods, routeDev, type ConnContext, type ConnPodEnd } from './analysis.js';
 import type { RuleDelta } from './counter-deltas.js';
-import { cidrContainsIp } from '../../net/ip.js';
+import { cidrContainsIp, longestPrefixMatch } from '../../net/ip.js';
 
 export interface Verdict {
   outcome: 'reached' | 'refused' | 'dropped' | 'undecided' | 'not-probed';
@@ -277,16 +277,9 @@ function routeBlame(ctx: ConnContext): Blame | null {
   return null;
 }
 
-function longestMatch(routes: ReadonlyArray<{ dst: string; isDefault: boolean; table: string; family: string; type: string }>, ip: string): { isDefault: boolean; dst: string } | null {
-  let best: { isDefault: boolean; dst: string; prefix: number } | null = null;
-  for (const r of routes) {
-    if (r.table !== 'main' || r.family !== 'inet') continue;
-    const dst = r.isDefault ? '0.0.0.0/0' : r.dst;
-    if (!cidrContainsIp(dst, ip)) continue;
-    const prefix = Number(dst.split('/')[1] ?? 32);
-    if (!best || prefix > best.prefix) best = { isDefault: r.isDefault, dst, prefix };
-  }
-  return best;
+/** The main table's IPv4 route toward `ip`, whatever its type (a blackhole route still takes the packet). */
+function longestMatch<R extends { dst: string; table: string; family: string }>(routes: readonly R[], ip: string): R | null {
+  return longestPrefixMatch(routes.filter((r) => r.table === 'main' && r.family === 'inet'), (r) => r.dst, ip);
 }
 
 function linkSeen(ctx: ConnContext, node: string, where: string, iface: string | null, dir: 'rx' | 'tx'): number | null {

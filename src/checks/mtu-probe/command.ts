@@ -22,6 +22,7 @@ import { renderMtuProbe } from './render.js';
 import { EXIT, UserError } from '../../errors.js';
 import { assertLinuxNode, containerIdOf, nodeInternalIP, podIPsOf, resolvePod } from '../../kube/resolve.js';
 import { parseIpAddrJson } from '../../parse/ip-addr.js';
+import { isIpv4 } from '../../net/ip.js';
 import { assertDnsSubdomain } from '../../cli/global-options.js';
 
 /** --to as the user gave it, classified without I/O. */
@@ -55,12 +56,10 @@ function isDnsSubdomain(value: string): boolean {
   }
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 /** Classifies --to: an IPv4 address, node/NAME, pod/NAME or NAMESPACE/NAME, or a bare name. */
 export function parseMtuProbeTo(value: string | undefined, isDnsName: (s: string) => boolean): MtuProbeTo {
   if (value === undefined) return { kind: 'default' };
-  if (IPV4.test(value)) return { kind: 'ip', address: value };
+  if (isIpv4(value)) return { kind: 'ip', address: value };
   if (value.includes(':')) {
     throw new UserError(`--to ${value}: IPv6 targets are not supported yet (the probe's ping actions take IPv4)`, { exitCode: EXIT.usage });
   }
@@ -110,7 +109,7 @@ export function mtuProbeCommand(target: MtuProbeTarget): CommandSpec<MtuProbeApi
 function podEnd(pod: Pod, key: string, nodes: readonly Node[]): PodEnd {
   const ns = pod.metadata?.namespace ?? '';
   const name = pod.metadata?.name ?? '';
-  const podIP = podIPsOf(pod).find((ip) => IPV4.test(ip));
+  const podIP = podIPsOf(pod).find((ip) => isIpv4(ip));
   if (!podIP) {
     throw new UserError(`pod ${ns}/${name} has no IPv4 address: IPv6 path MTU probing is not supported yet`, { exitCode: EXIT.usage });
   }
@@ -124,7 +123,7 @@ async function resolveTarget(api: ClusterApi, to: MtuProbeTo, namespace: string,
   const nodeEnd = (name: string): TargetEnd => {
     const entry = nodeIPs.find((n) => n.name === name);
     if (!entry) throw new UserError(`node "${name}" not found`, { hint: 'kubectl get nodes lists them', exitCode: EXIT.usage });
-    if (!entry.ip || !IPV4.test(entry.ip)) throw new UserError(`node ${name} has no IPv4 InternalIP to probe`, { exitCode: EXIT.usage });
+    if (!entry.ip || !isIpv4(entry.ip)) throw new UserError(`node ${name} has no IPv4 InternalIP to probe`, { exitCode: EXIT.usage });
     return { kind: 'node', nodeName: name, address: entry.ip };
   };
   const podTarget = (pod: Pod): TargetEnd => {
@@ -157,7 +156,7 @@ async function defaultTarget(api: ClusterApi, namespace: string, source: PodEnd,
     !p.spec?.hostNetwork &&
     p.metadata?.labels?.['app.kubernetes.io/managed-by'] !== 'kubectl-netdiag' &&
     !(p.metadata?.namespace === source.namespace && p.metadata?.name === source.name) &&
-    podIPsOf(p).some((ip) => IPV4.test(ip));
+    podIPsOf(p).some((ip) => isIpv4(ip));
   const order = (a: Pod, b: Pod) =>
     (a.spec?.nodeName ?? '').localeCompare(b.spec?.nodeName ?? '') || `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`);
   const elsewhere = (pods: Pod[]) => pods.filter((p) => usable(p) && p.spec?.nodeName && p.spec.nodeName !== source.nodeName).sort(order)[0];
@@ -169,7 +168,7 @@ async function defaultTarget(api: ClusterApi, namespace: string, source: PodEnd,
   }
   const otherNode = nodes
     .map((n) => ({ name: n.metadata?.name ?? '', ip: nodeInternalIP(n) }))
-    .filter((n) => n.name !== source.nodeName && n.ip && IPV4.test(n.ip))
+    .filter((n) => n.name !== source.nodeName && n.ip && isIpv4(n.ip))
     .sort((a, b) => a.name.localeCompare(b.name))[0];
   if (otherNode) return { end: { kind: 'node', nodeName: otherNode.name, address: otherNode.ip! }, choice: `no pod runs on another node: node ${otherNode.name}'s IP` };
   const sameNode = local.filter((p) => usable(p) && p.spec?.nodeName === source.nodeName).sort(order)[0];

@@ -17,7 +17,7 @@ import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
-import { cidrContainsIp, cidrCoversCidr, cidrsOverlap, coveringIpv4Cidr, networkOfAddress, parseIpv4Cidr } from '../../net/ip.js';
+import { cidrContainsIp, cidrsOverlap, coveringIpv4Cidr, isLinkLocalIpv4, longestPrefixMatch, networkOfAddress, parseIpv4Cidr } from '../../net/ip.js';
 
 // ---- What the command resolved through the API (kept in snapshots) ---------------------------
 
@@ -216,22 +216,8 @@ function cniOf(interfaces: readonly RoledInterface[], configs: readonly CniConfi
   return 'unknown';
 }
 
-function longestMatch(routes: readonly RouteEntry[], cidr: string): RouteEntry | null {
-  let best: RouteEntry | null = null;
-  let bestPrefix = -1;
-  for (const r of routes) {
-    const p = parseIpv4Cidr(r.dst);
-    if (p === null || !cidrCoversCidr(r.dst, cidr)) continue;
-    if (p.prefix > bestPrefix) {
-      best = r;
-      bestPrefix = p.prefix;
-    }
-  }
-  return best;
-}
-
 function peerRouteOf(peer: FleetNode, podCIDR: string, routes: readonly RouteEntry[], interfaces: readonly RoledInterface[]): PeerRoute {
-  const route = longestMatch(routes, podCIDR);
+  const route = longestPrefixMatch(routes, (r) => r.dst, podCIDR);
   const base = { peerNode: peer.name, peerInternalIP: peer.internalIP, podCIDR, route };
   if (route === null) return { ...base, kind: 'none', normalised: 'no route' };
   const dev = interfaces.find((i) => i.ifname === route.dev);
@@ -485,7 +471,7 @@ function checkInterfaces(net: NodeNetwork, add: AddRow, find: FindFn): void {
 
   // A second IPv4 on the NIC (seed 003): the kernel may pick it as source for encapsulated traffic,
   // and the peers' tunnel entries know only InternalIP: requests go out, replies never come back.
-  const nicV4 = (net.nic?.ipv4 ?? []).filter((a) => !a.startsWith('169.254.'));
+  const nicV4 = (net.nic?.ipv4 ?? []).filter((a) => !isLinkLocalIpv4(a));
   if (net.nic && nicV4.length > 1) {
     const src = net.sourceTowardsPeer;
     const wrongSource = src !== null && src.prefsrc !== null && net.internalIP !== null && src.prefsrc !== net.internalIP;

@@ -15,7 +15,7 @@ import {
   type NodeFleetApi,
   type NodeNetwork,
 } from '../node-check/analysis.js';
-import { cidrCoversCidr } from '../../net/ip.js';
+import { cidrCoversCidr, isLinkLocalIpv4 } from '../../net/ip.js';
 
 export type DiffKind = (typeof DIFF_RANKING)[number]['kind'];
 
@@ -206,7 +206,7 @@ function putSysctlFacts(net: NodeNetwork, put: PutFact): void {
 
 /** MTUs by role; the NIC's address count (not the addresses); overlay devices and CNI bridges. */
 function putInterfaceFacts(net: NodeNetwork, put: PutFact): void {
-  const v4 = (net.nic?.ipv4 ?? []).filter((a) => !a.startsWith('169.254.'));
+  const v4 = (net.nic?.ipv4 ?? []).filter((a) => !isLinkLocalIpv4(a));
   if (net.nic) {
     put('mtu.nic', 'NIC MTU', String(net.nic.mtuBytes ?? '?'), [`${net.nic.ifname} mtu ${net.nic.mtuBytes ?? '?'}`]);
     put('nic.ipv4-addresses', 'IPv4 addresses on the NIC', String(v4.length), [`${net.nic.ifname}: ${v4.join(' ')}`]);

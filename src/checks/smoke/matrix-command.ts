@@ -7,6 +7,7 @@ import { connect, runProbesWithProgress } from '../../cli/command-runner.js';
 import type { ClusterApi, Node, Pod, Service } from '../../kube/cluster-api.js';
 import { containerIdOf, podIPsOf } from '../../kube/resolve.js';
 import { httpStatusOf } from '../../kube/api-error.js';
+import { isIpv4 } from '../../net/ip.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../probe/probe-pod.js';
 import type { ProbeTarget } from '../../probe/probe-run.js';
 import { colourEnabled, paint } from '../../render/colour.js';
@@ -94,7 +95,7 @@ function matrixPodOf(p: Pod): MatrixPod {
     namespace: p.metadata?.namespace ?? '',
     name: p.metadata?.name ?? '',
     nodeName: p.spec?.nodeName ?? '',
-    ip: podIPsOf(p).find((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip)) ?? null,
+    ip: podIPsOf(p).find(isIpv4) ?? null,
     containerId: containerIdOf(p),
     tcpPort,
     ready: p.status?.phase === 'Running' && (p.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'True') === 'True',
@@ -107,7 +108,7 @@ function matrixPodOf(p: Pod): MatrixPod {
 /** A ClusterIP Service with a selector, a TCP port and ready endpoints: what pods talk to. */
 function serviceCandidate(s: Service): boolean {
   const ip = s.spec?.clusterIP;
-  return (s.spec?.type ?? 'ClusterIP') === 'ClusterIP' && Boolean(ip) && ip !== 'None' && /^\d+\.\d+\.\d+\.\d+$/.test(ip!) && Object.keys(s.spec?.selector ?? {}).length > 0 && (s.spec?.ports ?? []).some((p) => (p.protocol ?? 'TCP') === 'TCP');
+  return (s.spec?.type ?? 'ClusterIP') === 'ClusterIP' && Boolean(ip) && ip !== 'None' && isIpv4(ip!) && Object.keys(s.spec?.selector ?? {}).length > 0 && (s.spec?.ports ?? []).some((p) => (p.protocol ?? 'TCP') === 'TCP');
 }
 
 async function readyEndpoints(api: ClusterApi, s: Service): Promise<number> {

@@ -15,6 +15,11 @@ describe('proxyForServer (HTTPS_PROXY/NO_PROXY as kubectl reads them)', () => {
     expect(proxyForServer('https://localhost:6443', { HTTPS_PROXY: 'http://proxy:3128' })).to.equal(undefined);
     expect(proxyForServer('https://[::1]:6443', { HTTPS_PROXY: 'http://proxy:3128' })).to.equal(undefined);
   });
+  it('takes all of 127.0.0.0/8 as loopback, and nothing next to it', () => {
+    expect(proxyForServer('https://127.31.2.9:6443', { HTTPS_PROXY: 'http://proxy:3128' })).to.equal(undefined);
+    expect(proxyForServer('https://128.0.0.1:6443', { HTTPS_PROXY: 'http://proxy:3128' })).to.equal('http://proxy:3128');
+    expect(proxyForServer('https://[::2]:6443', { HTTPS_PROXY: 'http://proxy:3128' })).to.equal('http://proxy:3128');
+  });
   it('honours NO_PROXY', () => {
     expect(proxyForServer(server, { HTTPS_PROXY: 'http://p:1', NO_PROXY: 'other.org, example.com' })).to.equal(undefined);
     expect(proxyForServer(server, { HTTPS_PROXY: 'http://p:1', no_proxy: '*' })).to.equal(undefined);

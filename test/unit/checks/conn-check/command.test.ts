@@ -53,6 +53,14 @@ describe('conn-check arguments', () => {
     expect(messages).to.have.length(15);
     for (const m of messages) expect(m, m).to.match(/^[^\n]+$/);
   });
+
+  it('takes four dotted numbers as an address: an octet over 255 or with a leading zero is refused, not read as a pod name', () => {
+    expect(usageError({ src: 'web-1', dst: '999.1.1.1' })).to.equal('DST 999.1.1.1: not an IPv4 address');
+    expect(usageError({ src: 'web-1', dst: '10.0.0.256:80' })).to.equal('DST 10.0.0.256:80: not an IPv4 address');
+    // ping would read 010 as octal 8: another address than the one typed
+    expect(usageError({ src: 'web-1', dst: '010.0.0.1' })).to.equal('DST 010.0.0.1: not an IPv4 address');
+    expect(parseConnRef('1.2.3', 'DST')).to.deep.equal({ kind: 'pod', name: '1.2.3', namespace: undefined });
+  });
 });
 
 describe('conn-check plan', () => {
