@@ -71,6 +71,10 @@ export interface PingResult {
   icmpErrors: PingIcmpError[];
   mtuSignals: MtuSignal[];
   reportedMtuBytes: number | null; // smallest MTU any signal named
+  statsLine: string | null; // "N packets transmitted, ..." as printed, for quoting
+  // Every "From ..." line and every "ping: ..." message, trimmed, in the order printed: what a
+  // report quotes when it says why a ping failed.
+  errorLines: string[];
   outcome: PingOutcome;
   raw: string;
 }
@@ -112,6 +116,8 @@ export function parsePing(text: string): ParseResult<PingResult> {
     icmpErrors: [],
     mtuSignals: [],
     reportedMtuBytes: null,
+    statsLine: null,
+    errorLines: [],
     outcome: 'incomplete',
     raw: text,
   };
@@ -135,16 +141,20 @@ export function parsePing(text: string): ParseResult<PingResult> {
         raw: t,
       });
     } else if ((m = FROM.exec(t))) {
+      result.errorLines.push(t);
       const from = m[2] ?? m[1]!;
       const icmpSeq = toInt(m[3]);
       const frag = FRAG_NEEDED.exec(m[4]!);
       if (frag) result.mtuSignals.push({ kind: 'frag-needed', mtuBytes: Number(frag[1]), from, icmpSeq, raw: t });
       else result.icmpErrors.push({ from, icmpSeq, message: m[4]!.trim(), raw: t });
     } else if ((m = LOCAL_TOO_LONG.exec(t))) {
+      result.errorLines.push(t);
       result.mtuSignals.push({ kind: 'local-message-too-long', mtuBytes: Number(m[1]), from: null, icmpSeq: null, raw: t });
     } else if (SENDMSG_TOO_LONG.test(t)) {
+      result.errorLines.push(t);
       result.mtuSignals.push({ kind: 'sendmsg-message-too-long', mtuBytes: null, from: null, icmpSeq: null, raw: t });
     } else if ((m = STATS.exec(t))) {
+      result.statsLine ??= t;
       result.transmitted = Number(m[1]);
       result.received = Number(m[2]);
       const extra = m[3] ?? '';
@@ -159,6 +169,7 @@ export function parsePing(text: string): ParseResult<PingResult> {
     } else if (/^[^\s:]*ping[^\s:]*: /.test(t)) {
       // "ping: connect: Network is unreachable", "/usr/bin/ping: ..." (argv[0] prefixes the message)
       otherErrors.push(t);
+      result.errorLines.push(t);
     } else {
       skipped.push({ source: SOURCE, position: `line ${lineNo}`, message: 'unrecognised ping line', raw: line });
     }

@@ -181,7 +181,7 @@ export function pmtuProbeFromSection(section: RawSection, payloadBytes: number):
   const r = parsed.value;
   const signal = r.mtuSignals[0] ?? null;
   if ((r.received ?? 0) > 0) {
-    return { payloadBytes, outcome: 'passed', reportedMtuBytes: null, signal: null, detail: r.replies[0]?.raw ?? statsLine(text) };
+    return { payloadBytes, outcome: 'passed', reportedMtuBytes: null, signal: null, detail: r.replies[0]?.raw ?? r.statsLine ?? firstLine(text) };
   }
   if (r.outcome === 'incomplete' && r.mtuSignals.length === 0) {
     return { payloadBytes, outcome: 'error', reportedMtuBytes: null, signal: null, detail: firstLine(text) };
@@ -191,16 +191,12 @@ export function pmtuProbeFromSection(section: RawSection, payloadBytes: number):
     outcome: 'failed',
     reportedMtuBytes: r.reportedMtuBytes,
     signal: signal?.kind ?? null,
-    detail: signal?.raw ?? r.icmpErrors[0]?.raw ?? statsLine(text),
+    detail: signal?.raw ?? r.icmpErrors[0]?.raw ?? r.statsLine ?? firstLine(text),
   };
 }
 
 function firstLine(text: string): string {
   return text.trim().split('\n')[0] ?? '';
-}
-
-function statsLine(text: string): string {
-  return text.split('\n').find((l) => /packets transmitted/.test(l))?.trim() ?? firstLine(text);
 }
 
 /** The ping sections for one direction, in the order they were asked. */

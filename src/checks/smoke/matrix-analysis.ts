@@ -7,6 +7,7 @@ import { actionSectionName } from '../../node-script/node-script.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
 import { parseNodeScriptOutput, type RawSection } from '../../probe/sections.js';
 import { parseProbeAttempts } from '../../parse/probe-attempts.js';
+import { parsePing } from '../../parse/ping.js';
 
 /** A pod as the matrix sees it (the command reads it from the API). */
 export interface MatrixPod {
@@ -251,11 +252,14 @@ export function readConnect(section: RawSection | undefined, attempts: number): 
 export function readPing(section: RawSection | undefined, attempts: number): CheckOutcome {
   if (!section) return { status: 'not-run', attempts, succeeded: 0, reason: null, detail: 'the node script gave no answer for this check' };
   const text = `${section.stdout}\n${section.stderr}`;
-  const stats = text.match(/(\d+) packets transmitted, (\d+) (?:packets )?received/);
-  if (!stats) return { status: 'not-run', attempts, succeeded: 0, reason: null, detail: text.trim().split('\n')[0] || `exit ${section.exitCode}` };
-  const succeeded = Number(stats[2]);
+  const parsed = parsePing(text);
+  const ping = parsed.ok && parsed.value.statsLine !== null ? parsed.value : null;
+  if (!ping) return { status: 'not-run', attempts, succeeded: 0, reason: null, detail: text.trim().split('\n')[0] || `exit ${section.exitCode}` };
+  const succeeded = ping.received ?? 0;
   if (succeeded >= attempts) return { status: 'ok', attempts, succeeded, reason: null, detail: `${succeeded}/${attempts} echo replies` };
-  const why = text.split('\n').find((l) => /unreachable|prohibited|Unreachable/.test(l))?.trim() ?? text.split('\n').find((l) => /packet loss/.test(l))?.trim() ?? 'no reply';
+  const saysWhy = (line: string) => /unreachable|prohibited|Unreachable/.test(line);
+  const unrecognised = parsed.ok ? parsed.skipped.map((s) => s.raw.trim()) : [];
+  const why = ping.errorLines.find(saysWhy) ?? unrecognised.find(saysWhy) ?? ping.statsLine ?? 'no reply';
   return { status: 'failed', attempts, succeeded, reason: reasonOf(why), detail: `${succeeded}/${attempts} echo replies; ${why}` };
 }
 

@@ -48,6 +48,25 @@ describe('parse/ping: ping -M do (lab captures, iputils 20221126, stdout+stderr 
     ]);
   });
 
+  it('keeps the statistics line and every error line as printed, in order, for a report to quote', () => {
+    const frag = expectOk(parsePing(readFixture('ping/lab/pod2-via-mtu1400-fragneeded.txt')));
+    expect(frag.statsLine).to.equal('3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 407ms');
+    expect(frag.errorLines).to.have.length(3);
+    expect(frag.errorLines).to.deep.equal([
+      'From 10.77.2.1 icmp_seq=1 Frag needed and DF set (mtu = 1400)',
+      'ping: local error: message too long, mtu=1400',
+      'ping: local error: message too long, mtu=1400',
+    ]);
+    const absent = expectOk(parsePing(readFixture('ping/lab/host-absent.txt')));
+    expect(absent.errorLines).to.have.length(3);
+    expect(absent.errorLines.every((l) => l.startsWith('From 10.77.2.1 icmp_seq=') && l.endsWith('Destination Host Unreachable'))).to.equal(true);
+    const pass = expectOk(parsePing(readFixture('ping/lab/host-vxlan-pass.txt')));
+    expect(pass.errorLines).to.have.length(0);
+    expect(pass.statsLine).to.match(/^2 packets transmitted, 2 received, 0% packet loss/);
+    const cut = readFixture('ping/lab/host-vxlan-pass.txt');
+    expect(expectOk(parsePing(cut.slice(0, cut.indexOf('---')))).statsLine).to.equal(null);
+  });
+
   it('empty input is a typed error', () => {
     const r = parsePing('');
     expect(!r.ok && r.error.reason).to.equal('empty-input');
