@@ -13,6 +13,7 @@ import type { RouteEntry } from '../../parse/ip-route.js';
 import { parseIptablesSave, type IptablesDump } from '../../kube-proxy/iptables-save.js';
 import { findMasqueradeScopes, listProgrammedServicePorts } from '../../kube-proxy/iptables-walk.js';
 import { findKubeProxyTable, parseNftRuleset } from '../../kube-proxy/nftables.js';
+import { parseIpvsadm } from '../../kube-proxy/ipvsadm.js';
 import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
@@ -268,10 +269,10 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   // The dump kube-proxy wrote; without KUBE-* chains, whichever backend was read.
   const dump = backend === 'legacy' ? legacy : backend === 'none' ? (nft ?? legacy) : nft;
   const nftTable = dumps.nftKubeProxy ? findKubeProxyTable(parseNftRuleset(dumps.nftKubeProxy)) : null;
-  const ipvsLines = (dumps.ipvsadm ?? '').split('\n').filter((l) => /^(TCP|UDP|SCTP)\s/.test(l));
+  const ipvsServices = parseIpvsadm(dumps.ipvsadm ?? '').services.filter((s) => s.protocol !== 'fwm');
   // No rules found where they could be read, and some place not read: unknown, not "none".
   const ipvsUnread = dumps.unreadable.some((u) => u.source === 'ipvs') && (dump?.tables.get('nat')?.chains.get('KUBE-SERVICES')?.rules ?? []).some((r) => /--match-set KUBE-CLUSTER-IP\b/.test(r.raw));
-  if (dumps.unreadable.length > 0 && !nftTable && ipvsLines.length === 0 && (backend === 'none' || ipvsUnread)) return null;
+  if (dumps.unreadable.length > 0 && !nftTable && ipvsServices.length === 0 && (backend === 'none' || ipvsUnread)) return null;
   const nat = dump?.tables.get('nat');
   const chainNames = [...(nat?.chains.keys() ?? [])];
   const base = {
@@ -301,8 +302,8 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
       serviceCidr: unallocated ? (/\{\s*([0-9./]+)\s*\}/.exec(unallocated.raw)?.[1] ?? null) : null,
     };
   }
-  if (ipvsLines.length > 0 && chainNames.every((c) => !c.startsWith('KUBE-SVC-'))) {
-    return { ...base, mode: 'ipvs', svcChains: ipvsLines.length, sepChains: 0, servicesRules: nat?.chains.get('KUBE-SERVICES')?.rules.length ?? 0, nodePortRules: nat?.chains.get('KUBE-NODE-PORT')?.rules.length ?? 0, programmed: [], serviceCidr: null };
+  if (ipvsServices.length > 0 && chainNames.every((c) => !c.startsWith('KUBE-SVC-'))) {
+    return { ...base, mode: 'ipvs', svcChains: ipvsServices.length, sepChains: 0, servicesRules: nat?.chains.get('KUBE-SERVICES')?.rules.length ?? 0, nodePortRules: nat?.chains.get('KUBE-NODE-PORT')?.rules.length ?? 0, programmed: [], serviceCidr: null };
   }
   const programmed = dump ? [...new Set(listProgrammedServicePorts(dump).filter((p) => p.kind === 'cluster-ip').map((p) => p.servicePort))].sort() : [];
   return {

@@ -72,6 +72,18 @@ describe('parseIpvsadm', () => {
     }
   });
 
+  it('in every -Ln listing, one TCP/UDP/SCTP service per virtual-service line (what node-check counts)', () => {
+    const listings = readdirSync(fixturePath('ipvs')).filter((f) => f.includes('ipvsadm') && parseIpvsadm(readFixture(`ipvs/${f}`)).format === 'list');
+    expect(listings.length).to.be.greaterThan(2);
+    for (const f of listings) {
+      const text = readFixture(`ipvs/${f}`);
+      const lines = text.split('\n').filter((l) => /^\s*(TCP|UDP|SCTP)\s/.test(l));
+      const services = parseIpvsadm(text).services.filter((s) => s.protocol !== 'fwm');
+      expect(lines.length, f).to.be.greaterThan(0);
+      expect(services.length, f).to.equal(lines.length);
+    }
+  });
+
   it('save format real server without its -A line is an excerpt', () => {
     const t = parseIpvsadm('-a -u 10.96.0.10:53 -r 10.244.0.3:53 -m -w 1\n');
     expect(t.complete).to.equal(false);
