@@ -5,7 +5,7 @@
 // and `numgen random mod N vmap {...}` splits into N branches of 1/N each.
 
 import type { NftChain, NftRule, NftSet, NftTable, NftVerdict } from './nftables.js';
-import { parseVerdict } from './nftables.js';
+import { parseVerdict, servicePortFromNftChain } from './nftables.js';
 import { splitHostPort } from './iptables-save.js';
 import type { ChainStep, EndpointBranch, FilterVerdict, IntendedDropReason, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
 import { cidrContainsIp } from '../net/ip.js';
@@ -481,13 +481,6 @@ function isLocal(packet: ServicePacket, ip: string): boolean {
 
 function formatShare(p: number): string {
   return String(Math.round(p * 1e6) / 1e6);
-}
-
-// "service-ULMVA6XW-ns1/svc1/tcp/p80" -> "ns1/svc1:p80"
-export function servicePortFromNftChain(chain: string): string | null {
-  const m = chain.match(/^(?:service|local|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
-  // kube-proxy's ServicePortName: "ns/name:port", or "ns/name" for an unnamed port
-  return m === null ? null : `${m[1]}/${m[2]}${m[3] ? `:${m[3]}` : ''}`;
 }
 
 export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket): ServiceChain {

@@ -499,3 +499,31 @@ function splitTopLevel(s: string, sep: string): string[] {
 export function findKubeProxyTable(ruleset: NftRuleset, family = 'ip'): NftTable | null {
   return ruleset.tables.find((t) => t.name === 'kube-proxy' && t.family === family) ?? null;
 }
+
+// "service-ULMVA6XW-ns1/svc1/tcp/p80" -> "ns1/svc1:p80"
+export function servicePortFromNftChain(chain: string): string | null {
+  const m = chain.match(/^(?:service|local|external|endpoint|firewall)-[A-Z0-9]{8}-([^/]+)\/([^/]+)\/[a-z]+\/([^_]*)/);
+  // kube-proxy's ServicePortName: "ns/name:port", or "ns/name" for an unnamed port
+  return m === null ? null : `${m[1]}/${m[2]}${m[3] ? `:${m[3]}` : ''}`;
+}
+
+/**
+ * The Service ports kube-proxy's table programs, sorted, each once: every element of service-ips
+ * and no-endpoint-services, named by the chain it jumps to or, for a drop/reject, by its comment.
+ */
+export function listProgrammedNftServicePorts(table: NftTable): string[] {
+  const programmed = new Set<string>();
+  for (const setName of ['service-ips', 'no-endpoint-services']) {
+    for (const e of table.sets.get(setName)?.elements ?? []) {
+      const sp = (e.verdict?.chain ? servicePortFromNftChain(e.verdict.chain) : null) ?? e.comment;
+      if (sp) programmed.add(sp);
+    }
+  }
+  return [...programmed].sort();
+}
+
+/** The service CIDR written as a set literal in cluster-ips-check's "unallocated ClusterIPs" drop rule, or null. */
+export function findNftServiceCidr(table: NftTable): string | null {
+  const unallocated = table.chains.get('cluster-ips-check')?.rules.find((r) => /Drop traffic to unallocated ClusterIPs/.test(r.raw));
+  return unallocated ? (/\{\s*([0-9./]+)\s*\}/.exec(unallocated.raw)?.[1] ?? null) : null;
+}

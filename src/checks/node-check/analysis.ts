@@ -12,9 +12,8 @@ import type { NetLink } from '../../parse/ip-addr.js';
 import type { RouteEntry } from '../../parse/ip-route.js';
 import { parseIptablesSave, type IptablesDump } from '../../kube-proxy/iptables-save.js';
 import { findMasqueradeScopes, listProgrammedServicePorts } from '../../kube-proxy/iptables-walk.js';
-import { findKubeProxyTable, parseNftRuleset } from '../../kube-proxy/nftables.js';
+import { findKubeProxyTable, findNftServiceCidr, listProgrammedNftServicePorts, parseNftRuleset } from '../../kube-proxy/nftables.js';
 import { parseIpvsadm } from '../../kube-proxy/ipvsadm.js';
-import { servicePortFromNftChain } from '../../kube-proxy/nft-walk.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
@@ -283,14 +282,6 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
   };
   if (nftTable) {
     const chains = [...nftTable.chains.keys()];
-    const programmed = new Set<string>();
-    for (const setName of ['service-ips', 'no-endpoint-services']) {
-      for (const e of nftTable.sets.get(setName)?.elements ?? []) {
-        const sp = (e.verdict?.chain ? servicePortFromNftChain(e.verdict.chain) : null) ?? e.comment;
-        if (sp) programmed.add(sp);
-      }
-    }
-    const unallocated = nftTable.chains.get('cluster-ips-check')?.rules.find((r) => /Drop traffic to unallocated ClusterIPs/.test(r.raw));
     return {
       ...base,
       mode: 'nftables',
@@ -298,8 +289,8 @@ function readKubeProxyRules(facts: NodeFacts, problems: string[]): KubeProxyRule
       sepChains: chains.filter((c) => c.startsWith('endpoint-')).length,
       servicesRules: nftTable.sets.get('service-ips')?.elements.length ?? 0,
       nodePortRules: nftTable.sets.get('service-nodeports')?.elements.length ?? 0,
-      programmed: [...programmed].sort(),
-      serviceCidr: unallocated ? (/\{\s*([0-9./]+)\s*\}/.exec(unallocated.raw)?.[1] ?? null) : null,
+      programmed: listProgrammedNftServicePorts(nftTable),
+      serviceCidr: findNftServiceCidr(nftTable),
     };
   }
   if (ipvsServices.length > 0 && chainNames.every((c) => !c.startsWith('KUBE-SVC-'))) {

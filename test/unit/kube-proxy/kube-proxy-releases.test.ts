@@ -194,7 +194,7 @@ describe('unmodelled matches are undecided, never silently "no match"', () => {
 
 describe('nftables chain names -> the ServicePortName kube-proxy uses', () => {
   it('"ns/name:port" for a named port, "ns/name" for an unnamed one (as node-check expects)', async () => {
-    const { servicePortFromNftChain } = await import('../../../src/kube-proxy/nft-walk.js');
+    const { servicePortFromNftChain } = await import('../../../src/kube-proxy/nftables.js');
     expect(servicePortFromNftChain('service-ULMVA6XW-ns1/svc1/tcp/p80')).to.equal('ns1/svc1:p80');
     expect(servicePortFromNftChain('external-ABCDEFGH-default/web-nodeport/tcp/')).to.equal('default/web-nodeport');
     expect(servicePortFromNftChain('local-ABCDEFGH-default/web-local/tcp/http')).to.equal('default/web-local:http');

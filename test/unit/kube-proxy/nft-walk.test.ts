@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { findKubeProxyTable, parseNftRuleset, type NftTable } from '../../../src/kube-proxy/nftables.js';
-import { buildServiceChainFromNft, servicePortFromNftChain } from '../../../src/kube-proxy/nft-walk.js';
+import { findKubeProxyTable, parseNftRuleset, servicePortFromNftChain, type NftTable } from '../../../src/kube-proxy/nftables.js';
+import { buildServiceChainFromNft } from '../../../src/kube-proxy/nft-walk.js';
 import type { ServicePacket } from '../../../src/kube-proxy/service-chain.js';
 import { buildGeneratedServices, generateNftKubeProxy } from '../../../scripts/gen-kube-proxy-dump.js';
 import { readFixture } from './kube-proxy-fixtures.js';

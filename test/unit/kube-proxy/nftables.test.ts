@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { findKubeProxyTable, parseElements, parseNftPriority, parseNftRuleset, tokenizeNft } from '../../../src/kube-proxy/nftables.js';
+import { findKubeProxyTable, findNftServiceCidr, listProgrammedNftServicePorts, parseElements, parseNftPriority, parseNftRuleset, tokenizeNft } from '../../../src/kube-proxy/nftables.js';
 import { generateNftKubeProxy } from '../../../scripts/gen-kube-proxy-dump.js';
 import { readFixture } from './kube-proxy-fixtures.js';
 
@@ -84,5 +84,24 @@ describe('parseNftRuleset', () => {
     expect(parseNftPriority('dstnat - 10')).to.equal(-110);
     expect(parseNftPriority('-100')).to.equal(-100);
     expect(parseElements('{ tcp . 3001 comment "ns2/svc2:p80" : drop }')[0]).to.deep.include({ key: ['tcp', '3001'], verdict: { kind: 'drop', chain: null } });
+  });
+});
+
+describe('kube-proxy nftables table: what it programs', () => {
+  const listed = findKubeProxyTable(parseNftRuleset(readFixture('nftables/kube-proxy-overall-listing.txt')))!;
+  const loaded = findKubeProxyTable(parseNftRuleset(readFixture('nftables/kube-proxy-overall-rules.nft')))!;
+
+  it('lists the Service ports of service-ips and no-endpoint-services, each once, sorted', () => {
+    const ports = listProgrammedNftServicePorts(listed);
+    expect(ports).to.have.length(6);
+    // ns2/svc2 and ns6/svc6 have no endpoints: named by their elements' comments
+    expect(ports).to.deep.equal(['ns1/svc1:p80', 'ns2/svc2:p80', 'ns3/svc3:p80', 'ns4/svc4:p80', 'ns5/svc5:p80', 'ns6/svc6:p80']);
+    expect(listProgrammedNftServicePorts(loaded)).to.deep.equal(ports);
+  });
+
+  it('reads the service CIDR from the "unallocated ClusterIPs" drop rule written as a set', () => {
+    expect(findNftServiceCidr(loaded)).to.equal('172.30.0.0/16');
+    const withoutCheck = { ...loaded, chains: new Map([...loaded.chains].filter(([name]) => name !== 'cluster-ips-check')) };
+    expect(findNftServiceCidr(withoutCheck)).to.equal(null);
   });
 });
