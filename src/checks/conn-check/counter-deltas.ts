@@ -5,7 +5,7 @@ import { parseIptablesSave, type IptablesRule } from '../../kube-proxy/iptables-
 import { parseConntrackStats, parseIpLinkStats, parseNftCounters, parseSnmp, type LinkCounters, type NftChainPolicy, type NftCounterRule, type SnmpCounters } from '../../parse/net-counters.js';
 import { parseIpNeighJson, type NeighborEntry } from '../../parse/ip-neigh.js';
 import { parseSysctlGrep, type NodeSysctls } from '../../parse/sysctl.js';
-import { describeToolFailure, readRuleDumps } from '../common/node-facts.js';
+import { describeToolFailure, readRuleDumps } from '../../kube-proxy/rule-dumps.js';
 
 export type CounterPhase = 'before' | 'after';
 

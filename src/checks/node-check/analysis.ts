@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Finding, Severity, FindingCode } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
-import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts } from '../common/node-facts.js';
+import { nodeFailedFinding, readNodeFacts, type NodeFacts } from '../common/node-facts.js';
+import { readRuleDumps, ruleDumpEvidence } from '../../kube-proxy/rule-dumps.js';
 import { conntrackUsageOf, effectiveInterfaceSysctls, type ConntrackUsage, type NodeSysctls } from '../../parse/sysctl.js';
 import type { NetLink } from '../../parse/ip-addr.js';
 import type { RouteEntry } from '../../parse/ip-route.js';

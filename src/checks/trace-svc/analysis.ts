@@ -2,7 +2,8 @@
 // EndpointSlices, and the node conditions that break Services (seed 002, 003, 004).
 import type { Finding, FindingCode } from '../finding.js';
 import type { NodeCollection } from '../../probe/probe-run.js';
-import { nodeFailedFinding, readNodeFacts, readRuleDumps, ruleDumpEvidence, type NodeFacts, type RuleDumps } from '../common/node-facts.js';
+import { nodeFailedFinding, readNodeFacts, type NodeFacts } from '../common/node-facts.js';
+import { readRuleDumps, ruleDumpEvidence, type RuleDumps } from '../../kube-proxy/rule-dumps.js';
 import { parseIptablesSave, type IptablesDump } from '../../kube-proxy/iptables-save.js';
 import { buildServiceChainFromIptables, findMasqueradeScopes } from '../../kube-proxy/iptables-walk.js';
 import { parseNftRuleset, findKubeProxyTable } from '../../kube-proxy/nftables.js';

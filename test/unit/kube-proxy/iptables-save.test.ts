@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseIptablesSave, tokenize, parseRuleSpec, splitHostPort } from '../../../src/kube-proxy/iptables-save.js';
+import { parseIptablesSave, readIptablesSaveGenerator, tokenize, parseRuleSpec, splitHostPort } from '../../../src/kube-proxy/iptables-save.js';
 import { readFixture } from './kube-proxy-fixtures.js';
 import { generateIptablesSave } from '../../../scripts/gen-kube-proxy-dump.js';
 
@@ -151,5 +151,21 @@ describe('parseIptablesSave', () => {
     const svcChains = [...(nat?.chains.keys() ?? [])].filter((c) => c.startsWith('KUBE-SVC-'));
     expect(svcChains).to.have.length(196); // every 50th Service has no endpoints
     expect(d.tables.get('filter')?.chains.get('KUBE-SERVICES')?.rules).to.have.length(4);
+  });
+});
+
+describe('readIptablesSaveGenerator', () => {
+  it('reads the header parseIptablesSave reads, without the rules', () => {
+    const text = readFixture('iptables/flannel-kubeadm-v1.29-master-full.txt');
+    expect(readIptablesSaveGenerator(text)).to.equal('iptables-save v1.8.4');
+    expect(readIptablesSaveGenerator(text)).to.equal(parseIptablesSave(text).generator);
+    const crlf = text.replace(/\n/g, '\r\n');
+    expect(readIptablesSaveGenerator(crlf)).to.equal('iptables-save v1.8.4');
+  });
+  it('is null for a dump without a header', () => {
+    const elided = readFixture('iptables/prod-aws-debian-40-endpoints-nat-S-elided.txt');
+    expect(parseIptablesSave(elided).generator).to.equal(null);
+    expect(readIptablesSaveGenerator(elided)).to.equal(null);
+    expect(readIptablesSaveGenerator('')).to.equal(null);
   });
 });

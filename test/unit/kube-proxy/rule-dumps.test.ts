@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeToolFailure, readRuleDumps, ruleDumpProblems } from '../../../src/checks/common/node-facts.js';
+import { describeToolFailure, readRuleDumps, ruleDumpProblems } from '../../../src/kube-proxy/rule-dumps.js';
 import { diagnoseNodeCheck } from '../../../src/checks/node-check/analysis.js';
 import { diagnoseNodeDiff } from '../../../src/checks/node-diff/analysis.js';
 import { parseNodeScriptOutput } from '../../../src/probe/sections.js';
@@ -55,6 +55,16 @@ describe('readRuleDumps', () => {
     expect(dumps.iptablesNft).to.equal(nftText);
     expect(dumps.iptablesLegacy).to.equal(null);
     expect(dumps.unreadable.map((u) => u.source)).to.deep.equal(['iptables-legacy', 'nftables', 'ipvs']);
+  });
+
+  it("names the backend of plain iptables-save by its header: nf_tables, or legacy when it says nothing", () => {
+    const sections = sectionsOf('tools-missing.txt');
+    const legacyText = readFileSync(join(REPO, 'test/fixtures/iptables/flannel-kubeadm-v1.29-master-full.txt'), 'utf8');
+    sections.set('host/iptables', { name: 'host/iptables', exitCode: 0, stdout: legacyText, stderr: '' });
+    const dumps = readRuleDumps(sections);
+    expect(dumps.iptablesLegacy).to.equal(legacyText);
+    expect(dumps.iptablesNft).to.equal(null);
+    expect(dumps.unreadable.map((u) => u.source)).to.deep.equal(['iptables-nft', 'nftables', 'ipvs']);
   });
 
   it('keeps reading old snapshots that only have plain host/iptables', () => {
