@@ -95,3 +95,15 @@ export function parseEthtoolDriverInfo(stdout: string, stderr = ''): ParseResult
     skipped,
   );
 }
+
+/** The ethtool section frames each interface as "### NAME" followed by `ethtool -S` and `-i`. */
+export function parseEthtoolPeers(text: string): Map<string, number> {
+  const peers = new Map<string, number>();
+  for (const block of text.split(/^### /m).slice(1)) {
+    const newline = block.indexOf('\n');
+    const iface = block.slice(0, newline === -1 ? block.length : newline).trim();
+    const stats = parseEthtoolStats(newline === -1 ? '' : block.slice(newline + 1));
+    if (stats.ok && stats.value.peerIfindex !== null) peers.set(iface, stats.value.peerIfindex);
+  }
+  return peers;
+}

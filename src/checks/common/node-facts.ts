@@ -9,7 +9,7 @@ import { parseIpAddrJson, type NetLink } from '../../parse/ip-addr.js';
 import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../../parse/ip-route.js';
 import type { ParseResult } from '../../parse/json-input.js';
 import { parseSysctlGrep, type NodeSysctls } from '../../parse/sysctl.js';
-import { parseEthtoolStats } from '../../parse/ethtool-stats.js';
+import { parseEthtoolPeers } from '../../parse/ethtool-stats.js';
 import { readRuleDumps, ruleDumpProblems } from '../../kube-proxy/rule-dumps.js';
 
 export interface NamespaceFacts {
@@ -95,18 +95,6 @@ export function podNsenterCommand(podNs: Pick<PodNetnsFacts, 'pid' | 'netnsFile'
   if (podNs.pid !== null) return `nsenter -t ${podNs.pid} -n`;
   // The probe reads the node's files through /proc/HOSTPID/root; on the node itself the path is plain.
   return `nsenter --net=${(podNs.netnsFile ?? '').replace(/^\/proc\/\d+\/root/, '')}`;
-}
-
-/** The ethtool section frames each interface as "### NAME" followed by `ethtool -S` and `-i`. */
-export function parseEthtoolPeers(text: string): Map<string, number> {
-  const peers = new Map<string, number>();
-  for (const block of text.split(/^### /m).slice(1)) {
-    const newline = block.indexOf('\n');
-    const iface = block.slice(0, newline === -1 ? block.length : newline).trim();
-    const stats = parseEthtoolStats(newline === -1 ? '' : block.slice(newline + 1));
-    if (stats.ok && stats.value.peerIfindex !== null) peers.set(iface, stats.value.peerIfindex);
-  }
-  return peers;
 }
 
 /**

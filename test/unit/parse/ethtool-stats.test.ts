@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { parseEthtoolDriverInfo, parseEthtoolStats } from '../../../src/parse/ethtool-stats.js';
+import { parseEthtoolDriverInfo, parseEthtoolPeers, parseEthtoolStats } from '../../../src/parse/ethtool-stats.js';
+import { parseIpAddrJson } from '../../../src/parse/ip-addr.js';
+import { snapshotSection } from './snapshot-section.js';
 import { expectOk, readFixture, readFixtureStderr } from './fixture.js';
 
 describe('parse/ethtool-stats: ethtool -S (lab captures)', () => {
@@ -53,5 +55,20 @@ describe('parse/ethtool-stats: ethtool -i (lab captures)', () => {
     expect(!empty.ok && empty.error.reason).to.equal('empty-input');
     const noDriver = parseEthtoolDriverInfo('version: 1\n');
     expect(!noDriver.ok && noDriver.error.reason).to.equal('unrecognised-text');
+  });
+});
+
+describe('parse/ethtool-stats: the node script\'s per-interface ethtool section', () => {
+  it("names each pod interface's host peer by ifindex, which the node's ip addr confirms", () => {
+    const peers = parseEthtoolPeers(snapshotSection('arp-check/healthy-lab-node-1', 'lab-node-1', 'pod/p0/ethtool').stdout);
+    expect(peers.size).to.equal(1);
+    const ifindex = peers.get('eth0');
+    expect(ifindex).to.be.a('number');
+    const hostLinks = expectOk(parseIpAddrJson(snapshotSection('arp-check/healthy-lab-node-1', 'lab-node-1', 'host/addr').stdout));
+    expect(hostLinks.find((l) => l.ifindex === ifindex)?.ifname).to.match(/^cali[0-9a-f]{11}$/);
+  });
+  it('no frames, no peers; a frame without peer_ifindex is left out', () => {
+    expect(parseEthtoolPeers('').size).to.equal(0);
+    expect(parseEthtoolPeers('### lo\nno stats available\n').size).to.equal(0);
   });
 });
