@@ -10,6 +10,7 @@ import { parseIpRouteGetJson, parseIpRouteJson, type RouteEntry } from '../../pa
 import type { ParseResult } from '../../parse/json-input.js';
 import { parseSysctlGrep, type NodeSysctls } from '../../parse/sysctl.js';
 import { parseEthtoolPeers } from '../../parse/ethtool-stats.js';
+import { parseKeyValues } from '../../parse/key-values.js';
 import { readRuleDumps, ruleDumpProblems } from '../../kube-proxy/rule-dumps.js';
 
 export interface NamespaceFacts {
@@ -66,10 +67,12 @@ export function readNodeFacts(node: Extract<NodeCollection, { ok: true }>): Node
     const pod = /^pod\/([a-z0-9]+)\/pid$/.exec(name);
     if (pod) {
       const key = pod[1]!;
-      const pidText = section(name)!.stdout;
-      const pid = Number(/^pid=(\d+)$/m.exec(pidText)?.[1] ?? NaN);
-      const method = /^method=(.*)$/m.exec(pidText)?.[1] ?? '';
-      const netnsFile = /^netnsFile=(\/\S+)$/m.exec(pidText)?.[1] ?? (Number.isFinite(pid) ? `/proc/${pid}/ns/net` : null);
+      const fields = parseKeyValues(section(name)!.stdout);
+      const pidText = fields.get('pid') ?? '';
+      const pid = /^\d+$/.test(pidText) ? Number(pidText) : NaN;
+      const method = fields.get('method') ?? '';
+      const nsFileText = fields.get('netnsFile') ?? '';
+      const netnsFile = /^\/\S+$/.test(nsFileText) ? nsFileText : Number.isFinite(pid) ? `/proc/${pid}/ns/net` : null;
       pods.set(key, {
         key,
         pid: Number.isFinite(pid) ? pid : null,

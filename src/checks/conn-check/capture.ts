@@ -21,6 +21,7 @@ import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { NodeRequest } from '../../node-script/node-script.js';
 import type { NodeScriptOutput, RawSection } from '../../probe/sections.js';
+import { parseKeyValues } from '../../parse/key-values.js';
 import { EXIT, UserError } from '../../errors.js';
 import { parseTcpdump, type TcpdumpPacket } from '../../parse/tcpdump.js';
 import { readPcapInfo, trimPcapToWholeRecords } from '../../parse/pcap.js';
@@ -204,7 +205,7 @@ function readHopCapture(capture: PlannedCapture, caps: CaptureCaps, sections: Re
     result.problem = `could not capture: ${meta ? (firstLine(meta.stdout) ?? 'the capture was lost') : 'the capture was never stopped'}`;
     return result;
   }
-  const fields = keyValues(meta.stdout);
+  const fields = parseKeyValues(meta.stdout);
   result.capturedCount = numberOrNull(fields.get('captured'));
   result.droppedByKernel = numberOrNull(fields.get('dropped-by-kernel'));
   result.endedBy = fields.get('endedBy') === 'stop' ? 'stop' : result.capturedCount === null ? 'unknown' : result.capturedCount >= caps.packets ? 'packets' : 'seconds';
@@ -242,14 +243,6 @@ function readPcap(result: HopCapture, section: RawSection | undefined, size: num
   result.pcap = trimPcapToWholeRecords(bytes);
 }
 
-function keyValues(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) out.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  return out;
-}
 function numberOrNull(value: string | undefined): number | null {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : null;
 }

@@ -4,11 +4,12 @@
 import type { RawSection } from '../../probe/sections.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
 import { readCorefile } from '../../parse/corefile.js';
+import { parseKeyValues } from '../../parse/key-values.js';
 import { DEFAULT_CLUSTER_DOMAIN, isLoopback, type CorednsPodInfo, type CorednsUpstreams, type DnsCheckApi, type Sections, type UpstreamSource } from './model.js';
 
 export function pidFound(sections: Sections, key: string): boolean {
   const s = sections.get(`pod/${key}/pid`);
-  return s !== undefined && s.exitCode === 0 && /^pid=\d+$/m.test(s.stdout);
+  return s !== undefined && s.exitCode === 0 && /^\d+$/.test(parseKeyValues(s.stdout).get('pid') ?? '');
 }
 
 export function resolvConfFrom(section: RawSection | undefined): ResolvConf | null {

@@ -16,6 +16,7 @@ import { findMasqueradeScopes, listProgrammedServicePorts } from '../../kube-pro
 import { findKubeProxyTable, findNftServiceCidr, listProgrammedNftServicePorts, parseNftRuleset } from '../../kube-proxy/nftables.js';
 import { parseIpvsadm } from '../../kube-proxy/ipvsadm.js';
 import { parseResolvConf, type ResolvConf } from '../../parse/resolv-conf.js';
+import { parseKeyValues } from '../../parse/key-values.js';
 import { CNI_CONF_DIRS, parseCniConfigListing, type CniNetworkConfig } from '../../parse/cni-config.js';
 import { judgeServiceDataplane, kubeProxyChains, type ClusterDataplane, type ServiceDataplaneVerdict } from '../../kube-proxy/dataplane.js';
 import { cidrContainsIp, cidrsOverlap, coveringIpv4Cidr, isLinkLocalIpv4, longestPrefixMatch, networkOfAddress, parseIpv4Cidr } from '../../net/ip.js';
@@ -144,7 +145,7 @@ export function buildNodeNetwork(node: Extract<NodeCollection, { ok: true }>, ap
   const routes = (facts.host.routes ?? []).filter((r) => r.family === 'inet' && r.table === 'main');
   const interfaces = links.filter((l) => l.ifname !== 'lo').map((l) => roleOf(l, links, internalIP, routes));
   const nic = interfaces.find((i) => i.role === 'nic') ?? null;
-  const kernel = /^kernel=(.*)$/m.exec(facts.sections.get('meta')?.stdout ?? '')?.[1] ?? null;
+  const kernel = parseKeyValues(facts.sections.get('meta')?.stdout ?? '').get('kernel') ?? null;
   const cniDirs = readCniConfigs(facts, node.nodeName, internalIP, self?.podCIDRs ?? []);
   // k3s and RKE2 point their runtime at their own directory: prefer it when it holds a config.
   const own = api.dataplane?.distribution ? `/var/lib/rancher/${api.dataplane.distribution}/agent/etc/cni/net.d` : null;
