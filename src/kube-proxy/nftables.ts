@@ -525,5 +525,8 @@ export function listProgrammedNftServicePorts(table: NftTable): string[] {
 /** The service CIDR written as a set literal in cluster-ips-check's "unallocated ClusterIPs" drop rule, or null. */
 export function findNftServiceCidr(table: NftTable): string | null {
   const unallocated = table.chains.get('cluster-ips-check')?.rules.find((r) => /Drop traffic to unallocated ClusterIPs/.test(r.raw));
-  return unallocated ? (/\{\s*([0-9./]+)\s*\}/.exec(unallocated.raw)?.[1] ?? null) : null;
+  if (!unallocated) return null;
+  // kube-proxy writes a set ("ip daddr { 10.96.0.0/16 }"); nft lists a one-element set bare.
+  const m = /ip daddr (?:\{\s*([0-9./]+)[^}]*\}|([0-9.]+\/\d+))/.exec(unallocated.raw);
+  return m?.[1] ?? m?.[2] ?? null;
 }

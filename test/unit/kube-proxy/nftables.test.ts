@@ -99,8 +99,9 @@ describe('kube-proxy nftables table: what it programs', () => {
     expect(listProgrammedNftServicePorts(loaded)).to.deep.equal(ports);
   });
 
-  it('reads the service CIDR from the "unallocated ClusterIPs" drop rule written as a set', () => {
+  it('reads the service CIDR from the "unallocated ClusterIPs" drop rule, as written (a set) and as nft lists it (bare)', () => {
     expect(findNftServiceCidr(loaded)).to.equal('172.30.0.0/16');
+    expect(findNftServiceCidr(listed)).to.equal('172.30.0.0/16');
     const withoutCheck = { ...loaded, chains: new Map([...loaded.chains].filter(([name]) => name !== 'cluster-ips-check')) };
     expect(findNftServiceCidr(withoutCheck)).to.equal(null);
   });
