@@ -366,6 +366,22 @@ export async function setLinkDown(target: string, ifname: string, options: Fault
   };
 }
 
+/**
+ * Pins a neighbour entry (nud permanent, with the MAC it has now) so the namespace stops sending
+ * ARP for it. A test that makes a pod deaf to ARP pins the pod's own gateway entry: otherwise the
+ * pod's next ARP to its gateway teaches the node the pod's MAC, and the fault hides by chance.
+ */
+export async function pinNeighbour(target: string, address: string, options: FaultOptions = {}): Promise<RestoreFault> {
+  const netns = resolveNetns(loadState(options), target);
+  const entries = JSON.parse((await ipIn(netns, ['-j', 'neigh', 'show', 'to', address])).stdout || '[]') as Array<{ dev?: string; lladdr?: string }>;
+  const entry = entries.find((e) => e.dev && e.lladdr);
+  if (!entry) throw new Error(`${target}: no neighbour entry with a MAC for ${address} to pin`);
+  await ipIn(netns, ['neigh', 'replace', address, 'lladdr', entry.lladdr!, 'dev', entry.dev!, 'nud', 'permanent']);
+  return async () => {
+    await ipIn(netns, ['neigh', 'del', address, 'dev', entry.dev!]);
+  };
+}
+
 /** Forgets a neighbour entry, as its cache timer would, so the next packet asks ARP again. */
 export async function forgetNeighbour(target: string, address: string, options: FaultOptions = {}): Promise<void> {
   const netns = resolveNetns(loadState(options), target);

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { kernelLinks, kubectl, labState, probePodsLeft, runPlugin, skipUnlessLab } from '../support/lab-harness.js';
-import { deleteRoute, flushServiceChain, forgetNeighbour, insertIptablesRule, setLinkDown, setSysctl, type RestoreFault } from '../../lab/lab-faults.js';
+import { deleteRoute, flushServiceChain, forgetNeighbour, insertIptablesRule, pinNeighbour, setLinkDown, setSysctl, type RestoreFault } from '../../lab/lab-faults.js';
 
 interface Report {
   kind: string;
@@ -108,11 +108,15 @@ describe('e2e: kubectl netdiag conn-check', function () {
     });
 
     it('arp_ignore=2 in the destination pod: the node ARPs for it on its host veth unanswered', async () => {
+      // web-2 must not ARP for its gateway during the test: its request would teach the node its MAC.
+      await connCheck(['web-2', 'web-1']); // a fresh gateway entry in web-2 to pin
+      const r0 = await pinNeighbour('web-2', '169.254.1.1');
       const r1 = await setSysctl('web-2', 'net.ipv4.conf.all.arp_ignore', 2);
       const r2 = await setSysctl('web-2', 'net.ipv4.conf.eth0.arp_ignore', 2);
       restore = async () => {
         await r2();
         await r1();
+        await r0();
       };
       await forgetNeighbour('lab-node-2', '10.244.2.1');
       const { code, report } = await connCheck(['web-1', 'web-2']);
