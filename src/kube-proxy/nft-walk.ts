@@ -279,13 +279,7 @@ export class NftWalker {
   // `ip daddr|saddr [==|!=] VALUE|{ a, b }|@set`
   private matchAddress(t: string[], i: number, field: 'daddr' | 'saddr', rule: NftRule, ctx: Ctx, why: string[]): number | RuleResult {
     const value = field === 'daddr' ? ctx.dst : ctx.src;
-    let k = i + 2;
-    let negated = false;
-    if (t[k] === '!=' || t[k] === '==') {
-      negated = t[k] === '!=';
-      k++;
-    }
-    const { set, end } = readValueSet(t, k);
+    const { negated, set, end } = readComparison(t, i + 2);
     let hit: boolean;
     if (set.length === 1 && (set[0] as string).startsWith('@')) {
       const s = this.set(set[0] as string);
@@ -343,6 +337,13 @@ function listingTokens(rule: NftRule): string[] {
 }
 
 // Reads "VALUE" or "{ a, b, c }" starting at k.
+/** `[==|!=] VALUE|{ a, b }` from token k: whether it is negated, the values, where it ends. */
+function readComparison(t: string[], k: number): { negated: boolean; set: string[]; end: number } {
+  const negated = t[k] === '!=';
+  const { set, end } = readValueSet(t, negated || t[k] === '==' ? k + 1 : k);
+  return { negated, set, end };
+}
+
 function readValueSet(t: string[], k: number): { set: string[]; end: number } {
   if (t[k] === '{') {
     const set: string[] = [];
@@ -366,13 +367,7 @@ function whyText(why: readonly string[]): string {
 function matchDestinationPort(t: string[], i: number, ctx: Ctx, why: string[]): number | RuleResult {
   const tok = t[i] as string;
   if (tok !== 'th' && tok !== ctx.packet.protocol) return NO_MATCH;
-  let k = i + 2;
-  let negated = false;
-  if (t[k] === '!=' || t[k] === '==') {
-    negated = t[k] === '!=';
-    k++;
-  }
-  const { set, end } = readValueSet(t, k);
+  const { negated, set, end } = readComparison(t, i + 2);
   const hit = set.some((p) => portMatches(p, ctx.dport));
   if (hit === negated) return NO_MATCH;
   why.push(`${tok} dport ${ctx.dport}`);
