@@ -7,7 +7,7 @@
 import type { IptablesChain, IptablesDump, IptablesRule, IptablesTable, IptablesUnknownMatch } from './iptables-save.js';
 import { parseIptablesSave, splitHostPort } from './iptables-save.js';
 import type { ChainStep, EndpointBranch, FilterVerdict, MasqueradeScope, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
-import { intendedDropOf, servicePortFromComment } from './service-chain.js';
+import { formatShare, intendedDropOf, roundShare, servicePortFromComment } from './service-chain.js';
 import { cidrContainsIpv4, parseIpv4, parseIpv4Cidr, parseIpv4HostCidr } from '../net/ip.js';
 
 export interface IptablesTraceOptions {
@@ -450,10 +450,6 @@ function interfaceMatches(pattern: string, iface: string | undefined): boolean {
   return pattern === iface;
 }
 
-function formatShare(p: number): string {
-  return String(Math.round(p * 1e6) / 1e6);
-}
-
 function viewOf(packet: ServicePacket, dst: string, dport: number, dnatted: boolean): PacketView {
   const local = packet.localAddresses ?? [];
   const dstLocal = dst === packet.destinationIp ? packet.destinationIsLocal === true || local.includes(dst) : local.includes(dst);
@@ -697,10 +693,6 @@ function commentOf(raw: string): string | null {
   }
   const sp = rest.indexOf(' ');
   return sp === -1 ? rest : rest.slice(0, sp);
-}
-
-function roundShare(p: number): number {
-  return Math.round(p * 1e9) / 1e9;
 }
 
 function commonPrefix(lists: ChainStep[][]): ChainStep[] {

@@ -8,6 +8,7 @@ import type { NftChain, NftRule, NftSet, NftTable, NftVerdict } from './nftables
 import { parseVerdict, servicePortFromNftChain } from './nftables.js';
 import { splitHostPort } from './iptables-save.js';
 import type { ChainStep, EndpointBranch, FilterVerdict, IntendedDropReason, ServiceChain, ServicePacket, SessionAffinityRules } from './service-chain.js';
+import { formatShare, roundShare } from './service-chain.js';
 import { cidrContainsIp } from '../net/ip.js';
 
 const MAX_JUMPS = 10_000;
@@ -474,10 +475,6 @@ function isLocal(packet: ServicePacket, ip: string): boolean {
   return (packet.localAddresses ?? []).includes(ip);
 }
 
-function formatShare(p: number): string {
-  return String(Math.round(p * 1e6) / 1e6);
-}
-
 export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket): ServiceChain {
   const w = new NftWalker(table);
   const all = walkHooks(w, packet);
@@ -496,7 +493,7 @@ export function buildServiceChainFromNft(table: NftTable, packet: ServicePacket)
     const m = stopped.steps.map((s) => s.why.match(/\("([^"]+)"\)/)).find((x) => x !== null);
     servicePort = m?.[1] ?? null;
   }
-  const share = endpoints.length > 0 ? Math.round(unmatched * 1e9) / 1e9 : 0;
+  const share = endpoints.length > 0 ? roundShare(unmatched) : 0;
   const notes = [...w.notes];
   if (share > 0) notes.push(`${formatShare(share)} of new connections reach no DNAT rule`);
   return {
@@ -610,7 +607,7 @@ function mergeNftEndpoints(decided: readonly NftBranch[]): { endpoints: Endpoint
     });
   }
   const endpoints = [...byChain.values()];
-  for (const e of endpoints) e.probability = Math.round(e.probability * 1e9) / 1e9;
+  for (const e of endpoints) e.probability = roundShare(e.probability);
   return { endpoints, unmatched };
 }
 

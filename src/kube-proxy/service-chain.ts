@@ -122,3 +122,13 @@ export function servicePortFromComment(comment: string | null): string | null {
   const name = space === -1 ? comment : comment.slice(0, space);
   return name.length > slash + 1 ? name : null;
 }
+
+/** A branch's share of new connections, rounded so that 1/3 + 1/3 + 1/3 adds up in reports. */
+export function roundShare(p: number): number {
+  return Math.round(p * 1e9) / 1e9;
+}
+
+/** A share as the notes print it: at most six decimals. */
+export function formatShare(p: number): string {
+  return String(Math.round(p * 1e6) / 1e6);
+}
